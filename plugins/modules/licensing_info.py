@@ -1,0 +1,278 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, remote_desktop.licensing contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This file holds the documentation only: the module is the action plugin
+# plugins/action/licensing_info.py, which runs on the controller.
+
+DOCUMENTATION = r"""
+---
+module: licensing_info
+short_description: Report the Remote Desktop Licensing state of a Windows host
+version_added: 0.1.0
+description:
+  - Reads, in one WinRM round trip, everything about Remote Desktop (Terminal Server) Licensing on a
+    Windows Server host, as the license server and as a session host.
+  - As a license server, whether the RD Licensing role service is installed, the C(TermServLicensing)
+    service, activation status, product ID, discovery scope, whether it is published in Active
+    Directory and a member of the Terminal Server License Servers group, and every installed CAL key
+    pack with its counters (the built-in pack is marked).
+  - As a session host, the licensing mode and whether Group Policy sets it, the configured license
+    servers, the Group Policy values, and the days left in the grace period.
+  - Works on hosts with neither role and says so. A part that cannot be read is listed under
+    RV(problems) and never fails the task.
+  - Reads only; never changes the host.
+options:
+  reveal_license_server_id:
+    description:
+      - Return the license server ID of an activated license server in RV(license_server.license_server_id).
+      - The ID identifies the server to the Microsoft Clearinghouse, so it is not returned unless asked for.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: The module reads only, so check mode runs it unchanged.
+  diff_mode:
+    support: none
+  platform:
+    platforms: windows
+notes:
+  - Runs on the controller as an action plugin and executes one batch of CIM queries on the host through
+    the collection's internal C(host_bridge) module, so the host needs nothing but WinRM and PowerShell.
+  - Uses CIM (C(Win32_TSLicenseServer), C(Win32_TSLicenseKeyPack), C(Win32_TerminalServiceSetting)), never
+    the RemoteDesktop cmdlets or the C(RDS:) drive, so no RD Connection Broker is needed and it works under
+    Windows PowerShell 5.1 and PowerShell 7.
+  - The licensing classes answer only to members of the local Administrators group.
+  - C(LicensingType) is reported as Per Device V(2), Per User V(4), Not configured V(5), as C(ChangeMode),
+    Group Policy and Microsoft support scripts use it; the class reference page lists other numbers.
+seealso:
+  - name: Win32_TSLicenseServer class
+    description: The license server's WMI class.
+    link: https://learn.microsoft.com/windows/win32/termserv/win32-tslicenseserver
+  - name: Win32_TerminalServiceSetting class
+    description: The session host's licensing settings.
+    link: https://learn.microsoft.com/windows/win32/termserv/win32-terminalservicesetting
+author:
+  - remote_desktop.licensing contributors
+"""
+
+EXAMPLES = r"""
+- name: Read the licensing state of every Windows host
+  remote_desktop.licensing.licensing_info:
+  register: licensing
+
+- name: Warn when a session host is close to the end of its grace period
+  ansible.builtin.debug:
+    msg: "{{ inventory_hostname }} has {{ licensing.session_host.grace_period_days_left }} grace days left"
+  when:
+    - licensing.session_host.installed
+    - licensing.session_host.grace_period_days_left is not none
+    - licensing.session_host.grace_period_days_left < 30
+
+- name: Show the license server ID (for telephone or web activation of CAL packs)
+  remote_desktop.licensing.licensing_info:
+    reveal_license_server_id: true
+  register: license_server
+  no_log: true
+"""
+
+RETURN = r"""
+host:
+  description: The host's identity.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: The computer name.
+      type: str
+      sample: LS1
+    os:
+      description: The operating system's caption.
+      type: str
+      sample: Microsoft Windows Server 2022 Standard
+    os_version:
+      description: The operating system's version.
+      type: str
+      sample: 10.0.20348
+    installation_type:
+      description: V(Server) or V(Server Core), from the registry; null when it cannot be read.
+      type: str
+      sample: Server
+    part_of_domain:
+      description: Whether the host is joined to a domain.
+      type: bool
+      sample: true
+    domain:
+      description: The domain's name when joined, otherwise null.
+      type: str
+      sample: corp.example.com
+    workgroup:
+      description: The workgroup's name when not joined, otherwise null.
+      type: str
+      sample: WORKGROUP
+roles:
+  description: Which RD Licensing roles the host has.
+  returned: always
+  type: dict
+  contains:
+    license_server:
+      description: The RD Licensing role service (C(RDS-Licensing)) is installed.
+      type: bool
+      sample: true
+    session_host:
+      description: The RD Session Host role service (C(RDS-RD-Server)) is installed.
+      type: bool
+      sample: false
+features:
+  description: Installed state of each related Windows feature the host knows.
+  returned: always
+  type: dict
+  sample: {"RDS-Licensing": true, "RDS-Licensing-UI": true, "RDS-RD-Server": false}
+license_server:
+  description: The host as a license server. Keys other than RV(license_server.installed) are null or empty
+    when the role is not installed.
+  returned: always
+  type: dict
+  contains:
+    installed:
+      description: The RD Licensing role service is installed.
+      type: bool
+    management_tools_installed:
+      description: The RD Licensing Manager tools (C(RDS-Licensing-UI)) are installed.
+      type: bool
+    service:
+      description: The C(TermServLicensing) service's C(state) and C(start_mode), or null if it does not exist.
+      type: dict
+      sample: {"state": "Running", "start_mode": "Auto"}
+    activation_status:
+      description: V(activated), V(not_activated) or V(unknown) (C(GetActivationStatus)).
+      type: str
+      sample: activated
+    license_server_id:
+      description: The license server ID; only with O(reveal_license_server_id) on an activated server.
+      type: str
+    product_id:
+      description: The license server's product ID.
+      type: str
+    scope:
+      description: The discovery scope, V(workgroup), V(domain) or V(forest) (C(ServerRole)).
+      type: str
+      sample: domain
+    published_in_ad:
+      description: Whether the server is published in Active Directory (C(IsLSPublished)).
+      type: bool
+    in_license_servers_group:
+      description: Whether the server is in its domain's Terminal Server License Servers group
+        (C(IsLSinTSLSGroup)); null when it cannot be asked, for example in a workgroup.
+      type: bool
+    contact:
+      description: The contact information used for activation (first_name, last_name, company,
+        country_region, email, org_unit, address, city, state_or_province, postal_code).
+      type: dict
+    key_packs:
+      description: Every CAL key pack, the built-in one included and marked.
+      type: list
+      elements: dict
+      contains:
+        key_pack_id:
+          description: C(KeyPackId).
+          type: int
+          sample: 3
+        built_in:
+          description: This is the built-in pack that every license server carries (not real CALs).
+          type: bool
+        key_pack_type:
+          description: The program, from C(KeyPackType) (V(retail), V(volume), V(open_license), V(temporary), ...).
+          type: str
+          sample: volume
+        key_pack_type_id:
+          description: The raw C(KeyPackType).
+          type: int
+        license_type:
+          description: V(per_device), V(per_user) or V(built_in) (C(ProductType)).
+          type: str
+          sample: per_user
+        product_version:
+          description: The CAL version (V(2008), V(2008R2), V(2012), ... V(2025)) from C(ProductVersionID).
+          type: str
+          sample: "2019"
+        product_version_id:
+          description: The raw C(ProductVersionID).
+          type: int
+        product_version_text:
+          description: C(ProductVersion) as Windows words it (localized).
+          type: str
+          sample: Windows Server 2019
+        total:
+          description: C(TotalLicenses).
+          type: int
+        issued:
+          description: C(IssuedLicenses).
+          type: int
+        available:
+          description: C(AvailableLicenses).
+          type: int
+        unlimited:
+          description: C(TotalLicenses) is 4294967295, as on the built-in and temporary packs.
+          type: bool
+        expiration_date:
+          description: C(ExpirationDate) in ISO 8601, UTC.
+          type: str
+          sample: "2038-01-19T03:14:07Z"
+        description:
+          description: C(Description), for example V(C50-10.01-S).
+          type: str
+        type_and_model:
+          description: C(TypeAndModel), for example V(RDS Per User CAL).
+          type: str
+    totals:
+      description: Installed CALs by license type and product version, without the built-in and unlimited packs.
+      type: dict
+      sample: {"per_user": {"2022": {"total": 50, "issued": 3, "available": 47}}}
+session_host:
+  description: The host as a session host.
+  returned: always
+  type: dict
+  contains:
+    installed:
+      description: The RD Session Host role service is installed.
+      type: bool
+    licensing_mode:
+      description: V(per_device), V(per_user), V(not_configured), V(remote_admin), V(personal) or V(unknown).
+      type: str
+      sample: per_user
+    licensing_type:
+      description: The raw C(LicensingType).
+      type: int
+      sample: 4
+    licensing_mode_source:
+      description: V(local) or V(group_policy) (C(PolicySourceLicensingType)).
+      type: str
+    license_servers:
+      description: The license servers the host uses (C(GetSpecifiedLicenseServerList)), in order.
+      type: list
+      elements: str
+    license_servers_source:
+      description: V(local) or V(group_policy) (C(PolicySourceConfiguredLicenseServers)).
+      type: str
+    grace_period_days_left:
+      description: Days left in the licensing grace period (C(GetGracePeriodDays)); V(0) when it is over;
+        null when the role is not installed.
+      type: int
+      sample: 97
+    policy:
+      description: The Group Policy registry values under
+        C(HKLM\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services), null when not set.
+      type: dict
+      sample: {"licensing_mode": 4, "license_servers": ["ls1.corp.example.com"]}
+problems:
+  description: Parts of the state that could not be read, each with the C(part) and a C(message). A role
+    that is not installed is not a problem.
+  returned: always
+  type: list
+  elements: dict
+  sample: []
+"""

@@ -1,0 +1,159 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, remote_desktop.licensing contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Client for the host bridge: build a batch, send it in one round trip, read the results.
+
+FOR INTERNAL COLLECTION USE ONLY.
+
+The protocol is described in docs/architecture.md. Secrets are registered with the batch and sent
+in the bridge's no_log `secrets` option; operations refer to them by name only.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import wmi
+
+BRIDGE_MODULE = "remote_desktop.licensing.host_bridge"
+_MISSING_KINDS = ("invalid_class", "invalid_namespace")
+
+
+class BridgeError(Exception):
+    """The bridge module itself failed (not one operation): the batch did not run."""
+
+
+class Batch:
+    """An ordered list of operations for one round trip."""
+
+    def __init__(self):
+        self.operations = []
+        self.secrets = {}
+
+    def _add(self, op_id, kind, **fields):
+        if any(op["id"] == op_id for op in self.operations):
+            raise ValueError("duplicate operation id %r" % op_id)
+        op = {"id": op_id, "kind": kind}
+        op.update((k, v) for k, v in fields.items() if v is not None)
+        self.operations.append(op)
+        return op
+
+    def get(self, op_id, namespace, class_name, filter=None, properties=None):
+        return self._add(op_id, "cim_get", namespace=namespace, **{"class": class_name}, filter=filter,
+                         properties=list(properties) if properties else None)
+
+    def invoke(self, op_id, namespace, class_name, method, arguments=None, secret_arguments=None,
+               instances=False, filter=None, read_only=False):
+        """Call a method; `secret_arguments` maps parameter names to secret values."""
+        refs = None
+        if secret_arguments:
+            refs = {}
+            for param, value in secret_arguments.items():
+                name = "%s.%s" % (op_id, param)
+                self.secrets[name] = value
+                refs[param] = name
+        return self._add(op_id, "cim_invoke", namespace=namespace, **{"class": class_name}, method=method,
+                         arguments=arguments or None, secret_arguments=refs, instances=instances or None,
+                         filter=filter, read_only=read_only or None)
+
+    def set(self, op_id, namespace, class_name, properties, filter=None):
+        return self._add(op_id, "cim_set", namespace=namespace, **{"class": class_name}, properties=properties,
+                         filter=filter)
+
+    def feature_get(self, op_id, names):
+        return self._add(op_id, "feature_get", names=list(names))
+
+    def feature_install(self, op_id, names, include_management_tools=False):
+        return self._add(op_id, "feature_install", names=list(names),
+                         include_management_tools=include_management_tools)
+
+    def feature_uninstall(self, op_id, names, include_management_tools=False):
+        return self._add(op_id, "feature_uninstall", names=list(names),
+                         include_management_tools=include_management_tools)
+
+    def module_args(self, stop_on_error=False):
+        return {"operations": self.operations, "secrets": dict(self.secrets), "stop_on_error": stop_on_error}
+
+
+class OpResult:
+    """One operation's result, with the questions callers ask of it."""
+
+    def __init__(self, raw, operation=None):
+        self.raw = raw
+        self.operation = operation or {}
+        self.ok = bool(raw.get("ok"))
+        self.error = raw.get("error") or {}
+
+    @property
+    def missing(self):
+        """The class or namespace does not exist: for a licensing class, the role is not installed."""
+        return not self.ok and self.error.get("kind") in _MISSING_KINDS
+
+    @property
+    def instances(self):
+        return self.raw.get("instances") or []
+
+    @property
+    def instance(self):
+        return self.instances[0] if self.instances else None
+
+    @property
+    def out(self):
+        return self.raw.get("out") or {}
+
+    @property
+    def return_value(self):
+        if "return_value" in self.raw:
+            return self.raw["return_value"]
+        return self.error.get("return_value")
+
+    def message(self):
+        """What went wrong, in words a Windows admin can act on."""
+        if self.ok:
+            return "succeeded"
+        target = _describe_target(self.operation)
+        kind = self.error.get("kind")
+        if kind == "return_value":
+            return "%s returned %s" % (target, wmi.describe_code(self.error.get("return_value")))
+        if kind in ("cim_error",) + _MISSING_KINDS:
+            code = self.error.get("hresult")
+            detail = wmi.describe_code(code) if code is not None else self.error.get("native_error") or "no code"
+            return "%s failed: %s [%s]" % (target, self.error.get("message", "").strip(), detail)
+        return "%s failed (%s): %s" % (target, kind, self.error.get("message", ""))
+
+
+def _describe_target(op):
+    if op.get("kind") in ("cim_get", "cim_set", "cim_invoke"):
+        name = op.get("class", "?")
+        if op.get("method"):
+            name += "." + op["method"]
+        return "%s in %s" % (name, op.get("namespace", "?"))
+    if op.get("names"):
+        return "%s of %s" % (op.get("kind"), ", ".join(op["names"]))
+    return op.get("kind", "operation")
+
+
+class BatchResult:
+    """Results by operation id."""
+
+    def __init__(self, batch, raw_results):
+        if len(raw_results) != len(batch.operations):
+            raise BridgeError("the host bridge returned %d results for %d operations"
+                              % (len(raw_results), len(batch.operations)))
+        self._by_id = {}
+        for op, raw in zip(batch.operations, raw_results):
+            self._by_id[op["id"]] = OpResult(raw, op)
+
+    def __getitem__(self, op_id):
+        return self._by_id[op_id]
+
+    def __iter__(self):
+        return iter(self._by_id.values())
+
+
+def run(action, task_vars, batch, stop_on_error=False):
+    """Send the batch through the bridge module in one round trip."""
+    result = action._execute_module(module_name=BRIDGE_MODULE, module_args=batch.module_args(stop_on_error),
+                                    task_vars=task_vars, wrap_async=False)
+    if result.get("failed") or "results" not in result:
+        msg = result.get("msg") or "the host bridge returned no results"
+        raise BridgeError("The host bridge module failed: %s" % msg)
+    return BatchResult(batch, result["results"])

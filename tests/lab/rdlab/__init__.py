@@ -1,0 +1,1 @@
+"""The simulated Windows lab: WinRM endpoints in front of a model of Windows hosts."""

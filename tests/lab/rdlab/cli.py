@@ -1,0 +1,284 @@
+"""rdlab: run a simulated Windows lab of RD Licensing hosts on loopback.
+
+    python -m rdlab start --dir lab-state --host ls1:license_server --host sh1:session_host:os=2019
+    python -m rdlab show --dir lab-state sh1
+    python -m rdlab fault set --dir lab-state ls1 activation_unreachable
+    python -m rdlab stop --dir lab-state
+
+See docs/lab.md for every command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .fleet import FAULTS, Fleet
+from .model.host import new_host_state
+
+DEFAULT_USER = "Administrator"
+
+
+def parse_host_spec(spec: str) -> dict:
+    """NAME[:ROLE[+ROLE]][:os=2022][:domain=corp.example.com][:installation=core][:address=127.0.0.2]"""
+    name, *parts = spec.split(":")
+    if not name or not name.replace("-", "").isalnum():
+        raise argparse.ArgumentTypeError(f"host name must be letters, digits and '-', got {name!r}")
+    host = {"name": name, "roles": [], "os": "2022", "installation": "desktop", "domain": None,
+            "address": "127.0.0.1"}
+    for part in parts:
+        if "=" in part:
+            key, value = part.split("=", 1)
+            if key not in ("os", "domain", "installation", "address"):
+                raise argparse.ArgumentTypeError(f"unknown host option {key!r} in {spec!r}")
+            host[key] = value
+        elif part and part != "none":
+            host["roles"] += part.split("+")
+    try:
+        new_host_state(name, host["os"], host["installation"], host["domain"], tuple(host["roles"]))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{spec}: {e}") from None
+    return host
+
+
+def create_lab(directory: Path, hosts: list[dict], scheme: str) -> None:
+    """Write lab.json and a fresh state for each host (an existing lab is kept unless reset)."""
+    (directory / "hosts").mkdir(parents=True, exist_ok=True)
+    config = {"scheme": scheme, "username": DEFAULT_USER, "password": secrets.token_urlsafe(12) + "-Aa1",
+              "hosts": [{**h, "port": 0} for h in hosts]}
+    (directory / "lab.json").write_text(json.dumps(config, indent=2))
+    os.chmod(directory / "lab.json", 0o600)
+    for h in hosts:
+        reset_host(directory, h)
+
+
+def reset_host(directory: Path, spec: dict) -> None:
+    state = new_host_state(spec["name"], spec["os"], spec["installation"], spec["domain"], tuple(spec["roles"]))
+    (directory / "hosts" / f"{spec['name']}.json").write_text(json.dumps(state, indent=2, sort_keys=True))
+
+
+def write_inventory(directory: Path) -> Path:
+    config = json.loads((directory / "lab.json").read_text())
+    groups = {"license_servers": {}, "session_hosts": {}, "other_hosts": {}}
+    for h in config["hosts"]:
+        group = ("license_servers" if "license_server" in h["roles"] else
+                 "session_hosts" if "session_host" in h["roles"] else "other_hosts")
+        groups[group][h["name"]] = {"ansible_host": h["address"], "ansible_port": h["port"]}
+        if "license_server" in h["roles"] and "session_host" in h["roles"]:
+            groups["session_hosts"][h["name"]] = {}
+    lab_vars = {
+        "ansible_connection": "winrm", "ansible_winrm_transport": "basic", "ansible_winrm_scheme": config["scheme"],
+        "ansible_user": config["username"], "ansible_password": config["password"],
+        "ansible_winrm_server_cert_validation": "ignore",
+        "ansible_winrm_message_encryption": "never" if config["scheme"] == "http" else "auto",
+    }
+    inventory = {"all": {"vars": lab_vars, "children": {
+        "windows": {"children": {g: {"hosts": hs} for g, hs in groups.items() if hs}}}}}
+    path = directory / "inventory" / "hosts.yml"
+    path.parent.mkdir(exist_ok=True)
+    # JSON is YAML: no YAML library needed to write it.
+    path.write_text("# Written by rdlab: the simulated Windows lab's hosts.\n" + json.dumps(inventory, indent=2))
+    os.chmod(path, 0o600)
+    return path
+
+
+# --- serving -----------------------------------------------------------------------------------
+
+def serve(directory: Path) -> None:
+    """Run every host's WinRM server in this process until SIGTERM."""
+    from .winrm.server import WinRMServer
+    from .winrm.tls import ensure_certificate, server_context
+
+    fleet = Fleet(directory)
+    config = fleet.config
+    context = server_context(*ensure_certificate(directory / "tls")) if config["scheme"] == "https" else None
+    servers = []
+    for h in config["hosts"]:
+        server = _bind(h, fleet, config, context, WinRMServer)
+        h["port"] = server.port
+        servers.append(server)
+    (directory / "lab.json").write_text(json.dumps(config, indent=2))
+    write_inventory(directory)
+    (directory / "ready").write_text(str(os.getpid()))
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+    try:
+        while not stop:
+            time.sleep(0.2)
+    finally:
+        for server in servers:
+            server.stop()
+        (directory / "ready").unlink(missing_ok=True)
+
+
+def _bind(h, fleet, config, context, server_class):
+    """Keep the host's port across restarts when it is free; otherwise take a new one."""
+    for port in ([h["port"], 0] if h["port"] else [0]):
+        try:
+            server = server_class(h["name"], fleet, address=h["address"], port=port, username=config["username"],
+                                  password=config["password"], tls_context=context)
+            server.start()
+            return server
+        except OSError:
+            continue
+    raise SystemExit(f"could not bind a port for {h['name']} on {h['address']}")
+
+
+def start(directory: Path, hosts: list[dict], scheme: str, reset: bool) -> int:
+    if _running_pid(directory):
+        print(f"a lab is already running from {directory} (pid {_running_pid(directory)})", file=sys.stderr)
+        return 1
+    if hosts and (reset or not (directory / "lab.json").exists()):
+        create_lab(directory, hosts, scheme)
+    elif not (directory / "lab.json").exists():
+        print("no lab here yet: give at least one --host", file=sys.stderr)
+        return 2
+    (directory / "ready").unlink(missing_ok=True)
+    log = open(directory / "lab.log", "ab")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    process = subprocess.Popen([sys.executable, "-m", "rdlab", "serve", "--dir", str(directory)],
+                               stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+    (directory / "lab.pid").write_text(str(process.pid))
+    for _ in range(150):
+        if (directory / "ready").exists():
+            print(f"lab running (pid {process.pid}); inventory: {directory / 'inventory' / 'hosts.yml'}")
+            return 0
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    print(f"the lab did not start; see {directory / 'lab.log'}", file=sys.stderr)
+    return 1
+
+
+def _running_pid(directory: Path) -> int | None:
+    try:
+        pid = int((directory / "lab.pid").read_text())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def stop(directory: Path) -> int:
+    pid = _running_pid(directory)
+    if pid is None:
+        print("no lab running")
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(100):
+        if _running_pid(directory) is None or not (directory / "ready").exists():
+            break
+        time.sleep(0.05)
+    (directory / "lab.pid").unlink(missing_ok=True)
+    print(f"lab stopped (pid {pid})")
+    return 0
+
+
+# --- state and faults --------------------------------------------------------------------------
+
+def deep_merge(base: dict, update: dict) -> dict:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            deep_merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def set_fault(fleet: Fleet, host: str, name: str, args) -> None:
+    value = {"activation_unreachable": True, "slow": args.seconds,
+             "cim_fail": {"class": args.cim_class or "*", "method": args.method or "*", "count": args.count,
+                          "code": int(args.code, 0) if args.code else 0x80041001},
+             "drop_connection": {"count": args.count}}[name]
+    with fleet.host(host) as model:
+        model.state.setdefault("faults", {})[name] = value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rdlab", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name, help_text):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--dir", type=Path, default=Path(os.environ.get("RDLAB_DIR", "lab-state")),
+                       help="state directory (default: $RDLAB_DIR or ./lab-state)")
+        return p
+
+    p = command("start", "start the lab in the background and write inventory/hosts.yml")
+    p.add_argument("--host", type=parse_host_spec, action="append", default=[],
+                   help="NAME[:ROLE[+ROLE]][:os=2022][:domain=FQDN][:installation=core][:address=127.0.0.N]; "
+                        "roles: license_server, session_host, none")
+    p.add_argument("--scheme", choices=["http", "https"], default="http")
+    p.add_argument("--reset", action="store_true", help="start from fresh hosts even if state exists")
+    command("stop", "stop the lab")
+    command("serve", "run the lab in the foreground (what start runs)")
+    p = command("show", "print a host's state as JSON")
+    p.add_argument("host")
+    p = command("seed", "deep-merge a JSON document (file or -) into a host's state")
+    p.add_argument("host")
+    p.add_argument("file")
+    p = command("reset", "reset hosts to their initial state")
+    p.add_argument("hosts", nargs="*")
+    p = command("transcript", "print the transcript as JSON lines")
+    p.add_argument("--host")
+    p = command("fault", "set or clear a fault: " + "; ".join(f"{k}: {v}" for k, v in FAULTS.items()))
+    p.add_argument("action", choices=["set", "clear"])
+    p.add_argument("host")
+    p.add_argument("name", nargs="?", choices=list(FAULTS))
+    p.add_argument("--count", type=int, default=1)
+    p.add_argument("--seconds", type=float, default=2.0)
+    p.add_argument("--class", dest="cim_class")
+    p.add_argument("--method")
+    p.add_argument("--code", help="WBEM code or return value, e.g. 0x80041001")
+    args = parser.parse_args(argv)
+    try:
+        return _dispatch(args, parser)
+    except KeyError as e:
+        print(e.args[0], file=sys.stderr)
+        return 2
+
+
+def _dispatch(args, parser) -> int:
+    directory = args.dir.resolve()
+    if args.command == "start":
+        return start(directory, args.host, args.scheme, args.reset)
+    if args.command == "stop":
+        return stop(directory)
+    if args.command == "serve":
+        serve(directory)
+        return 0
+    fleet = Fleet(directory)
+    if args.command == "show":
+        print(json.dumps(fleet.read_state(args.host), indent=2, sort_keys=True))
+    elif args.command == "seed":
+        document = json.load(sys.stdin if args.file == "-" else open(args.file))
+        with fleet.host(args.host) as model:
+            deep_merge(model.state, document)
+    elif args.command == "reset":
+        for spec in fleet.config["hosts"]:
+            if not args.hosts or spec["name"] in args.hosts:
+                with fleet.host(spec["name"]) as model:
+                    model.state.clear()
+                    model.state.update(new_host_state(spec["name"], spec["os"], spec["installation"],
+                                                      spec["domain"], tuple(spec["roles"])))
+    elif args.command == "transcript":
+        for line in fleet.transcript(args.host):
+            print(json.dumps(line, sort_keys=True))
+    elif args.command == "fault":
+        if args.action == "set" and not args.name:
+            parser.error("fault set needs a fault name")
+        if args.action == "set":
+            set_fault(fleet, args.host, args.name, args)
+        else:
+            with fleet.host(args.host) as model:
+                faults = model.state.setdefault("faults", {})
+                faults.pop(args.name, None) if args.name else faults.clear()
+    return 0

@@ -1,0 +1,309 @@
+"""CIM machinery of the simulated hosts: schema, typed WBEM errors, WQL conditions, type checks.
+
+Nothing here knows about licensing. Provider modules (licensing.py, terminal_services.py, ...)
+declare their classes with `CimClass` and register behaviour; `CimRepository` answers
+enumerate / invoke / put the way the WMI service does before and after the provider runs:
+schema errors (unknown class, method, parameter, type) are raised as `WbemError` exactly as
+CIMOM raises them, whatever the provider would have done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+# Fidelity status of a modelled item, shown in docs/fidelity.md.
+DOCUMENTED = "documented and modelled"
+OBSERVED = "observed and modelled"
+ASSUMED = "modelled on an assumption"
+NOT_MODELLED = "not modelled"
+
+
+class WbemError(Exception):
+    """A WMI error as Get-CimInstance / Invoke-CimMethod raise it: HRESULT and standard text."""
+
+    TEXT = {
+        0x80041001: "Generic failure",
+        0x80041002: "Not found",
+        0x80041003: "Access denied",
+        0x80041005: "Type mismatch",
+        0x80041008: "Invalid parameter",
+        0x8004100C: "Not supported",
+        0x8004100E: "Invalid namespace",
+        0x80041010: "Invalid class",
+        0x80041016: "Invalid operation",
+        0x80041017: "Invalid query",
+        0x80041023: "Read only",
+        0x8004102E: "Invalid method",
+        0x8004102F: "Invalid method Parameter(s)",
+    }
+
+    def __init__(self, hresult: int, detail: str = ""):
+        self.hresult = hresult
+        self.text = self.TEXT.get(hresult, "Unknown WBEM error")
+        self.detail = detail
+        super().__init__(f"{self.text} (0x{hresult:08X}){': ' + detail if detail else ''}")
+
+
+WBEM_E_FAILED = 0x80041001
+WBEM_E_NOT_FOUND = 0x80041002
+WBEM_E_ACCESS_DENIED = 0x80041003
+WBEM_E_TYPE_MISMATCH = 0x80041005
+WBEM_E_INVALID_PARAMETER = 0x80041008
+WBEM_E_NOT_SUPPORTED = 0x8004100C
+WBEM_E_INVALID_NAMESPACE = 0x8004100E
+WBEM_E_INVALID_CLASS = 0x80041010
+WBEM_E_INVALID_OPERATION = 0x80041016
+WBEM_E_INVALID_QUERY = 0x80041017
+WBEM_E_READ_ONLY = 0x80041023
+WBEM_E_INVALID_METHOD = 0x8004102E
+WBEM_E_INVALID_METHOD_PARAMETERS = 0x8004102F
+
+
+@dataclass
+class Prop:
+    name: str
+    cim_type: str  # uint32, uint16, boolean, string, datetime, string[], ...
+    writable: bool = False
+    status: str = DOCUMENTED
+    source: str = ""
+
+
+@dataclass
+class Param:
+    name: str
+    cim_type: str
+    direction: str = "in"  # in | out
+
+
+@dataclass
+class Method:
+    name: str
+    params: list[Param]
+    static: bool
+    impl: Callable[..., tuple[int, dict]] | None = None  # (host, instance|None, args) -> (ReturnValue, out)
+    status: str = DOCUMENTED
+    source: str = ""
+    min_os: str | None = None  # first lab OS that has the method
+
+    def param(self, name: str) -> Param | None:
+        # CIM names are case-insensitive.
+        return next((p for p in self.params if p.name.lower() == name.lower()), None)
+
+
+@dataclass
+class CimClass:
+    namespace: str
+    name: str
+    keys: list[str]
+    properties: list[Prop]
+    methods: list[Method] = field(default_factory=list)
+    status: str = DOCUMENTED
+    source: str = ""
+    # host -> bool: does the class exist on this host (e.g. only when the role is installed)
+    available: Callable[[Any], bool] = lambda host: True
+    # host -> list of instance dicts (property name -> Python value)
+    enumerate: Callable[[Any], list[dict]] = lambda host: []
+    # (host, instance, {prop: value}) -> None; writes the provider's state
+    put: Callable[[Any, dict, dict], None] | None = None
+    notes: str = ""
+
+    def prop(self, name: str) -> Prop | None:
+        return next((p for p in self.properties if p.name.lower() == name.lower()), None)
+
+    def method(self, name: str) -> Method | None:
+        return next((m for m in self.methods if m.name.lower() == name.lower()), None)
+
+
+# --- values ------------------------------------------------------------------------------------
+
+UINT_RANGES = {"uint8": 0xFF, "uint16": 0xFFFF, "uint32": 0xFFFFFFFF, "uint64": 0xFFFFFFFFFFFFFFFF}
+SINT_RANGES = {"sint8": 7, "sint16": 15, "sint32": 31, "sint64": 63}
+
+
+def coerce(value: Any, cim_type: str) -> Any:
+    """Convert a value to a CIM type the way PowerShell's CIM cmdlets do, or raise TYPE_MISMATCH.
+
+    Strings of digits convert to integers and numbers to strings ("[uint32]'4'" works in
+    PowerShell); anything else that does not fit the declared type is a type mismatch.
+    """
+    if value is None:
+        return None
+    if cim_type.endswith("[]"):
+        items = value if isinstance(value, list) else [value]
+        return [coerce(v, cim_type[:-2]) for v in items]
+    if cim_type in UINT_RANGES or cim_type in SINT_RANGES:
+        return _coerce_int(value, cim_type)
+    if cim_type == "boolean":
+        if isinstance(value, bool):
+            return value
+        raise WbemError(WBEM_E_TYPE_MISMATCH, f"{value!r} is not a boolean")
+    if cim_type == "string":
+        if isinstance(value, (dict, list)):
+            raise WbemError(WBEM_E_TYPE_MISMATCH, f"{value!r} is not a string")
+        return value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+    if cim_type == "datetime":
+        return value
+    raise WbemError(WBEM_E_TYPE_MISMATCH, f"type {cim_type} is not modelled")
+
+
+def _coerce_int(value: Any, cim_type: str) -> int:
+    if isinstance(value, bool) or isinstance(value, (dict, list, float)):
+        raise WbemError(WBEM_E_TYPE_MISMATCH, f"{value!r} is not a {cim_type}")
+    if isinstance(value, str):
+        if not re.fullmatch(r"\s*-?\d+\s*", value):
+            raise WbemError(WBEM_E_TYPE_MISMATCH, f"{value!r} is not a {cim_type}")
+        value = int(value)
+    if cim_type in UINT_RANGES and not 0 <= value <= UINT_RANGES[cim_type]:
+        raise WbemError(WBEM_E_TYPE_MISMATCH, f"{value} is out of range for {cim_type}")
+    if cim_type in SINT_RANGES and not -(2 ** SINT_RANGES[cim_type]) <= value < 2 ** SINT_RANGES[cim_type]:
+        raise WbemError(WBEM_E_TYPE_MISMATCH, f"{value} is out of range for {cim_type}")
+    return value
+
+
+def dmtf_to_datetime(text: str) -> dt.datetime:
+    """Parse a DMTF datetime 'yyyymmddHHMMSS.mmmmmmsUUU' (UUU = UTC offset in minutes)."""
+    m = re.fullmatch(r"(\d{14})\.(\d{6})([+-])(\d{3})", text)
+    if not m:
+        raise ValueError(f"not a DMTF datetime: {text!r}")
+    base = dt.datetime.strptime(m.group(1), "%Y%m%d%H%M%S").replace(microsecond=int(m.group(2)))
+    offset = dt.timedelta(minutes=int(m.group(4))) * (1 if m.group(3) == "+" else -1)
+    return (base - offset).replace(tzinfo=dt.timezone.utc)
+
+
+# --- WQL ---------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")|(?P<num>-?\d+)|(?P<op><>|!=|<=|>=|=|<|>)"
+    r"|(?P<paren>[()])|(?P<word>[A-Za-z_][A-Za-z0-9_]*))"
+)
+
+
+def parse_condition(text: str, cim_class: CimClass) -> Callable[[dict], bool]:
+    """Compile a WQL WHERE condition (comparisons, AND, OR, NOT, parentheses, LIKE, IS NULL).
+
+    Anything outside this subset, or a property the class does not have, raises
+    WBEM_E_INVALID_QUERY as the WMI service does for a bad query.
+    """
+    tokens = _tokenize(text)
+    parser = _ConditionParser(tokens, cim_class, text)
+    predicate = parser.parse_or()
+    if parser.pos != len(tokens):
+        raise WbemError(WBEM_E_INVALID_QUERY, f"unexpected {tokens[parser.pos][1]!r} in {text!r}")
+    return predicate
+
+
+def _tokenize(text: str) -> list[tuple[str, str]]:
+    tokens, pos = [], 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise WbemError(WBEM_E_INVALID_QUERY, f"cannot parse {text[pos:]!r}")
+        kind = m.lastgroup
+        tokens.append((kind, m.group(kind)))
+        pos = m.end()
+    return tokens
+
+
+class _ConditionParser:
+    def __init__(self, tokens, cim_class, text):
+        self.tokens, self.cim_class, self.text, self.pos = tokens, cim_class, text, 0
+
+    def _peek_word(self, *words):
+        if self.pos < len(self.tokens):
+            kind, value = self.tokens[self.pos]
+            return kind == "word" and value.upper() in words
+        return False
+
+    def _take(self):
+        if self.pos >= len(self.tokens):
+            raise WbemError(WBEM_E_INVALID_QUERY, f"incomplete condition {self.text!r}")
+        token = self.tokens[self.pos]
+        self.pos += 1
+        return token
+
+    def parse_or(self):
+        left = self.parse_and()
+        while self._peek_word("OR"):
+            self.pos += 1
+            right = self.parse_and()
+            left = (lambda a, b: lambda i: a(i) or b(i))(left, right)
+        return left
+
+    def parse_and(self):
+        left = self.parse_not()
+        while self._peek_word("AND"):
+            self.pos += 1
+            right = self.parse_not()
+            left = (lambda a, b: lambda i: a(i) and b(i))(left, right)
+        return left
+
+    def parse_not(self):
+        if self._peek_word("NOT"):
+            self.pos += 1
+            inner = self.parse_not()
+            return lambda i: not inner(i)
+        if self.pos < len(self.tokens) and self.tokens[self.pos] == ("paren", "("):
+            self.pos += 1
+            inner = self.parse_or()
+            if self._take() != ("paren", ")"):
+                raise WbemError(WBEM_E_INVALID_QUERY, f"missing ) in {self.text!r}")
+            return inner
+        return self.parse_comparison()
+
+    def parse_comparison(self):
+        kind, name = self._take()
+        prop = self.cim_class.prop(name) if kind == "word" else None
+        if prop is None:
+            raise WbemError(WBEM_E_INVALID_QUERY, f"{name!r} is not a property of {self.cim_class.name}")
+        if self._peek_word("IS"):
+            self.pos += 1
+            negate = self._peek_word("NOT")
+            self.pos += 1 if negate else 0
+            if self._take() != ("word", "NULL") and not self.tokens[self.pos - 1][1].upper() == "NULL":
+                raise WbemError(WBEM_E_INVALID_QUERY, f"expected NULL in {self.text!r}")
+            return lambda i: (i.get(prop.name) is None) != negate
+        if self._peek_word("LIKE"):
+            self.pos += 1
+            pattern = self._literal(self._take())
+            regex = re.compile("^" + re.escape(str(pattern)).replace("%", ".*").replace("_", ".") + "$", re.I)
+            return lambda i: i.get(prop.name) is not None and bool(regex.match(str(i.get(prop.name))))
+        op_kind, op = self._take()
+        if op_kind != "op":
+            raise WbemError(WBEM_E_INVALID_QUERY, f"expected an operator after {name!r} in {self.text!r}")
+        literal = self._literal(self._take())
+        return _compare(prop, op, literal)
+
+    def _literal(self, token):
+        kind, value = token
+        if kind == "str":
+            return value[1:-1].replace("\\\\", "\\").replace("\\'", "'").replace('\\"', '"')
+        if kind == "num":
+            return int(value)
+        if kind == "word" and value.upper() in ("TRUE", "FALSE"):
+            return value.upper() == "TRUE"
+        raise WbemError(WBEM_E_INVALID_QUERY, f"expected a literal, got {value!r} in {self.text!r}")
+
+
+def _compare(prop: Prop, op: str, literal: Any) -> Callable[[dict], bool]:
+    def key(value):
+        return value.lower() if isinstance(value, str) else value  # WQL string compares ignore case
+
+    def predicate(instance: dict) -> bool:
+        value = instance.get(prop.name)
+        if value is None:
+            return False
+        try:
+            a, b = key(value), key(coerce(literal, prop.cim_type) if prop.cim_type != "datetime" else literal)
+        except WbemError:
+            return False
+        return {
+            "=": a == b, "<>": a != b, "!=": a != b,
+            "<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b,
+        }[op]
+
+    return predicate

@@ -1,0 +1,231 @@
+"""A simulated Windows Server host: its state (plain JSON) and the behaviour around it.
+
+The state dict is what `rdlab show` prints and what is persisted between runs. Behaviour
+(features, services, registry, the CIM classes) reads and writes it; the protocol layer never
+touches it directly.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+
+from .cim import (
+    ASSUMED, DOCUMENTED, OBSERVED, WBEM_E_INVALID_CLASS, WBEM_E_INVALID_NAMESPACE, CimClass,
+    WbemError,
+)
+
+# Lab OS catalogue: caption and version as Win32_OperatingSystem reports them (public build numbers).
+OPERATING_SYSTEMS = {
+    "2012R2": ("Microsoft Windows Server 2012 R2 Standard", "6.3.9600", 4),
+    "2016": ("Microsoft Windows Server 2016 Standard", "10.0.14393", 5),
+    "2019": ("Microsoft Windows Server 2019 Standard", "10.0.17763", 6),
+    "2022": ("Microsoft Windows Server 2022 Standard", "10.0.20348", 7),
+    "2025": ("Microsoft Windows Server 2025 Standard", "10.0.26100", 8),
+}
+# The third element is the ProductVersionID of the CALs that OS serves (rd-licensing-wmi.md §2).
+
+# Windows features the lab knows. [WSD] server-core-removed-roles.md: the UI tools and RDS-RD-Server
+# are not on Server Core. Display names and which tools -IncludeManagementTools adds are ASSUMED.
+FEATURES = {
+    "RDS-Licensing": {"display_name": "Remote Desktop Licensing", "core": True, "tools": ["RDS-Licensing-UI"]},
+    "RDS-Licensing-UI": {"display_name": "Remote Desktop Licensing Tools", "core": False, "tools": []},
+    "RSAT-RDS-Licensing-Diagnosis-UI": {"display_name": "RD Licensing Diagnoser Tools", "core": False, "tools": []},
+    "RDS-RD-Server": {
+        "display_name": "Remote Desktop Session Host", "core": False,
+        "tools": ["RSAT-RDS-Licensing-Diagnosis-UI"],
+    },
+}
+# RD Session Host needs a restart; RD Licensing was seen installed and used without one
+# (observed-outputs.md §4, [PRAC]). The others are ASSUMED not to need one.
+RESTART_NEEDED = {"RDS-RD-Server"}
+
+HKLM = 2147483650
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def new_host_state(name: str, os: str = "2022", installation: str = "desktop", domain: str | None = None,
+                   roles: tuple[str, ...] = ()) -> dict:
+    """A fresh host. `roles` may hold 'license_server' and 'session_host': those roles start installed."""
+    if os not in OPERATING_SYSTEMS:
+        raise ValueError(f"os must be one of {', '.join(OPERATING_SYSTEMS)}, got {os!r}")
+    if installation not in ("desktop", "core"):
+        raise ValueError(f"installation must be desktop or core, got {installation!r}")
+    unknown = set(roles) - {"license_server", "session_host"}
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}; use license_server and session_host")
+    state = {
+        "name": name,
+        "os": os,
+        "installation": installation,
+        "domain": domain,
+        "boot_time": _now().isoformat(),
+        "clock_offset_days": 0,
+        "features": {},
+        "pending_restart": False,
+        "services": {},
+        "registry": {},
+        "license_server": None,
+        "session_host": None,
+        "faults": {},
+    }
+    host = Host(state)
+    # HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion InstallationType: "Server" / "Server Core".
+    host.reg_set(r"SOFTWARE\Microsoft\Windows NT\CurrentVersion", "InstallationType", "REG_SZ",
+                 "Server Core" if installation == "core" else "Server")
+    if "license_server" in roles:
+        host.install_features(["RDS-Licensing"], include_management_tools=True)
+    if "session_host" in roles:
+        host.install_features(["RDS-RD-Server"], include_management_tools=False)
+        host.state["pending_restart"] = False  # seeded as if installed and rebooted long ago
+    return state
+
+
+class Host:
+    """Behaviour over one host's state dict."""
+
+    def __init__(self, state: dict, fleet=None):
+        self.state = state
+        self.fleet = fleet  # lets a session host look up a license server by name
+
+    # --- identity -------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.state["name"]
+
+    @property
+    def os_entry(self):
+        return OPERATING_SYSTEMS[self.state["os"]]
+
+    def now(self) -> dt.datetime:
+        return _now() + dt.timedelta(days=self.state.get("clock_offset_days", 0))
+
+    def seeded_id(self, purpose: str, length: int, alphabet: str) -> str:
+        """Deterministic per-host identifiers (ProductId, license server IDs): reproducible labs."""
+        digest = hashlib.sha256(f"{self.name}:{purpose}".encode()).digest()
+        return "".join(alphabet[b % len(alphabet)] for b in digest * 2)[:length]
+
+    # --- features -------------------------------------------------------------------------------
+    def feature_available(self, name: str) -> bool:
+        info = FEATURES.get(name)
+        return info is not None and (info["core"] or self.state["installation"] == "desktop")
+
+    def feature_installed(self, name: str) -> bool:
+        return bool(self.state["features"].get(name))
+
+    def install_features(self, names: list[str], include_management_tools: bool) -> dict:
+        """Install-WindowsFeature: all or nothing; unknown names fail before anything changes."""
+        self._check_feature_names(names)
+        wanted = list(names)
+        if include_management_tools:
+            wanted += [t for n in names for t in FEATURES[n]["tools"] if self.feature_available(t)]
+        changed = [n for n in dict.fromkeys(wanted) if not self.feature_installed(n)]
+        for name in changed:
+            self.state["features"][name] = True
+            self._on_feature_installed(name)
+        restart = any(n in RESTART_NEEDED for n in changed)
+        if restart:
+            self.state["pending_restart"] = True
+        return {"success": True, "restart_needed": restart, "changed_features": changed,
+                "exit_code": "Success" if changed else "NoChangeNeeded"}
+
+    def uninstall_features(self, names: list[str], include_management_tools: bool) -> dict:
+        self._check_feature_names(names)
+        wanted = list(names)
+        if include_management_tools:
+            wanted += [t for n in names for t in FEATURES[n]["tools"]]
+        changed = [n for n in dict.fromkeys(wanted) if self.feature_installed(n)]
+        for name in changed:
+            self.state["features"][name] = False
+            self._on_feature_removed(name)
+        # Removing a role service asks for a restart on Windows Server (ASSUMED for these features).
+        restart = bool(changed)
+        if restart:
+            self.state["pending_restart"] = True
+        return {"success": True, "restart_needed": restart, "changed_features": changed,
+                "exit_code": "SuccessRestartRequired" if changed else "NoChangeNeeded"}
+
+    def _check_feature_names(self, names):
+        for name in names:
+            if not self.feature_available(name):
+                # Install-WindowsFeature's text for a name the OS does not have (ASSUMED wording).
+                raise FeatureError(
+                    f"ArgumentNotValid: The role, role service, or feature name is not valid: '{name}'. "
+                    "The name was not found.")
+
+    def _on_feature_installed(self, name: str):
+        from . import licensing, terminal_services  # the providers own their state's shape
+        if name == "RDS-Licensing":
+            self.state["services"]["TermServLicensing"] = {
+                # Start type and state after install are not in any source (ASSUMED: automatic, running).
+                "display_name": "Remote Desktop Licensing", "state": "Running", "start_mode": "Auto",
+            }
+            if self.state["license_server"] is None:
+                self.state["license_server"] = licensing.new_license_server_state(self)
+        if name == "RDS-RD-Server" and self.state["session_host"] is None:
+            self.state["session_host"] = terminal_services.new_session_host_state(self)
+
+    def _on_feature_removed(self, name: str):
+        if name == "RDS-Licensing":
+            self.state["services"].pop("TermServLicensing", None)
+            # The licensing database stays on disk after removal (ASSUMED); state is kept so a
+            # reinstall finds the packs again.
+        if name == "RDS-RD-Server":
+            self.state["session_host"] = None
+
+    # --- registry (HKLM only) -------------------------------------------------------------------
+    def reg_get(self, key: str, value: str):
+        values = self.state["registry"].get(key.lower())
+        if values is None:
+            return None
+        return values.get(value.lower())
+
+    def reg_set(self, key: str, value: str, reg_type: str, data):
+        values = self.state["registry"].setdefault(key.lower(), {})
+        values[value.lower()] = {"name": value, "type": reg_type, "data": data}
+
+    def reg_delete(self, key: str, value: str) -> bool:
+        values = self.state["registry"].get(key.lower(), {})
+        return values.pop(value.lower(), None) is not None
+
+    def reg_key_exists(self, key: str) -> bool:
+        return key.lower() in self.state["registry"]
+
+    def reg_create_key(self, key: str):
+        self.state["registry"].setdefault(key.lower(), {})
+
+    # --- CIM entry points -----------------------------------------------------------------------
+    def cim_class(self, namespace: str, name: str) -> CimClass:
+        from .repository import REPOSITORY
+        ns = namespace.replace("\\", "/").lower()
+        if ns not in REPOSITORY.namespaces(self):
+            raise WbemError(WBEM_E_INVALID_NAMESPACE, namespace)
+        cls = REPOSITORY.get(ns, name)
+        if cls is None or not cls.available(self):
+            raise WbemError(WBEM_E_INVALID_CLASS, name)
+        return cls
+
+    def snapshot(self) -> dict:
+        return copy.deepcopy(self.state)
+
+
+class FeatureError(Exception):
+    """A ServerManager cmdlet error (Install-WindowsFeature and friends)."""
+
+
+# Fidelity notes for the non-CIM parts, listed in docs/fidelity.md by rdlab.fidelity.
+FIDELITY = [
+    ("Windows feature", "RDS-Licensing, RDS-Licensing-UI, RSAT-RDS-Licensing-Diagnosis-UI, RDS-RD-Server",
+     DOCUMENTED, "[WSD] server-core-roles-and-services.md, server-core-removed-roles.md: names, Server Core availability"),
+    ("Windows feature", "display names; tools added by -IncludeManagementTools", ASSUMED,
+     "no source read gives them"),
+    ("Windows feature", "RestartNeeded after installing RDS-RD-Server (Yes) and RDS-Licensing (No)", OBSERVED,
+     "observed-outputs.md §4 [PRAC]: licensing used without restart; RD Session Host flows reboot"),
+    ("Windows feature", "error text for a feature name the OS does not have", ASSUMED, "no pasted output found"),
+    ("Service", "TermServLicensing: Running, Auto after install", ASSUMED,
+     "short name [JAG]; start type and state are in no source"),
+]

@@ -1,0 +1,398 @@
+"""The RD Licensing WMI provider (TlsWmiProv): Win32_TSLicenseServer, Win32_TSLicenseKeyPack,
+Win32_TSIssuedLicense, in root/cimv2.
+
+Sources: [W32] MicrosoftDocs/win32 desktop-src/TermServ/<class or method page>; observed values
+from observed-outputs.md ([OBS] §n). Every method returns 0 on success or a WBEM code ([W32] each
+method page; terminal-services-wmi-provider-error-codes.md). Which WBEM code a given failure
+returns is not documented: those choices are marked ASSUMED and listed in docs/fidelity.md.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .cim import (
+    ASSUMED, DOCUMENTED, OBSERVED, WBEM_E_FAILED, WBEM_E_INVALID_PARAMETER, WBEM_E_NOT_FOUND,
+    WBEM_E_NOT_SUPPORTED, CimClass, Method, Param, Prop,
+)
+
+NS = "root/cimv2"
+CONTACT_FIELDS = ["FirstName", "LastName", "Company", "CountryRegion", "eMail", "OrgUnit", "Address", "City",
+                  "State", "PostalCode"]
+# [W32] activateserverautomatic-win32-tslicenseserver.md: fails unless these are set.
+ACTIVATION_REQUIRED = ["FirstName", "LastName", "Company", "CountryRegion"]
+ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+DIGITS = "0123456789"
+
+# The built-in pack, exactly as seen on two real servers ([OBS] §1a, §1b, §1c).
+BUILT_IN_PACK = {
+    "KeyPackId": 2, "Description": "A02-5.00-EX", "KeyPackType": 6, "ProductType": 3,
+    "ProductVersion": "Windows 2000 Server", "ProductVersionID": 0, "TotalLicenses": 4294967295,
+    "IssuedLicenses": 0, "AvailableLicenses": 4294967295, "ExpirationDate": "20351231230000.000000-000",
+    "TypeAndModel": "Built-in TS Per Device CAL", "AccessRights": 7,
+}
+
+# ProductVersion parameter -> pack attributes. 2, 4 and 6 are documented or observed; 5 documented
+# (install pages, 2020 revision); 7 and 8 are ASSUMED from ProductVersionID and a public script
+# (rd-licensing-wmi.md §11; observed-outputs.md §6). Strings: [OBS] for 2008/R2, 2012, 2019 (English);
+# the others follow the same pattern (ASSUMED). Description suffixes: [OBS] 6.00, 6.02, 10.01; the
+# others ASSUMED.
+PRODUCT_VERSIONS = {
+    2: {"string": "Windows Server 2008 or Windows Server 2008 R2", "suffix": "6.00", "os_min": "2012R2"},
+    4: {"string": "Windows Server 2012", "suffix": "6.02", "os_min": "2012R2"},
+    5: {"string": "Windows Server 2016", "suffix": "10.00", "os_min": "2016"},
+    6: {"string": "Windows Server 2019", "suffix": "10.01", "os_min": "2019"},
+    7: {"string": "Windows Server 2022", "suffix": "10.02", "os_min": "2022"},
+    8: {"string": "Windows Server 2025", "suffix": "10.03", "os_min": "2025"},
+}
+OS_ORDER = ["2012R2", "2016", "2019", "2022", "2025"]
+# KeyPackType by install method: [W32] win32-tslicensekeypack.md 1 retail, 2 volume, 5 open license.
+KEY_PACK_TYPE_RETAIL, KEY_PACK_TYPE_VOLUME, KEY_PACK_TYPE_OPEN = 1, 2, 5
+# A pack from a web/phone key pack ID: the type is not documented (ASSUMED volume).
+KEY_PACK_TYPE_FROM_ID = 2
+
+
+def new_license_server_state(host) -> dict:
+    return {
+        "contact": {f: "" for f in CONTACT_FIELDS},
+        "activation_status": 1,  # 1 = not activated [W32]
+        "license_server_id": None,
+        "server_role": 1 if host.state.get("domain") else 0,  # ASSUMED default scope
+        "published": False,
+        "in_tsls_group": False,
+        "key_packs": [dict(BUILT_IN_PACK)],
+        "next_key_pack_id": 3,  # [OBS] ids run upward from 2
+        "issued_licenses": [],
+        # ProductId format is in no source: a Windows-style product ID, ASSUMED.
+        "product_id": "{}-{}-{}-AA{}".format(
+            host.seeded_id("pid1", 5, DIGITS), host.seeded_id("pid2", 5, DIGITS),
+            host.seeded_id("pid3", 5, DIGITS), host.seeded_id("pid4", 3, DIGITS)),
+    }
+
+
+def _ls(host) -> dict:
+    return host.state["license_server"]
+
+
+def _available(host) -> bool:
+    # The classes come with the role service ([W32] MOF TlsWmiProv.mof; [HCB] waits for them).
+    return host.feature_installed("RDS-Licensing") and host.state["license_server"] is not None
+
+
+def _online(host) -> bool:
+    return not host.state.get("faults", {}).get("activation_unreachable")
+
+
+# --- Win32_TSLicenseServer ---------------------------------------------------------------------
+
+def _server_instance(host) -> list[dict]:
+    ls = _ls(host)
+    version = host.os_entry[1]
+    instance = {f: ls["contact"].get(f, "") for f in CONTACT_FIELDS}
+    instance.update({
+        "ServerRole": ls["server_role"],
+        "DatabasePath": "C:\\Windows\\system32\\LServer\\",  # default path [OBS] §4
+        "ProductId": ls["product_id"],
+        "Version": version,  # format ASSUMED
+        "VersionNumber": version.rsplit(".", 1)[0],  # format ASSUMED
+    })
+    return [instance]
+
+
+def _server_put(host, instance, props):
+    for name, value in props.items():
+        field = next(f for f in CONTACT_FIELDS if f.lower() == name.lower())
+        _ls(host)["contact"][field] = value
+
+
+def _missing_contact(host) -> list[str]:
+    return [f for f in ACTIVATION_REQUIRED if not _ls(host)["contact"].get(f)]
+
+
+def _activate(host, server_id: str | None = None):
+    ls = _ls(host)
+    ls["activation_status"] = 0
+    ls["license_server_id"] = server_id or host.seeded_id("lsid", 35, ALNUM)
+
+
+def activate_server_automatic(host, _instance, _args):
+    if _missing_contact(host):
+        return WBEM_E_INVALID_PARAMETER, {"ActivationStatus": _ls(host)["activation_status"]}  # code ASSUMED
+    if not _online(host):
+        return WBEM_E_FAILED, {"ActivationStatus": _ls(host)["activation_status"]}  # code ASSUMED
+    _activate(host)
+    return 0, {"ActivationStatus": 0}
+
+
+def activate_server(host, _instance, args):
+    server_id = args.get("sLicenseServerId") or ""
+    if not re.fullmatch(r"[A-Za-z0-9]{35}", server_id):  # 35 alphanumerics, no hyphens [W32]
+        return WBEM_E_INVALID_PARAMETER, {"ActivationStatus": _ls(host)["activation_status"]}
+    _activate(host, server_id.upper())
+    return 0, {"ActivationStatus": 0}
+
+
+def deactivate_server_automatic(host, _instance, _args):
+    if any(not _ls(host)["contact"].get(f) for f in ("FirstName", "LastName")):  # [W32] class page
+        return WBEM_E_INVALID_PARAMETER, {"ActivationStatus": _ls(host)["activation_status"]}
+    if not _online(host):
+        return WBEM_E_FAILED, {"ActivationStatus": _ls(host)["activation_status"]}
+    _ls(host).update(activation_status=1, license_server_id=None)
+    return 0, {"ActivationStatus": 1}
+
+
+def reactivate_server_automatic(host, _instance, args):
+    if args.get("Reason") not in (0, 1, 2, 3, 4):  # [W32] reasons 0..4
+        return WBEM_E_INVALID_PARAMETER, {"ActivationStatus": _ls(host)["activation_status"]}
+    if _missing_contact(host):
+        return WBEM_E_INVALID_PARAMETER, {"ActivationStatus": _ls(host)["activation_status"]}
+    if not _online(host):
+        return WBEM_E_FAILED, {"ActivationStatus": _ls(host)["activation_status"]}
+    _activate(host, host.seeded_id(f"lsid-re-{host.now().isoformat()}", 35, ALNUM))
+    return 0, {"ActivationStatus": 0}
+
+
+def get_activation_status(host, _instance, _args):
+    return 0, {"ActivationStatus": _ls(host)["activation_status"]}
+
+
+def get_license_server_id(host, _instance, _args):
+    # [W32] "only when activated"; what it returns otherwise is not documented (ASSUMED: failure).
+    if _ls(host)["activation_status"] != 0:
+        return WBEM_E_FAILED, {"sLicenseServerId": None}
+    return 0, {"sLicenseServerId": _ls(host)["license_server_id"]}
+
+
+def is_ls_published(host, _instance, _args):
+    return 0, {"Published": bool(_ls(host)["published"])}
+
+
+def is_ls_in_tsls_group(host, _instance, _args):
+    # In a workgroup there is no domain group to ask: ASSUMED failure.
+    if not host.state.get("domain"):
+        return WBEM_E_FAILED, {"IsMember": None}
+    return 0, {"IsMember": bool(_ls(host)["in_tsls_group"])}
+
+
+def is_ls_on_dc(host, _instance, _args):
+    return 0, {"OnDC": False}  # the lab has no domain controllers
+
+
+# --- Win32_TSLicenseKeyPack --------------------------------------------------------------------
+
+def _pack_instances(host) -> list[dict]:
+    packs = []
+    for pack in _ls(host)["key_packs"]:
+        pack = dict(pack)
+        if pack["ProductType"] in (0, 1) and pack["TotalLicenses"] != 4294967295:
+            # Per Device: Available = Total - Issued; Per User can be over-allocated and Available
+            # never goes below 0 ([OBS] §1c, Checkmk PR #280).
+            pack["AvailableLicenses"] = max(0, pack["TotalLicenses"] - pack["IssuedLicenses"])
+        packs.append(pack)
+    return packs
+
+
+def _install_pack(host, key_pack_type: int, version: int, product_type: int, count: int):
+    ls = _ls(host)
+    if ls["activation_status"] != 0:
+        # The wizard requires activation first ([WSD] rds-install-cals.md); code ASSUMED.
+        return WBEM_E_FAILED, {"KeyPackId": None}
+    if version not in PRODUCT_VERSIONS or product_type not in (0, 1) or count < 1:
+        return WBEM_E_INVALID_PARAMETER, {"KeyPackId": None}
+    if OS_ORDER.index(PRODUCT_VERSIONS[version]["os_min"]) > OS_ORDER.index(host.state["os"]):
+        # A license server cannot hold CALs newer than itself (ecosystem.md §2.4); code ASSUMED.
+        return WBEM_E_NOT_SUPPORTED, {"KeyPackId": None}
+    if not _online(host):
+        # Installs validate the pack with the Clearinghouse over the Internet (rd-licensing-wmi.md §11).
+        return WBEM_E_FAILED, {"KeyPackId": None}
+    info = PRODUCT_VERSIONS[version]
+    pack_id = ls["next_key_pack_id"]
+    ls["next_key_pack_id"] += 1
+    per_user = product_type == 1
+    ls["key_packs"].append({
+        "KeyPackId": pack_id,
+        "Description": "{}-{}-S".format("C50" if per_user else "A02", info["suffix"]),  # [OBS] §1c
+        "KeyPackType": key_pack_type,
+        "ProductType": product_type,
+        "ProductVersion": info["string"],
+        "ProductVersionID": version,
+        "TotalLicenses": count,
+        "IssuedLicenses": 0,
+        "AvailableLicenses": count,
+        "ExpirationDate": "20380119031407.000000-000",  # "never expires" sentinel [OBS] §1c
+        "TypeAndModel": _type_and_model(version, per_user),
+        "AccessRights": 7,  # [OBS] §1a
+    })
+    return 0, {"KeyPackId": pack_id}
+
+
+def _type_and_model(version: int, per_user: bool) -> str:
+    # [OBS] "TS or RDS Per User CAL" (2008/R2), "RDS Per User CAL" (2012+); Per Device by analogy.
+    kind = "Per User" if per_user else "Per Device"
+    return f"TS or RDS {kind} CAL" if version == 2 else f"RDS {kind} CAL"
+
+
+def install_agreement(host, _instance, args):
+    agreement_type = args.get("AgreementType")
+    number = args.get("sAgreementNumber") or ""
+    # [W32] AgreementType 0..5; the number is documented as 7 digits, but an 8-digit SPLA number was
+    # used in production (observed-outputs.md §5): the lab accepts 5 to 10 digits (ASSUMED bounds).
+    if agreement_type not in range(6) or not re.fullmatch(r"\d{5,10}", number):
+        return WBEM_E_INVALID_PARAMETER, {"KeyPackId": None}
+    return _install_pack(host, KEY_PACK_TYPE_VOLUME, args.get("ProductVersion"), args.get("ProductType"),
+                         args.get("LicenseCount") or 0)
+
+
+def install_open(host, _instance, args):
+    # [W32] license number 8 digits, authorization number 15 alphanumerics, no hyphens.
+    if not re.fullmatch(r"\d{8}", args.get("sLicenseNumber") or "") or \
+            not re.fullmatch(r"[A-Za-z0-9]{15}", args.get("sAuthorizationNumber") or ""):
+        return WBEM_E_INVALID_PARAMETER, {"KeyPackId": None}
+    return _install_pack(host, KEY_PACK_TYPE_OPEN, args.get("ProductVersion"), args.get("ProductType"),
+                         args.get("LicenseCount") or 0)
+
+
+def decode_code(code: str) -> tuple[int, int, int]:
+    """What a retail code or key pack ID stands for. Windows learns this from the Clearinghouse;
+    the lab derives it from the code so tests can choose (ASSUMED, lab-only convention):
+    the code's last three characters give version (2, 4..8), type (0 device, 1 user) and a count
+    index into 5, 10, 20, 25, 50, 100."""
+    tail = code[-3:].upper()
+    version = int(tail[0]) if tail[0] in "245678" else 7
+    product_type = 1 if tail[1] == "1" else 0
+    counts = [5, 10, 20, 25, 50, 100]
+    count = counts[int(tail[2]) % len(counts)] if tail[2].isdigit() else 5
+    return version, product_type, count
+
+
+def install_retail(host, _instance, args):
+    code = args.get("sLicenseCode") or ""
+    if not re.fullmatch(r"[A-Za-z0-9]{25}", code):  # 25 alphanumerics, no hyphens [W32]
+        return WBEM_E_INVALID_PARAMETER, {"KeyPackId": None}
+    return _install_pack(host, KEY_PACK_TYPE_RETAIL, *decode_code(code))
+
+
+def install_key_pack_id(host, _instance, args):
+    code = args.get("sLicenseKeyPackId") or ""
+    if not re.fullmatch(r"[A-Za-z0-9]{35}", code):  # 35 characters, no hyphens [W32]
+        return WBEM_E_INVALID_PARAMETER, {"KeyPackId": None}
+    ls = _ls(host)
+    if ls["activation_status"] != 0:
+        return WBEM_E_FAILED, {"KeyPackId": None}
+    # Offline route: no Clearinghouse call, so the activation_unreachable fault does not apply.
+    faults = host.state.setdefault("faults", {})
+    saved, faults["activation_unreachable"] = faults.get("activation_unreachable"), False
+    try:
+        return _install_pack(host, KEY_PACK_TYPE_FROM_ID, *decode_code(code))
+    finally:
+        faults["activation_unreachable"] = saved
+
+
+def uninstall_with_id(host, _instance, args):
+    packs = _ls(host)["key_packs"]
+    pack = next((p for p in packs if p["KeyPackId"] == args.get("KeyPackId")), None)
+    if pack is None:
+        return WBEM_E_NOT_FOUND, {}  # ASSUMED code
+    if pack["ProductType"] == 3:
+        return WBEM_E_INVALID_PARAMETER, {}  # the built-in pack cannot be removed (ASSUMED)
+    packs.remove(pack)
+    return 0, {}
+
+
+# --- Win32_TSIssuedLicense ---------------------------------------------------------------------
+
+def _issued_instances(host) -> list[dict]:
+    return [dict(i) for i in _ls(host)["issued_licenses"]]
+
+
+def server_methods() -> list[Method]:
+    out_status = Param("ActivationStatus", "uint32", "out")
+    w32 = "[W32] {}-win32-tslicenseserver.md"
+    return [
+        Method("ActivateServerAutomatic", [out_status], True, activate_server_automatic,
+               source=w32.format("activateserverautomatic")),
+        Method("ActivateServer", [Param("sLicenseServerId", "string"), out_status], True, activate_server,
+               source=w32.format("activateserver")),
+        Method("DeactivateServerAutomatic", [out_status], True, deactivate_server_automatic,
+               source=w32.format("deactivateserverautomatic")),
+        Method("ReactivateServerAutomatic", [Param("Reason", "uint32"), out_status], True,
+               reactivate_server_automatic, source=w32.format("reactivateserverautomatic")),
+        Method("GetActivationStatus", [out_status], True, get_activation_status,
+               source=w32.format("getactivationstatus")),
+        Method("GetLicenseServerId", [Param("sLicenseServerId", "string", "out")], True, get_license_server_id,
+               source=w32.format("getlicenseserverid") + "; failure when not activated ASSUMED"),
+        Method("IsLSPublished", [Param("Published", "boolean", "out")], True, is_ls_published,
+               source=w32.format("islspublished")),
+        Method("IsLSinTSLSGroup", [Param("Domain", "string"), Param("IsMember", "boolean", "out")], True,
+               is_ls_in_tsls_group, source=w32.format("islsintslsgroup") + "; workgroup failure ASSUMED"),
+        Method("IsLSonDC", [Param("OnDC", "boolean", "out")], True, is_ls_on_dc, source=w32.format("islsondc")),
+    ]
+
+
+def key_pack_methods() -> list[Method]:
+    out_id = Param("KeyPackId", "uint32", "out")
+    w32 = "[W32] {}-win32-tslicensekeypack.md"
+    common = [Param("ProductVersion", "uint32"), Param("ProductType", "uint32"), Param("LicenseCount", "uint32")]
+    return [
+        Method("InstallAgreementLicenseKeyPack",
+               [Param("AgreementType", "uint32"), Param("sAgreementNumber", "string"), *common, out_id],
+               True, install_agreement, source=w32.format("installagreementlicensekeypack")),
+        Method("InstallOpenLicenseKeyPack",
+               [Param("sLicenseNumber", "string"), Param("sAuthorizationNumber", "string"), *common, out_id],
+               True, install_open, source=w32.format("installopenlicensekeypack")),
+        Method("InstallRetailPurchaseLicenseKeyPack", [Param("sLicenseCode", "string"), out_id], True,
+               install_retail, status=ASSUMED,
+               source=w32.format("installretailpurchaselicensekeypack") + "; pack contents derived from the code"),
+        Method("InstallLicenseKeyPack", [Param("sLicenseKeyPackId", "string"), out_id], True,
+               install_key_pack_id, status=ASSUMED,
+               source=w32.format("installlicensekeypack") + "; pack contents derived from the code"),
+        Method("UninstallLicenseKeyPackWithId", [Param("KeyPackId", "uint32")], True, uninstall_with_id,
+               source=w32.format("uninstalllicensekeypackwithid")),
+    ]
+
+
+def classes() -> list[CimClass]:
+    contact = [Prop(f, "string", writable=True, source="[W32] win32-tslicenseserver.md") for f in CONTACT_FIELDS]
+    server = CimClass(
+        NS, "Win32_TSLicenseServer", keys=[], available=_available, enumerate=_server_instance, put=_server_put,
+        properties=contact + [
+            Prop("ServerRole", "uint32", source="[W32]"),
+            Prop("DatabasePath", "string", status=OBSERVED, source="[OBS] §4 default path"),
+            Prop("ProductId", "string", status=ASSUMED, source="format in no source"),
+            Prop("Version", "string", status=ASSUMED, source="format in no source"),
+            Prop("VersionNumber", "string", status=ASSUMED, source="format in no source"),
+        ],
+        methods=server_methods(), source="[W32] win32-tslicenseserver.md",
+        notes="Singleton; all methods static. Method failure codes are ASSUMED (undocumented).")
+    pack_props = [
+        ("KeyPackId", "uint32"), ("KeyPackType", "uint32"), ("ProductType", "uint32"), ("ProductVersion", "string"),
+        ("ProductVersionID", "uint32"), ("TotalLicenses", "uint32"), ("IssuedLicenses", "uint32"),
+        ("AvailableLicenses", "uint32"), ("ExpirationDate", "datetime"), ("Description", "string"),
+        ("TypeAndModel", "string"), ("AccessRights", "uint32"),
+    ]
+    key_pack = CimClass(
+        NS, "Win32_TSLicenseKeyPack", keys=["KeyPackId"], available=_available, enumerate=_pack_instances,
+        properties=[Prop(n, t, source="[W32] win32-tslicensekeypack.md") for n, t in pack_props],
+        methods=key_pack_methods(), status=OBSERVED,
+        source="[W32] win32-tslicensekeypack.md; built-in pack and counters [OBS] §1")
+    issued_props = [
+        ("LicenseId", "uint32"), ("KeyPackId", "uint32"), ("sIssuedToUser", "string"),
+        ("sIssuedToComputer", "string"), ("sHardwareId", "string"), ("IssueDate", "datetime"),
+        ("ExpirationDate", "datetime"), ("LicenseStatus", "uint32"),
+    ]
+    issued = CimClass(
+        NS, "Win32_TSIssuedLicense", keys=["LicenseId", "KeyPackId"], available=_available,
+        enumerate=_issued_instances,
+        properties=[Prop(n, t, source="[W32] win32-tsissuedlicense.md") for n, t in issued_props],
+        source="[W32] win32-tsissuedlicense.md", notes="Issued licenses are seeded by the lab, never issued by clients.")
+    return [server, key_pack, issued]
+
+
+FIDELITY_NOT_MODELLED = [
+    ("Win32_TSLicenseServer", "DeactivateServer, ReactivateServer, PublishLS, UnpublishLS, ChangeRole, "
+     "AddLStoTSLSGroup, RemoveLSfromTSLSGroup, SCP and TSC-group methods", "not yet needed by any module"),
+    ("Win32_TSLicenseKeyPack", "Reinstall*, Import*, UninstallLicenseKeyPack, RemoveLicensesWithIdCount, "
+     "ConvertLicenses", "not yet needed by any module"),
+    ("Win32_TSIssuedLicense", "Revoke", "not yet needed by any module"),
+]
+DOCUMENTED_STATUS = DOCUMENTED

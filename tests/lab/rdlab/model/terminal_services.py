@@ -1,0 +1,163 @@
+"""Win32_TerminalServiceSetting in root/cimv2/TerminalServices (TSCfgWmi), and the Group Policy
+values that override it.
+
+Sources: [W32] win32-terminalservicesetting.md and its method pages; rd-licensing-wmi.md §4 and §10;
+observed-outputs.md §3. LicensingType is emitted as 2 / 4 / 5 (Per Device / Per User / Not
+configured), as every source but the property page does (rd-licensing-wmi.md §10.1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from .cim import (
+    ASSUMED, DOCUMENTED, OBSERVED, WBEM_E_INVALID_OPERATION, WBEM_E_INVALID_PARAMETER, WBEM_E_NOT_SUPPORTED,
+    CimClass, Method, Param, Prop,
+)
+
+NS = "root/cimv2/terminalservices"
+POLICY_KEY = r"SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services"
+GRACE_PERIOD_DAYS = 120  # [WSD] rds-client-access-license.md; hh553157 (2008 and later)
+LICENSING_TYPE_REMOTE_ADMIN = 1
+LICENSING_TYPE_NOT_CONFIGURED = 5
+CHANGE_MODE_VALUES = (2, 4)  # [W32] changemode: 2 Per Device, 4 Per User
+
+
+def new_session_host_state(host) -> dict:
+    return {
+        "licensing_type": LICENSING_TYPE_NOT_CONFIGURED,
+        "specified_servers": [],
+        # The grace period counts from the role's installation (ASSUMED; [JAG]: "always counts down").
+        "grace_start": host.now().isoformat(),
+    }
+
+
+def _sh(host):
+    return host.state["session_host"]
+
+
+def _policy_dword(host, name):
+    entry = host.reg_get(POLICY_KEY, name)
+    return entry["data"] if entry and entry["type"] == "REG_DWORD" else None
+
+
+def _policy_servers(host):
+    entry = host.reg_get(POLICY_KEY, "LicenseServers")
+    if not entry or entry["type"] != "REG_SZ":
+        return None
+    # REG_SZ, comma separated ([WSD] rds-license-session-hosts.md); [JAG] trims each name.
+    return [s.strip() for s in entry["data"].split(",") if s.strip()]
+
+
+def effective_licensing_type(host) -> tuple[int, int]:
+    """(LicensingType, PolicySourceLicensingType): Group Policy wins over the local setting."""
+    policy = _policy_dword(host, "LicensingMode")
+    if policy in (2, 4, 6):  # 6 = "AAD Per User" in the newest ADMX
+        return policy, 1
+    if _sh(host) is None:
+        return LICENSING_TYPE_REMOTE_ADMIN, 0  # no RD Session Host: admin mode (ASSUMED value)
+    return _sh(host)["licensing_type"], 0
+
+
+def _instances(host) -> list[dict]:
+    licensing_type, source = effective_licensing_type(host)
+    return [{
+        "ServerName": host.name.upper(),
+        "LicensingType": licensing_type,
+        "PolicySourceLicensingType": source,
+        "PolicySourceConfiguredLicenseServers": 1 if _policy_servers(host) is not None else 0,
+        "TerminalServerMode": 1 if _sh(host) is not None else 0,  # 1 AppServer, 0 RemoteAdmin [W32]
+        # BitMap qualifier values 0,1,2,4,5 [W32]; which bits a host reports is ASSUMED.
+        "PossibleLicensingTypes": 6 if _sh(host) is not None else 2,
+        "LicensingName": {2: "Per device", 4: "Per user", 5: "Not configured", 1: "Remote Desktop for Administration"}
+        .get(licensing_type, ""),  # wording ASSUMED
+        "LicensingDescription": "",
+    }]
+
+
+def change_mode(host, _instance, args):
+    if _policy_dword(host, "LicensingMode") is not None:
+        # [W32] error codes page: INVALID_OPERATION when Group Policy overrides the property.
+        return WBEM_E_INVALID_OPERATION, {}
+    if args.get("LicensingType") not in CHANGE_MODE_VALUES:
+        return WBEM_E_INVALID_PARAMETER, {}
+    if _sh(host) is None:
+        return WBEM_E_NOT_SUPPORTED, {}  # no RD Session Host role: ASSUMED code
+    _sh(host)["licensing_type"] = args["LicensingType"]
+    return 0, {}
+
+
+def set_specified_list(host, _instance, args):
+    if _policy_servers(host) is not None:
+        return WBEM_E_INVALID_OPERATION, {}
+    if _sh(host) is None:
+        return WBEM_E_NOT_SUPPORTED, {}
+    _sh(host)["specified_servers"] = list(args.get("SpecifiedLSList") or [])
+    return 0, {}
+
+
+def get_specified_list(host, _instance, _args):
+    policy = _policy_servers(host)
+    if policy is not None:
+        return 0, {"SpecifiedLSList": policy}
+    servers = _sh(host)["specified_servers"] if _sh(host) else []
+    return 0, {"SpecifiedLSList": list(servers)}
+
+
+def grace_period_days(host, _instance, _args):
+    if _sh(host) is None:
+        return WBEM_E_NOT_SUPPORTED, {"DaysLeft": None}  # ASSUMED
+    started = dt.datetime.fromisoformat(_sh(host)["grace_start"])
+    elapsed = (host.now() - started).days
+    return 0, {"DaysLeft": max(0, GRACE_PERIOD_DAYS - elapsed)}
+
+
+def connectivity_status(host, _instance, args):
+    """GetTStoLSConnectivityStatus against another lab host (mapping ASSUMED beyond 6 and 11)."""
+    if _sh(host) is None:
+        return WBEM_E_NOT_SUPPORTED, {"TsToLsConnectivityStatus": None}
+    target = host.fleet.resolve(args.get("ServerName") or "") if host.fleet else None
+    if target is None or not target.feature_installed("RDS-Licensing"):
+        return 0, {"TsToLsConnectivityStatus": 6}  # LS_NOT_CONNECTABLE
+    service = target.state["services"].get("TermServLicensing", {})
+    if service.get("state") != "Running":
+        return 0, {"TsToLsConnectivityStatus": 6}
+    from .host import OPERATING_SYSTEMS
+    order = list(OPERATING_SYSTEMS)
+    if order.index(target.state["os"]) < order.index(host.state["os"]):
+        return 0, {"TsToLsConnectivityStatus": 4}  # LOWER_VERSION
+    if target.state["license_server"]["activation_status"] != 0:
+        return 0, {"TsToLsConnectivityStatus": 7}  # UNKNOWN_VALIDITY
+    return 0, {"TsToLsConnectivityStatus": 11}  # LS_CONNECTABLE_VALID_LS
+
+
+def classes() -> list[CimClass]:
+    w32 = "[W32] {}-win32-terminalservicesetting.md"
+    props = [
+        Prop("ServerName", "string", source="[W32]"),
+        Prop("LicensingType", "uint32", status=OBSERVED,
+             source="2/4/5 per ChangeMode, BitMap qualifier, [JAG] (rd-licensing-wmi.md §10.1)"),
+        Prop("PolicySourceLicensingType", "uint32", source="[W32]"),
+        Prop("PolicySourceConfiguredLicenseServers", "uint32", source="[W32]"),
+        Prop("TerminalServerMode", "uint32", source="[W32]"),
+        Prop("PossibleLicensingTypes", "uint32", status=ASSUMED, source="bits reported are in no source"),
+        Prop("LicensingName", "string", status=ASSUMED, source="no real value found"),
+        Prop("LicensingDescription", "string", status=ASSUMED, source="no real value found"),
+    ]
+    methods = [
+        Method("ChangeMode", [Param("LicensingType", "uint32")], False, change_mode, source=w32.format("changemode")),
+        Method("SetSpecifiedLicenseServerList", [Param("SpecifiedLSList", "string[]")], False, set_specified_list,
+               source=w32.format("setspecifiedlicenseserverlist")),
+        Method("GetSpecifiedLicenseServerList", [Param("SpecifiedLSList", "string[]", "out")], False,
+               get_specified_list, source=w32.format("getspecifiedlicenseserverlist")),
+        Method("GetGracePeriodDays", [Param("DaysLeft", "uint32", "out")], False, grace_period_days,
+               status=ASSUMED, source=w32.format("getgraceperioddays") + "; start of the countdown ASSUMED"),
+        Method("GetTStoLSConnectivityStatus",
+               [Param("ServerName", "string"), Param("TsToLsConnectivityStatus", "uint32", "out")], False,
+               connectivity_status, status=ASSUMED,
+               source=w32.format("gettstolsconnectivitystatus") + "; which status the lab picks is ASSUMED"),
+    ]
+    return [CimClass(NS, "Win32_TerminalServiceSetting", keys=["ServerName"], properties=props, methods=methods,
+                     enumerate=_instances, source="[W32] win32-terminalservicesetting.md",
+                     notes="Instance methods. Group Policy values override LicensingType and the server list.",
+                     status=DOCUMENTED)]

@@ -1,0 +1,117 @@
+"""What a lab host does with a command: decode ansible's payload and run the module it names.
+
+Simulated modules: remote_desktop.licensing.host_bridge (rdlab.bridge), ansible.windows.win_ping and
+a minimal ansible.windows.setup. Everything else, raw commands included, fails with a clear
+"not simulated" message rather than an answer that merely looks plausible.
+"""
+
+from __future__ import annotations
+
+import json
+
+from . import bridge
+from .model.host import OPERATING_SYSTEMS, Host
+from .winrm.payload import PayloadError, decode
+from .winrm.server import CommandResult
+
+BRIDGE = "remote_desktop.licensing.host_bridge"
+
+
+def execute(host: Host, command: str, arguments: list[str], stdin: bytes) -> tuple[CommandResult, dict]:
+    """Run one command; returns the result and the transcript record."""
+    record = {"command": {"kind": "command", "stdin_bytes": len(stdin)}}
+    try:
+        invocation = decode(command, arguments, stdin)
+    except PayloadError as e:
+        record["command"].update(module=None, result="failed")
+        return _fail(f"The simulated Windows lab could not read this command: {e}"), record
+    record["command"].update(module=invocation.module_name, wrappers=invocation.wrappers)
+    if invocation.kind != "module":
+        record["command"]["result"] = "failed"
+        return _fail("The simulated Windows lab does not simulate raw commands; only the modules "
+                     f"{BRIDGE}, ansible.windows.win_ping and ansible.windows.setup.", raw=True), record
+    unsupported = [w for w in invocation.wrappers if w != "module_wrapper"]
+    if unsupported:
+        record["command"]["result"] = "failed"
+        return _fail(f"The simulated Windows lab does not simulate {', '.join(unsupported)} (become and async "
+                     "are not modelled)."), record
+    args = invocation.module_args
+    record["command"]["check_mode"] = bool(args.get("_ansible_check_mode"))
+    try:
+        result = _run_module(host, invocation, record)
+    except bridge.BridgeModuleError as e:
+        result = {"failed": True, "msg": str(e)}
+    record["command"]["result"] = "failed" if result.get("failed") else "ok"
+    host.state.setdefault("event_log", []).append(_event_log_entry(invocation, args))
+    del host.state["event_log"][:-50]  # keep the newest 50, like a small log
+    return CommandResult(json.dumps(result).encode(), b"", 1 if result.get("failed") else 0), record
+
+
+def _run_module(host: Host, invocation, record: dict) -> dict:
+    name, args = invocation.module_name, invocation.module_args
+    if name == BRIDGE:
+        result = bridge.run(host, args, invocation.script)
+        record["operations"] = [_transcribe(op, res) for op, res in zip(args.get("operations") or [], result["results"])]
+        return result
+    if name == "ansible.windows.win_ping":
+        data = args.get("data", "pong")
+        if data == "crash":  # win_ping's documented way to test a failure
+            return {"failed": True, "msg": "boom", "changed": False}
+        return {"changed": False, "ping": data}
+    if name == "ansible.windows.setup":
+        return {"changed": False, "ansible_facts": _facts(host)}
+    return {"failed": True, "msg": f"The simulated Windows lab does not simulate the module {name}. Simulated: "
+                                   f"{BRIDGE}, ansible.windows.win_ping, ansible.windows.setup."}
+
+
+def _transcribe(op: dict, result: dict) -> dict:
+    """One transcript line per operation: names and JSON types of arguments, never their values."""
+    line = {k: op.get(k) for k in ("kind", "id", "namespace", "class", "method", "filter") if op.get(k) is not None}
+    if op.get("arguments"):
+        line["arguments"] = {k: _json_type(v) for k, v in op["arguments"].items()}
+    if op.get("secret_arguments"):
+        line["secret_arguments"] = {k: "string (secret, masked)" for k in op["secret_arguments"]}
+    if op.get("names"):
+        line["names"] = op["names"]
+    line["ok"] = result["ok"]
+    if not result["ok"]:
+        error = result["error"]
+        line["error"] = {k: error[k] for k in ("kind", "hresult", "return_value") if k in error}
+    return line
+
+
+def _json_type(value) -> str:
+    for kind, name in ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
+                       (list, "array"), (dict, "object")):
+        if isinstance(value, kind):
+            return name
+    return "null"
+
+
+def _event_log_entry(invocation, args: dict) -> dict:
+    """Ansible.Basic writes the invocation to the Application log with no_log values masked."""
+    shown = {k: v for k, v in args.items() if not k.startswith("_ansible_")}
+    if invocation.module_name == BRIDGE:
+        shown = bridge.run_invocation_view(shown)
+    return {"source": "Ansible", "module": invocation.module_name, "message": "Invoked with:\n" + json.dumps(shown)}
+
+
+def _facts(host: Host) -> dict:
+    caption, version, _ = OPERATING_SYSTEMS[host.state["os"]]
+    domain = host.state.get("domain") or ""
+    return {
+        "ansible_hostname": host.name.upper(), "ansible_fqdn": f"{host.name}.{domain}" if domain else host.name,
+        "ansible_domain": domain, "ansible_windows_domain": domain or "WORKGROUP",
+        "ansible_windows_domain_member": bool(domain), "ansible_os_family": "Windows",
+        "ansible_system": "Win32NT", "ansible_os_name": caption, "ansible_distribution": caption,
+        "ansible_distribution_version": version, "ansible_distribution_major_version": version.split(".")[0],
+        "ansible_architecture": "64-bit", "ansible_powershell_version": 5,
+        "ansible_os_installation_type": "Server Core" if host.state["installation"] == "core" else "Server",
+        "module_setup": True,
+    }
+
+
+def _fail(message: str, raw: bool = False) -> CommandResult:
+    if raw:
+        return CommandResult(b"", message.encode(), 1)
+    return CommandResult(json.dumps({"failed": True, "msg": message}).encode(), b"", 1)
