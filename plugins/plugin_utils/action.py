@@ -11,6 +11,7 @@ on the controller before anything touches the host; a bridge failure becomes a c
 
 from __future__ import annotations
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.bridge import BridgeError
@@ -25,8 +26,13 @@ class LicensingAction(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(LicensingAction, self).run(tmp, task_vars)
         del tmp  # unused: nothing is copied to the host
-        # Raises AnsibleActionFail naming every invalid option: nothing has touched the host yet.
-        dummy, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
+        # Every invalid option is reported before anything touches the host.
+        validation = ArgumentSpecValidator(self.ARGUMENT_SPEC).validate(self._task.args)
+        if validation.error_messages:
+            result.update(failed=True, msg="Invalid options for %s: %s" % (
+                self._task.action, "; ".join(validation.error_messages)))
+            return result
+        args = validation.validated_parameters
         try:
             result.update(self.run_module(args, task_vars or {}))
         except BridgeError as e:

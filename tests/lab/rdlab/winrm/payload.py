@@ -1,0 +1,145 @@
+"""Decode what ansible sends through WinRM into an `Invocation` the host model can act on.
+
+Every command line is ``PowerShell <options> -EncodedCommand <base64 of the UTF-16LE script>``.
+``raw`` stops there: the script is the command. A PowerShell module also has stdin:
+``<bootstrap JSON>\\n\\0\\0\\0\\0\\n<manifest JSON>``, where the manifest holds the scripts (base64) and
+the exec-wrapper actions to run, the last one ``module_wrapper.ps1`` with the module's name and
+arguments (ansible-core's ``executor/powershell/module_manifest.py``; winrm-wire.md). That format is
+internal to ansible, so every step is checked and fails with a `PayloadError` naming what it expected.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+# bootstrap_wrapper.ps1 reads the bootstrap JSON up to this line of four NUL characters.
+STDIN_SEPARATOR = b"\n\0\0\0\0\n"
+_POWERSHELL = {"powershell", "powershell.exe", "pwsh", "pwsh.exe"}
+_COLLECTION_MODULE = re.compile(r"ansible_collections\.(\w+)\.(\w+)\.plugins\.modules\.(\w+)")
+
+
+class PayloadError(Exception):
+    """Ansible sent something this decoder does not understand."""
+
+
+@dataclass
+class Invocation:
+    """One thing ansible asked the host to run."""
+
+    kind: str  # 'module' | 'raw'
+    script: str  # raw: the decoded PowerShell command text; module: the module's source text
+    module_name: str | None  # e.g. 'ansible.windows.win_ping'; None for raw
+    module_args: dict[str, Any] = field(default_factory=dict)  # module options and _ansible_* keys
+    wrappers: list[str] = field(default_factory=list)  # exec-wrapper actions, e.g. ['module_wrapper']
+
+
+def decode(command: str, arguments: list[str], stdin: bytes) -> Invocation:
+    """Decode one WinRM command (its rsp:Command, rsp:Arguments and stdin)."""
+    script = encoded_script(command, arguments)
+    if not stdin:
+        return Invocation(kind="raw", script=script, module_name=None)
+    return _module_invocation(stdin)
+
+
+def encoded_script(command: str, arguments: list[str]) -> str:
+    """The script of a ``PowerShell ... -EncodedCommand <base64>`` command line."""
+    # pywinrm sends the arguments space-joined in one rsp:Arguments (run_ps: all in rsp:Command).
+    words = " ".join([command, *arguments]).split()
+    expected = "expected 'PowerShell ... -EncodedCommand <base64 UTF-16LE>'"
+    if not words or words[0].lower() not in _POWERSHELL:
+        raise PayloadError(f"{expected}, got the command line {_preview(' '.join(words))}")
+    for flag, value in zip(words[1:], words[2:]):
+        if _is_encoded_command_flag(flag):
+            return _utf16_base64(value)
+    raise PayloadError(f"{expected}, got no -EncodedCommand in {_preview(' '.join(words))}")
+
+
+def _is_encoded_command_flag(word: str) -> bool:
+    # PowerShell takes any unambiguous prefix of -EncodedCommand (-e, -enc, ...) and the alias -ec.
+    word = word.lower()
+    return word == "-ec" or (len(word) >= 2 and "-encodedcommand".startswith(word))
+
+
+def _utf16_base64(value: str) -> str:
+    try:
+        return base64.b64decode(value, validate=True).decode("utf-16-le")
+    except (binascii.Error, UnicodeDecodeError) as error:
+        raise PayloadError(f"expected base64 of UTF-16LE text after -EncodedCommand: {error}") from None
+
+
+def _module_invocation(stdin: bytes) -> Invocation:
+    bootstrap, separator, rest = stdin.partition(STDIN_SEPARATOR)
+    if not separator:
+        raise PayloadError("expected stdin '<bootstrap JSON>\\n\\0\\0\\0\\0\\n<manifest JSON>', found no NUL line")
+    if _json(bootstrap, "bootstrap").get("name") != "exec_wrapper":
+        raise PayloadError("expected the bootstrap JSON to run 'exec_wrapper'")
+    # Scripts that read input (put_file's data) get it after a second NUL line.
+    manifest = rest.partition(STDIN_SEPARATOR)[0]
+    return _from_manifest(_json(manifest, "manifest"))
+
+
+def _from_manifest(manifest: dict[str, Any]) -> Invocation:
+    actions = _typed(manifest, "actions", list, "manifest")
+    names = [_typed(action, "name", str, "manifest action") for action in actions]
+    if not names or names[-1] != "module_wrapper.ps1":
+        raise PayloadError(f"expected 'module_wrapper.ps1' as the last exec-wrapper action, got {names}")
+    params = _typed(actions[-1], "params", dict, "module_wrapper action")
+    script_name = _typed(params, "Script", str, "module_wrapper params")
+    return Invocation(
+        kind="module",
+        script=_module_source(manifest, script_name),
+        module_name=module_name(script_name),
+        module_args=_complex_args(params),
+        wrappers=[name.removesuffix(".ps1") for name in names],
+    )
+
+
+def module_name(script_name: str) -> str:
+    """'ansible_collections.ns.coll.plugins.modules.mod.ps1' -> 'ns.coll.mod'; others lose only '.ps1'."""
+    name = script_name.removesuffix(".ps1")
+    match = _COLLECTION_MODULE.fullmatch(name)
+    return ".".join(match.groups()) if match else name
+
+
+def _module_source(manifest: dict[str, Any], script_name: str) -> str:
+    scripts = _typed(manifest, "scripts", dict, "manifest")
+    entry = _typed(scripts, script_name, dict, "manifest scripts")
+    try:
+        # utf-8-sig: modules written on Windows often start with a byte order mark.
+        return base64.b64decode(_typed(entry, "script", str, script_name), validate=True).decode("utf-8-sig")
+    except (binascii.Error, UnicodeDecodeError) as error:
+        raise PayloadError(f"expected the script of {script_name} as base64 of UTF-8 text: {error}") from None
+
+
+def _complex_args(params: dict[str, Any]) -> dict[str, Any]:
+    variables = _typed(params, "Variables", list, "module_wrapper params")
+    for variable in variables:
+        if isinstance(variable, dict) and variable.get("Name") == "complex_args":
+            return _typed(variable, "Value", dict, "complex_args variable")
+    raise PayloadError("expected a 'complex_args' entry in the module_wrapper Variables")
+
+
+def _json(data: bytes, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PayloadError(f"expected the {what} as JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise PayloadError(f"expected the {what} as a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _typed(mapping: Any, key: str, kind: type, where: str) -> Any:
+    value = mapping.get(key) if isinstance(mapping, dict) else None
+    if not isinstance(value, kind):
+        raise PayloadError(f"expected {key!r} ({kind.__name__}) in the {where}, got {_preview(repr(value))}")
+    return value
+
+
+def _preview(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."

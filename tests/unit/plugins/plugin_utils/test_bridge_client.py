@@ -1,0 +1,99 @@
+"""The bridge client: batches, secrets by reference, results and their messages."""
+
+import pytest
+
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import bridge, wmi
+
+
+def test_secrets_travel_by_reference_only():
+    batch = bridge.Batch()
+    batch.invoke("install", wmi.CIMV2, wmi.KEY_PACK_CLASS, "InstallRetailPurchaseLicenseKeyPack",
+                 secret_arguments={"sLicenseCode": "SECRETCODE"})
+    args = batch.module_args()
+    assert args["secrets"] == {"install.sLicenseCode": "SECRETCODE"}
+    assert "SECRETCODE" not in repr(args["operations"])
+    assert args["operations"][0]["secret_arguments"] == {"sLicenseCode": "install.sLicenseCode"}
+
+
+def test_operations_keep_order_and_drop_unset_fields():
+    batch = bridge.Batch()
+    batch.get("a", wmi.CIMV2, wmi.OS_CLASS)
+    batch.invoke("b", wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, "GetActivationStatus", read_only=True)
+    assert batch.operations == [
+        {"id": "a", "kind": "cim_get", "namespace": "root/cimv2", "class": "Win32_OperatingSystem"},
+        {"id": "b", "kind": "cim_invoke", "namespace": "root/cimv2", "class": "Win32_TSLicenseServer",
+         "method": "GetActivationStatus", "read_only": True},
+    ]
+
+
+def test_duplicate_ids_are_refused():
+    batch = bridge.Batch()
+    batch.get("a", wmi.CIMV2, wmi.OS_CLASS)
+    with pytest.raises(ValueError, match="duplicate operation id 'a'"):
+        batch.get("a", wmi.CIMV2, wmi.OS_CLASS)
+
+
+def _result(raw, op):
+    batch = bridge.Batch()
+    batch.operations.append(dict(op, id="x"))
+    return bridge.BatchResult(batch, [raw])["x"]
+
+
+def test_missing_class_is_told_apart_from_a_failed_call():
+    op = {"kind": "cim_get", "namespace": "root/cimv2", "class": "Win32_TSLicenseServer"}
+    missing = _result({"ok": False, "error": {"kind": "invalid_class", "hresult": 0x80041010,
+                                              "message": "Invalid class "}}, op)
+    failed = _result({"ok": False, "error": {"kind": "cim_error", "hresult": 0x80041003,
+                                             "message": "Access denied"}}, op)
+    assert missing.missing and not failed.missing
+    assert missing.message() == ("Win32_TSLicenseServer in root/cimv2 failed: Invalid class "
+                                 "[0x80041010 WBEM_E_INVALID_CLASS (Invalid class)]")
+    assert "0x80041003 WBEM_E_ACCESS_DENIED" in failed.message()
+
+
+def test_return_values_are_named():
+    op = {"kind": "cim_invoke", "namespace": "root/cimv2", "class": "Win32_TSLicenseServer",
+          "method": "ActivateServerAutomatic"}
+    result = _result({"ok": False, "error": {"kind": "return_value", "return_value": 2147749889}}, op)
+    assert result.return_value == 2147749889
+    assert result.message() == ("Win32_TSLicenseServer.ActivateServerAutomatic in root/cimv2 returned "
+                                "0x80041001 WBEM_E_FAILED (Generic failure)")
+
+
+def test_result_count_must_match_the_batch():
+    batch = bridge.Batch()
+    batch.get("a", wmi.CIMV2, wmi.OS_CLASS)
+    with pytest.raises(bridge.BridgeError, match="returned 0 results for 1 operations"):
+        bridge.BatchResult(batch, [])
+
+
+class FakeAction:
+    def __init__(self, result):
+        self.result, self.calls = result, []
+
+    def _execute_module(self, **kwargs):
+        self.calls.append(kwargs)
+        return self.result
+
+
+def test_run_sends_one_module_call():
+    batch = bridge.Batch()
+    batch.get("a", wmi.CIMV2, wmi.OS_CLASS)
+    action = FakeAction({"results": [{"ok": True, "instances": [{"Caption": "x"}]}]})
+    results = bridge.run(action, {}, batch)
+    assert len(action.calls) == 1
+    assert action.calls[0]["module_name"] == "remote_desktop.licensing.host_bridge"
+    assert results["a"].instance == {"Caption": "x"}
+
+
+def test_run_reports_a_failed_module():
+    action = FakeAction({"failed": True, "msg": "Unsupported parameters for (host_bridge) module: x"})
+    with pytest.raises(bridge.BridgeError, match="The host bridge module failed: Unsupported parameters"):
+        bridge.run(action, {}, bridge.Batch())
+
+
+def test_describe_code():
+    assert wmi.describe_code(0x8004102E) == "0x8004102E WBEM_E_INVALID_METHOD (Invalid method)"
+    assert wmi.describe_code(21) == "21"
+    assert wmi.describe_code(0x80070005) == "0x80070005"
+    assert wmi.describe_code(-2147217391) == "0x80041011"

@@ -1,0 +1,140 @@
+"""licensing_info's parser, fed with results shaped as the bridge returns them."""
+
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import info
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.bridge import BatchResult
+
+MISSING = {"ok": False, "error": {"kind": "invalid_class", "hresult": 0x80041010, "message": "Invalid class"}}
+NOT_FOUND = {"ok": False, "error": {"kind": "return_value", "return_value": 2, "out": {}}}
+NOT_SUPPORTED = {"ok": False, "error": {"kind": "return_value", "return_value": 0x8004100C, "out": {}}}
+
+# The built-in pack as observed on real servers (observed-outputs.md §1c).
+BUILT_IN = {"KeyPackId": 2, "Description": "A02-5.00-EX", "KeyPackType": 6, "ProductType": 3,
+            "ProductVersion": "Windows 2000 Server", "ProductVersionID": 0, "TotalLicenses": 4294967295,
+            "IssuedLicenses": 0, "AvailableLicenses": 4294967295, "ExpirationDate": "2035-12-31T23:00:00Z",
+            "TypeAndModel": "Built-in TS Per Device CAL", "AccessRights": 7}
+PER_USER_2012 = {"KeyPackId": 4, "Description": "C50-6.02-S", "KeyPackType": 2, "ProductType": 1,
+                 "ProductVersion": "Windows Server 2012", "ProductVersionID": 4, "TotalLicenses": 20,
+                 "IssuedLicenses": 11, "AvailableLicenses": 9, "ExpirationDate": "2038-01-01T01:00:00Z",
+                 "TypeAndModel": "RDS Per User CAL", "AccessRights": 7}
+
+
+def ok(**data):
+    return dict(ok=True, **data)
+
+
+def bare_host():
+    """A server with neither role, as the bridge reports it."""
+    return {
+        "os": ok(instances=[{"Caption": "Microsoft Windows Server 2022 Standard", "Version": "10.0.20348"}]),
+        "computer": ok(instances=[{"Name": "SRV", "Domain": "WORKGROUP", "PartOfDomain": False,
+                                   "Workgroup": "WORKGROUP"}]),
+        "installation_type": ok(return_value=0, out={"sValue": "Server"}),
+        "features": ok(features=[{"name": "RDS-Licensing", "installed": False},
+                                 {"name": "RDS-RD-Server", "installed": False}]),
+        "service": ok(instances=[]),
+        "license_server": MISSING, "activation": MISSING, "server_id": MISSING, "published": MISSING,
+        "group": MISSING, "key_packs": MISSING,
+        "ts_setting": ok(instances=[{"LicensingType": 1, "PolicySourceLicensingType": 0,
+                                     "PolicySourceConfiguredLicenseServers": 0}]),
+        "ts_servers": ok(return_value=0, out={"SpecifiedLSList": []}),
+        "grace": NOT_SUPPORTED,
+        "policy_mode": NOT_FOUND, "policy_servers": NOT_FOUND,
+    }
+
+
+def license_server(activated=True):
+    raw = bare_host()
+    raw["features"] = ok(features=[{"name": "RDS-Licensing", "installed": True},
+                                   {"name": "RDS-Licensing-UI", "installed": True}])
+    raw["service"] = ok(instances=[{"Name": "TermServLicensing", "State": "Running", "StartMode": "Auto"}])
+    raw["license_server"] = ok(instances=[{"FirstName": "Ada", "LastName": "L", "Company": "C",
+                                           "CountryRegion": "Denmark", "ServerRole": 1, "ProductId": "00490-1"}])
+    raw["activation"] = ok(return_value=0, out={"ActivationStatus": 0 if activated else 1})
+    raw["server_id"] = (ok(return_value=0, out={"sLicenseServerId": "A" * 35}) if activated else
+                        {"ok": False, "error": {"kind": "return_value", "return_value": 0x80041001}})
+    raw["published"] = ok(return_value=0, out={"Published": False})
+    raw["group"] = ok(return_value=0, out={"IsMember": True})
+    raw["key_packs"] = ok(instances=[BUILT_IN, PER_USER_2012])
+    return raw
+
+
+def parse(raw, **kwargs):
+    batch = info.read_batch()
+    return info.parse(BatchResult(batch, [raw[op["id"]] for op in batch.operations]), **kwargs)
+
+
+def test_read_batch_is_one_round_trip_of_read_only_operations():
+    batch = info.read_batch()
+    for op in batch.operations:
+        assert op["kind"] in ("cim_get", "feature_get") or op.get("read_only"), op
+    assert batch.secrets == {}
+
+
+def test_host_with_neither_role_is_reported_without_problems():
+    report = parse(bare_host())
+    assert report["roles"] == {"license_server": False, "session_host": False}
+    assert report["license_server"]["installed"] is False
+    assert report["license_server"]["activation_status"] is None
+    assert report["session_host"]["licensing_mode"] == "remote_admin"
+    assert report["session_host"]["grace_period_days_left"] is None
+    assert report["host"]["workgroup"] == "WORKGROUP" and report["host"]["domain"] is None
+    assert report["problems"] == []
+
+
+def test_license_server_with_packs():
+    report = parse(license_server())
+    ls = report["license_server"]
+    assert ls["activation_status"] == "activated"
+    assert ls["scope"] == "domain"
+    assert ls["license_server_id"] is None  # not revealed unless asked
+    assert ls["service"] == {"state": "Running", "start_mode": "Auto"}
+    built_in, pack = ls["key_packs"]
+    assert built_in["built_in"] and built_in["unlimited"] and built_in["license_type"] == "built_in"
+    assert pack["license_type"] == "per_user" and pack["product_version"] == "2012"
+    assert pack["key_pack_type"] == "volume"
+    assert ls["totals"] == {"per_user": {"2012": {"total": 20, "issued": 11, "available": 9}}}
+    assert ls["contact"]["country_region"] == "Denmark"
+    assert report["problems"] == []
+
+
+def test_license_server_id_only_when_asked():
+    assert parse(license_server(), reveal_license_server_id=True)["license_server"]["license_server_id"] == "A" * 35
+
+
+def test_not_activated_server_has_no_id_and_no_problem():
+    report = parse(license_server(activated=False))
+    assert report["license_server"]["activation_status"] == "not_activated"
+    assert report["problems"] == []
+
+
+def test_a_failing_part_is_a_problem_not_a_failure():
+    raw = license_server()
+    raw["key_packs"] = {"ok": False, "error": {"kind": "cim_error", "hresult": 0x80041003, "message": "Access denied"}}
+    report = parse(raw)
+    assert report["license_server"]["activation_status"] == "activated"
+    assert report["problems"] == [{"part": "key_packs", "message": "Win32_TSLicenseKeyPack in root/cimv2 failed: "
+                                   "Access denied [0x80041003 WBEM_E_ACCESS_DENIED (Access denied)]"}]
+
+
+def test_session_host_under_group_policy():
+    raw = bare_host()
+    raw["features"] = ok(features=[{"name": "RDS-RD-Server", "installed": True}])
+    raw["ts_setting"] = ok(instances=[{"LicensingType": 4, "PolicySourceLicensingType": 1,
+                                       "PolicySourceConfiguredLicenseServers": 1}])
+    raw["ts_servers"] = ok(return_value=0, out={"SpecifiedLSList": [" ls1.corp.example.com", "ls2"]})
+    raw["grace"] = ok(return_value=0, out={"DaysLeft": 97})
+    raw["policy_mode"] = ok(return_value=0, out={"uValue": 4})
+    raw["policy_servers"] = ok(return_value=0, out={"sValue": "ls1.corp.example.com, ls2"})
+    sh = parse(raw)["session_host"]
+    assert sh["licensing_mode"] == "per_user" and sh["licensing_mode_source"] == "group_policy"
+    assert sh["license_servers"] == ["ls1.corp.example.com", "ls2"]  # leading space trimmed
+    assert sh["license_servers_source"] == "group_policy"
+    assert sh["policy"] == {"licensing_mode": 4, "license_servers": ["ls1.corp.example.com", "ls2"]}
+    assert sh["grace_period_days_left"] == 97
+
+
+def test_unknown_licensing_type_is_kept_raw():
+    raw = bare_host()
+    raw["ts_setting"] = ok(instances=[{"LicensingType": 7, "PolicySourceLicensingType": 0}])
+    sh = parse(raw)["session_host"]
+    assert sh["licensing_mode"] == "unknown" and sh["licensing_type"] == 7

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Install the ansible.windows collection without Galaxy (unreachable here): take it out of
+# the `ansible` bundle on PyPI, which carries it.
+#
+# Usage: tools/install-ansible-windows.sh COLLECTIONS_ROOT
+#   Result: COLLECTIONS_ROOT/ansible_collections/ansible/windows
+#   PYTHON     interpreter whose ansible-core decides the bundle (default: .venv/bin/python)
+#   PIP_CACHE  where the downloaded wheel is kept (default: build/cache/ansible-bundle)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+python=${PYTHON:-$root/.venv/bin/python}
+cache=${PIP_CACHE:-$root/build/cache/ansible-bundle}
+
+if [[ $# -ne 1 ]]; then
+    echo "usage: $0 COLLECTIONS_ROOT" >&2
+    exit 2
+fi
+dest=$1
+
+core=$("$python" -c 'import ansible.release as r; print(r.__version__)') || {
+    echo "error: ansible-core is not importable with $python (set PYTHON)" >&2
+    exit 1
+}
+
+# The bundle must match the controller: ansible 12 pairs with core 2.19 (Python 3.11),
+# ansible 14 with core 2.21 (Python >= 3.12). Each row: bundle version, ansible.windows version.
+case $core in
+    2.19.*) bundle=12.3.0 windows=3.3.0 ;;
+    2.2[0-9].*) bundle=14.5.0 windows=3.8.0 ;;
+    *)
+        echo "error: no ansible bundle chosen for ansible-core $core" >&2
+        exit 1
+        ;;
+esac
+
+target=$dest/ansible_collections/ansible/windows
+manifest_version() {
+    "$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["collection_info"]["version"])' "$1"
+}
+if [[ -f $target/MANIFEST.json ]] && [[ $(manifest_version "$target/MANIFEST.json") == "$windows" ]]; then
+    echo "ansible.windows $windows already in $dest"
+    exit 0
+fi
+
+wheel=$cache/ansible-$bundle-py3-none-any.whl
+if [[ ! -f $wheel ]]; then
+    "$python" -m pip download --quiet --no-deps --only-binary=:all: --dest "$cache" "ansible==$bundle"
+fi
+
+# A different version left over from another controller would mix files: start clean.
+rm -rf "$target"
+"$python" - "$wheel" "$dest" <<'EOF'
+import sys
+import zipfile
+
+wheel, dest = sys.argv[1:]
+prefix = "ansible_collections/ansible/windows/"
+with zipfile.ZipFile(wheel) as archive:
+    members = [name for name in archive.namelist() if name.startswith(prefix)]
+    if not members:
+        sys.exit(f"error: {wheel} holds no {prefix}")
+    archive.extractall(dest, members)
+EOF
+echo "ansible.windows $(manifest_version "$target/MANIFEST.json") installed in $dest (from ansible $bundle)"
