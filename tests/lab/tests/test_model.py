@@ -317,3 +317,9 @@ def test_registry_reads(license_server):
     assert one(license_server, get)["out"] == {"sValue": "Server"}
     missing = dict(get, arguments=dict(get["arguments"], sValueName="Nope"))
     assert one(license_server, missing)["error"]["return_value"] == 2
+
+
+def test_fidelity_table_is_up_to_date():
+    from rdlab import fidelity
+    committed = (fidelity.ROOT / "docs" / "fidelity.md").read_text()
+    assert committed == fidelity.render(), "docs/fidelity.md is stale: run `make fidelity`"

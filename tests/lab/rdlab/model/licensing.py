@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from .cim import (
-    ASSUMED, DOCUMENTED, OBSERVED, WBEM_E_FAILED, WBEM_E_INVALID_PARAMETER, WBEM_E_NOT_FOUND,
+    ASSUMED, OBSERVED, WBEM_E_FAILED, WBEM_E_INVALID_PARAMETER, WBEM_E_NOT_FOUND,
     WBEM_E_NOT_SUPPORTED, CimClass, Method, Param, Prop,
 )
 
@@ -395,4 +395,3 @@ FIDELITY_NOT_MODELLED = [
      "ConvertLicenses", "not yet needed by any module"),
     ("Win32_TSIssuedLicense", "Revoke", "not yet needed by any module"),
 ]
-DOCUMENTED_STATUS = DOCUMENTED

@@ -1,0 +1,97 @@
+"""Generate docs/fidelity.md from the lab's code: every modelled class, property and method with its
+fidelity status and source, whether the collection uses it, and every known difference from Windows.
+
+    python -m rdlab.fidelity > docs/fidelity.md
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .model import host, licensing, repository, windows
+from .model.cim import ASSUMED, DOCUMENTED, NOT_MODELLED, OBSERVED
+
+ROOT = Path(__file__).resolve().parents[3]
+
+# Differences that live outside the CIM model: how the lab as a whole departs from Windows.
+KNOWN_DIFFERENCES = [
+    ("Host bridge", "The lab executes host_bridge.ps1's operations in Python (rdlab/bridge.py mirrors it "
+     "function by function); the PowerShell itself never runs here. Its allowlist is read from the module "
+     "source that ansible sends."),
+    ("WinRM", "HTTP and HTTPS with Basic authentication only; NTLM, Kerberos, CredSSP and message "
+     "encryption are not modelled."),
+    ("WinRM", "An unknown shell is answered with fault 0x803381A6 (what makes ansible re-create the shell); "
+     "Windows answers 2150858843."),
+    ("Security", "The licensing classes answer only to Administrators and root/cimv2/TerminalServices needs "
+     "PacketPrivacy on Windows; the lab's single user is an administrator and the namespace has no "
+     "authentication level."),
+    ("Modules", "Only remote_desktop.licensing.host_bridge, ansible.windows.win_ping and a minimal "
+     "ansible.windows.setup are simulated; raw commands, become, async and file transfer fail with a "
+     "'not simulated' message."),
+    ("Time", "Feature installs, activation and CAL installs complete at once; the lab's clock can be moved "
+     "(clock_offset_days) to age the grace period."),
+    ("Reboots", "RestartNeeded is reported, but a pending restart changes nothing and reboots are not "
+     "modelled yet."),
+    ("Clearinghouse", "Activation and CAL installs never reach Microsoft; a retail code or key pack ID stands "
+     "for the pack its last three characters name (rdlab.model.licensing.decode_code)."),
+    ("Failure codes", "Which WBEM code a licensing method returns for each failure is not documented; the "
+     "codes the lab returns are marked ASSUMED below."),
+    ("Domain", "There are no domain controllers: IsLSonDC is always false and group membership is a flag in "
+     "the host's state."),
+]
+
+
+def _used_names() -> set[str]:
+    """Every identifier that appears in the collection's controller code and host module."""
+    text = ""
+    for path in list((ROOT / "plugins").rglob("*.py")) + list((ROOT / "plugins").rglob("*.ps1")):
+        text += path.read_text()
+    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
+
+
+def rows():
+    used = _used_names()
+    for cls in sorted(repository.REPOSITORY.classes.values(), key=lambda c: (c.namespace, c.name)):
+        where = f"`{cls.namespace}` `{cls.name}`"
+        yield (where, "class", cls.status, cls.source + (f". {cls.notes}" if cls.notes else ""),
+               cls.name in used)
+        for prop in cls.properties:
+            yield (where, f"property `{prop.name}` ({prop.cim_type})", prop.status, prop.source or cls.source,
+                   prop.name in used)
+        for method in cls.methods:
+            params = ", ".join(f"{p.direction} {p.cim_type} {p.name}" for p in method.params)
+            kind = "static method" if method.static else "method"
+            yield (where, f"{kind} `{method.name}({params})`", method.status, method.source or cls.source,
+                   method.name in used)
+    for cls, names, why in licensing.FIDELITY_NOT_MODELLED:
+        yield (f"`{cls}`", names, NOT_MODELLED, why, False)
+    for area, what, status, source in host.FIDELITY + windows.FIDELITY_NOTES + repository.NOTES:
+        yield (area, what, status, source, True)
+
+
+def render() -> str:
+    lines = [
+        "# Fidelity of the simulated Windows lab",
+        "",
+        "Generated from the lab's code by `python -m rdlab.fidelity` (tests/lab); a test fails when this file is",
+        "out of date. Statuses: **" + "**, **".join([DOCUMENTED, OBSERVED, ASSUMED, NOT_MODELLED]) + "**.",
+        "Sources: [W32] Microsoft's Win32 Terminal Services WMI reference; [W32 wmi] the Win32 provider "
+        "reference; [WSD] Windows Server docs; [OBS] output seen on real servers; [JAG] a Microsoft support "
+        "engineer's scripts. Details in [sources.md](sources.md).",
+        "",
+        "## Known differences from Windows",
+        "",
+    ]
+    lines += [f"- **{area}.** {text}" for area, text in KNOWN_DIFFERENCES]
+    lines += ["", "## Classes, properties and methods", "",
+              "'Used' means the name appears in the collection's code (plugins/).", "",
+              "| where | what | status | source and notes | used |",
+              "|---|---|---|---|---|"]
+    for where, what, status, source, used in rows():
+        lines.append(f"| {where} | {what} | {status} | {source.replace('|', '/')} | {'yes' if used else 'no'} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render(), end="")
