@@ -6,7 +6,8 @@
 FOR INTERNAL COLLECTION USE ONLY.
 
 Subclasses declare ARGUMENT_SPEC and implement run_module(args, task_vars). Arguments are validated
-on the controller before anything touches the host; a bridge failure becomes a clear task failure.
+on the controller before anything touches the host; validation (ValueError), planning (PlanError),
+bridge and timeout failures become a task failure with a clear message, never a traceback.
 """
 
 from __future__ import annotations
@@ -14,7 +15,17 @@ from __future__ import annotations
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.bridge import BridgeError
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import bridge, info
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.lifecycle import HostTimeout
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.plan import PlanError
+
+
+class TaskFailed(Exception):
+    """Fail the task with this message; `result` holds what is known so far (plan, diff)."""
+
+    def __init__(self, message, result=None):
+        super(TaskFailed, self).__init__(message)
+        self.result = result or {}
 
 
 class LicensingAction(ActionBase):
@@ -22,22 +33,50 @@ class LicensingAction(ActionBase):
     _supports_async = False
     TRANSFERS_FILES = False
     ARGUMENT_SPEC = {}
+    reveal = False  # return the license server ID in reports (it is never in diffs)
 
     def run(self, tmp=None, task_vars=None):
         result = super(LicensingAction, self).run(tmp, task_vars)
         del tmp  # unused: nothing is copied to the host
-        # Every invalid option is reported before anything touches the host.
         validation = ArgumentSpecValidator(self.ARGUMENT_SPEC).validate(self._task.args)
         if validation.error_messages:
             result.update(failed=True, msg="Invalid options for %s: %s" % (
                 self._task.action, "; ".join(validation.error_messages)))
             return result
-        args = validation.validated_parameters
         try:
-            result.update(self.run_module(args, task_vars or {}))
-        except BridgeError as e:
+            result.update(self.run_module(validation.validated_parameters, task_vars or {}))
+        except ValueError as e:
+            result.update(failed=True, msg="Invalid options for %s: %s" % (self._task.action, e))
+        except TaskFailed as e:
+            result.update(e.result)
+            result.update(failed=True, msg=str(e))
+        except (PlanError, HostTimeout, bridge.BridgeError) as e:
             result.update(failed=True, msg=str(e))
         return result
 
     def run_module(self, args, task_vars):
         raise NotImplementedError
+
+    # --- shared steps ------------------------------------------------------------------------
+    def read_info(self, task_vars, extra=None):
+        """The licensing_info report, and the raw results (one round trip)."""
+        batch = info.read_batch()
+        if extra is not None:
+            batch.operations.extend(extra.operations)
+            batch.secrets.update(extra.secrets)
+        results = bridge.run(self, task_vars, batch)
+        return info.parse(results, reveal_license_server_id=self.reveal), results
+
+    def apply(self, task_vars, plan, verify=None):
+        """Send the plan's operations, then the verification reads, in one round trip."""
+        results = bridge.run(self, task_vars, plan.batch(verify), stop_on_error=True)
+        failure = plan.failure(results)
+        if failure:
+            raise TaskFailed(failure, {"changed": True, "plan": plan.report()})
+        return results
+
+    def apply_and_read(self, task_vars, plan):
+        """Apply the plan and read the licensing_info report back in the same round trip."""
+        verify = info.read_batch()
+        results = self.apply(task_vars, plan, verify)
+        return info.parse(results, reveal_license_server_id=self.reveal)

@@ -1,0 +1,113 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, remote_desktop.licensing contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""license_server: install, configure and activate an RD Licensing server."""
+
+from __future__ import annotations
+
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import info, lifecycle, wmi
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import license_server as planner
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.action import LicensingAction, TaskFailed
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.plan import Plan
+
+
+class ActionModule(LicensingAction):
+    ARGUMENT_SPEC = dict(planner.ARGUMENT_SPEC, reveal_license_server_id={"type": "bool", "default": False})
+
+    def run_module(self, args, task_vars):
+        self.reveal = args["reveal_license_server_id"]
+        want = planner.validate(args)
+        have, _ = self.read_info(task_vars)
+        self.before = have
+        self.result = {"changed": False, "reboot_required": False, "plan": []}
+        if want["state"] == "present":
+            final = self._present(want, have, task_vars)
+        else:
+            final = self._absent(want, have, task_vars)
+        return self._report(want, have, final)
+
+    # --- state: present ----------------------------------------------------------------------
+    def _present(self, want, have, task_vars):
+        role = planner.plan_role(want, have)
+        self._record(role)
+        if role.steps and not self._task.check_mode:
+            have = self._install(want, role, task_vars)
+        elif role.steps:
+            have = planner.after_install(want, have)  # check mode: plan on the fresh role
+        config = planner.plan_config(want, have)
+        self._record(config)
+        if not config.steps or self._task.check_mode:
+            self.predicted = planner.predict(want, self.before, self._whole_plan())
+            return None
+        final = self.apply_and_read(task_vars, config)
+        self._verify(planner.predict(want, have, config), final)
+        return final
+
+    def _install(self, want, role, task_vars):
+        probe = lifecycle.probe_batch("ready", wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, "GetActivationStatus")
+        results = self.apply(task_vars, role, verify=probe)
+        restart = _restart_needed(results)
+        if restart and want["reboot"]:
+            lifecycle.reboot(self, task_vars, want["reboot_timeout"])
+            self.result["rebooted"] = True
+        elif restart:
+            self.result["reboot_required"] = True
+        if not results["ready"].ok:
+            lifecycle.wait_until_ready(self, task_vars, probe, want["ready_timeout"])
+        have, _ = self.read_info(task_vars)
+        return have
+
+    # --- state: absent -----------------------------------------------------------------------
+    def _absent(self, want, have, task_vars):
+        plan = Plan()
+        if have["roles"]["license_server"]:
+            plan.extend(planner.plan_config(want, have))  # deactivation comes before removal
+        role = planner.plan_role(want, have)
+        plan.extend(role)
+        self._record(plan)
+        if not plan.steps or self._task.check_mode:
+            self.predicted = planner.predict(want, have, plan)
+            return None
+        results = self.apply(task_vars, plan, verify=info.read_batch())
+        self.result["reboot_required"] = _restart_needed(results)
+        final = info.parse(results, reveal_license_server_id=self.reveal)
+        self._verify(planner.predict(want, have, plan), final)
+        return final
+
+    # --- results -----------------------------------------------------------------------------
+    def _record(self, plan):
+        self.plans = getattr(self, "plans", []) + [plan]
+        self.result["plan"] += plan.report()
+        self.result.setdefault("warnings", []).extend(plan.warnings)
+        self.result["changed"] = self.result["changed"] or plan.changed
+
+    def _whole_plan(self):
+        whole = Plan()
+        for plan in self.plans:
+            whole.extend(plan)
+        return whole
+
+    def _verify(self, expected, final):
+        actual = planner.view(final)
+        wrong = sorted(k for k in expected if expected[k] != actual.get(k))
+        if wrong:
+            raise TaskFailed("The changes were applied but the host reads back differently: %s" % "; ".join(
+                "%s is %r, expected %r" % (k, actual.get(k), expected[k]) for k in wrong),
+                dict(self.result, changed=True))
+
+    def _report(self, want, have, final):
+        after = planner.view(final) if final is not None else self.predicted
+        ls = (final or have)["license_server"]
+        self.result["diff"] = {"before": planner.view(have), "after": after}
+        self.result["activation_status"] = after.get("activation")
+        self.result["product_id"] = ls.get("product_id")
+        self.result["license_server_id"] = ls.get("license_server_id") if self.reveal else None
+        if not self.result["warnings"]:
+            del self.result["warnings"]
+        return self.result
+
+
+def _restart_needed(results):
+    """Install- and Uninstall-WindowsFeature say Yes, No or Maybe; Maybe is treated as Yes."""
+    return any(r.raw.get("restart_needed") in ("Yes", "Maybe") for r in results
+               if r.operation.get("kind") in ("feature_install", "feature_uninstall"))

@@ -1,0 +1,314 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, remote_desktop.licensing contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The license_server planner: pure functions from (want, have) to a Plan.
+
+FOR INTERNAL COLLECTION USE ONLY.
+
+`have` is the licensing_info report (plugin_utils/info.py). The role phase (install or remove the
+role service) and the configuration phase (service, contact, activation, scope, AD) are planned
+apart, because the licensing classes exist only once the role is installed: after an install the
+action plugin reads the host again and plans the configuration from what it finds.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import wmi
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.info import CONTACT_PROPERTIES
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.plan import Plan, PlanError
+
+# ReactivateServerAutomatic Reason. [W32] reactivateserverautomatic-win32-tslicenseserver.md.
+REACTIVATION_REASONS = {
+    "redeployed": 0, "certificate_corrupt": 1, "private_key_compromised": 2, "key_expired": 3,
+    "server_upgraded": 4,
+}
+SCOPES = {"workgroup": 0, "domain": 1, "forest": 2}  # ServerRole / ChangeRole [W32]
+# [W32] activateserverautomatic: fails unless these are set.
+ACTIVATION_CONTACT = ("first_name", "last_name", "company", "country_region")
+# [W32] win32-tslicenseserver.md: DeactivateServerAutomatic needs FirstName and LastName.
+DEACTIVATION_CONTACT = ("first_name", "last_name")
+LICENSE_SERVER_ID = re.compile(r"^[A-Z0-9]{35}$")  # [W32] activateserver: 35 alphanumerics, no hyphens
+
+# A freshly installed license server, for planning in check mode before the role exists. The
+# service's start type and the initial discovery scope after an install are in no source: ASSUMED
+# automatic and running, and domain on a domain member, workgroup otherwise (docs/fidelity.md).
+FRESH = {
+    "installed": True, "service": {"state": "Running", "start_mode": "Auto"},
+    "activation_status": "not_activated", "contact": dict((o, "") for o, _ in CONTACT_PROPERTIES),
+    "published_in_ad": False, "in_license_servers_group": False,
+}
+
+ARGUMENT_SPEC = {
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "include_management_tools": {"type": "bool", "default": True},
+    "contact": {"type": "dict", "options": dict((o, {"type": "str"}) for o, _ in CONTACT_PROPERTIES)},
+    "activation": {"type": "str", "choices": ["activated", "deactivated"]},
+    "activation_method": {"type": "str", "choices": ["automatic", "license_server_id"], "default": "automatic"},
+    "license_server_id": {"type": "str", "no_log": True},
+    "reactivation_reason": {"type": "str", "choices": sorted(REACTIVATION_REASONS)},
+    "scope": {"type": "str", "choices": sorted(SCOPES)},
+    "publish_in_ad": {"type": "bool"},
+    "ad_group_membership": {"type": "bool"},
+    "ready_timeout": {"type": "int", "default": 300},
+    "reboot": {"type": "bool", "default": False},
+    "reboot_timeout": {"type": "int", "default": 600},
+}
+
+
+def normalize_code(value):
+    """Codes are typed with hyphens and spaces and in any case; Windows takes them without."""
+    return re.sub(r"[\s-]", "", value or "").upper()
+
+
+def validate(args):
+    """Checks that need more than the argument spec; returns `want` or raises ValueError."""
+    want = dict(args)
+    want["contact"] = dict((k, v) for k, v in (args.get("contact") or {}).items() if v is not None)
+    if args["activation_method"] == "license_server_id" and args.get("activation") == "activated":
+        code = normalize_code(args.get("license_server_id"))
+        if not code:
+            raise ValueError("license_server_id is required when activation_method is license_server_id")
+        if not LICENSE_SERVER_ID.match(code):
+            raise ValueError("license_server_id must be the 35-character license server ID from web or telephone "
+                             "activation: letters and digits, hyphens and spaces ignored (got %d characters%s)"
+                             % (len(code), "" if code.isalnum() else ", some of them not letters or digits"))
+        want["license_server_id"] = code
+    elif args.get("license_server_id"):
+        raise ValueError("license_server_id is used only with activation: activated and "
+                         "activation_method: license_server_id")
+    if args.get("reactivation_reason") and args.get("activation") == "deactivated":
+        raise ValueError("reactivation_reason cannot be used with activation: deactivated")
+    for option in ("ready_timeout", "reboot_timeout"):
+        if args[option] < 0:
+            raise ValueError("%s must be 0 or more seconds, got %d" % (option, args[option]))
+    if args["state"] == "absent":
+        configured = [o for o in ("contact", "scope", "publish_in_ad", "ad_group_membership", "reactivation_reason")
+                      if args.get(o) not in (None, {})]
+        if configured or args.get("activation") == "activated":
+            raise ValueError("state: absent removes the role service; %s cannot be set with it"
+                             % ", ".join(configured or ["activation: activated"]))
+    return want
+
+
+# --- the role phase ---------------------------------------------------------------------------
+
+def tools_for(have):
+    """The management tools exist only with the desktop experience ([WSD] server-core-removed-roles.md)."""
+    return [f for f in (wmi.FEATURE_LICENSING_UI, wmi.FEATURE_LICENSING_DIAGNOSIS) if f in have["features"]]
+
+
+def plan_role(want, have):
+    plan = Plan()
+    features = have["features"]
+    if wmi.FEATURE_LICENSING not in features:
+        raise PlanError("Windows on %s does not offer the %s feature (is it Windows Server?)"
+                        % (have["host"]["name"], wmi.FEATURE_LICENSING))
+    if want["state"] == "present":
+        missing = [f for f in [wmi.FEATURE_LICENSING] + (tools_for(have) if want["include_management_tools"] else [])
+                   if not features[f]]
+        if missing:
+            step = plan.add("install_role", "Install %s" % ", ".join(missing))
+            step.feature_install(missing)
+    elif features[wmi.FEATURE_LICENSING]:
+        if have["license_server"].get("activation_status") == "activated" and want.get("activation") != "deactivated":
+            plan.warnings.append("The license server is removed while activated: deactivate it first "
+                                 "(activation: deactivated) to release its ID with the Microsoft Clearinghouse.")
+        installed = [f for f in [wmi.FEATURE_LICENSING] + tools_for(have) if features[f]]
+        step = plan.add("remove_role", "Remove %s" % ", ".join(installed))
+        step.feature_uninstall(installed)
+    return plan
+
+
+def after_install(want, have):
+    """The host as it will read right after the role is installed: check mode plans on it."""
+    fresh = copy.deepcopy(have)
+    installed = [wmi.FEATURE_LICENSING] + (tools_for(have) if want["include_management_tools"] else [])
+    fresh["features"].update((f, True) for f in installed)
+    fresh["license_server"].update(copy.deepcopy(FRESH))
+    fresh["license_server"]["scope"] = "domain" if have["host"].get("part_of_domain") else "workgroup"
+    return fresh
+
+
+# --- the configuration phase ------------------------------------------------------------------
+
+def plan_config(want, have):
+    """Service, contact, activation, scope, AD publication and group, in the order Windows needs."""
+    ls = have["license_server"]
+    plan = Plan()
+    if want["state"] == "present":
+        _plan_service(plan, ls)
+        contact_after = _plan_contact(plan, want, ls)
+    else:
+        contact_after = dict(ls.get("contact") or {})
+    _plan_activation(plan, want, ls, contact_after)
+    if want["state"] == "present":
+        _plan_scope(plan, want, have)
+        _plan_ad(plan, want, have)
+    return plan
+
+
+def _plan_service(plan, ls):
+    service = ls.get("service")
+    if service is None:
+        raise PlanError("the %s service does not exist although the role service is installed"
+                        % wmi.LICENSING_SERVICE)
+    flt = "Name = '%s'" % wmi.LICENSING_SERVICE
+    if service.get("start_mode") != "Auto":
+        step = plan.add("service_start_mode", "Set the %s service to start automatically" % wmi.LICENSING_SERVICE)
+        step.invoke(wmi.CIMV2, wmi.SERVICE_CLASS, "ChangeStartMode", arguments={"StartMode": "Automatic"},
+                    instances=True, filter=flt)
+    if service.get("state") != "Running":
+        step = plan.add("service_start", "Start the %s service" % wmi.LICENSING_SERVICE)
+        step.invoke(wmi.CIMV2, wmi.SERVICE_CLASS, "StartService", instances=True, filter=flt)
+
+
+def _plan_contact(plan, want, ls):
+    have_contact = ls.get("contact") or {}
+    changes = dict((o, v) for o, v in want["contact"].items() if (have_contact.get(o) or "") != v)
+    if changes:
+        names = dict(CONTACT_PROPERTIES)
+        step = plan.add("contact", "Set the activation contact information (%s)" % ", ".join(sorted(changes)))
+        step.set(wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, dict((names[o], v) for o, v in changes.items()))
+    after = dict(have_contact)
+    after.update(want["contact"])
+    return after
+
+
+def _require_contact(contact, fields, what):
+    missing = [f for f in fields if not contact.get(f)]
+    if missing:
+        raise PlanError("%s needs the contact fields %s; missing: %s" % (
+            what, ", ".join("contact.%s" % f for f in fields), ", ".join("contact.%s" % f for f in missing)))
+
+
+def _activation_hint(result):
+    return ("If the license server cannot reach the Microsoft Clearinghouse over the Internet (TCP 443, "
+            "directly or through the WinHTTP proxy), activate it by web browser or telephone: get a license "
+            "server ID at https://activate.microsoft.com with the server's product ID (licensing_info reports "
+            "it), then set activation_method: license_server_id and license_server_id.")
+
+
+def _plan_activation(plan, want, ls, contact):
+    status = ls.get("activation_status")
+    wanted = want.get("activation")
+    if wanted == "activated" and status != "activated":
+        if want["activation_method"] == "automatic":
+            _require_contact(contact, ACTIVATION_CONTACT, "Automatic activation")
+            step = plan.add("activate", "Activate the license server automatically over the Internet",
+                            _activation_hint)
+            step.invoke(wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, "ActivateServerAutomatic")
+        else:
+            step = plan.add("activate", "Activate the license server with a license server ID",
+                            lambda r: "Check the license server ID you were given for this server's product ID.")
+            step.invoke(wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, "ActivateServer",
+                        secret_arguments={"sLicenseServerId": want["license_server_id"]})
+    elif wanted == "deactivated" and status == "activated":
+        _require_contact(contact, DEACTIVATION_CONTACT, "Automatic deactivation")
+        step = plan.add("deactivate", "Deactivate the license server automatically over the Internet",
+                        _activation_hint)
+        step.invoke(wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, "DeactivateServerAutomatic")
+    elif want.get("reactivation_reason") and status == "activated":
+        _require_contact(contact, ACTIVATION_CONTACT, "Automatic reactivation")
+        step = plan.add("reactivate", "Reactivate the license server (reason: %s)" % want["reactivation_reason"],
+                        _activation_hint)
+        step.invoke(wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, "ReactivateServerAutomatic",
+                    arguments={"Reason": REACTIVATION_REASONS[want["reactivation_reason"]]})
+    elif want.get("reactivation_reason") and wanted != "activated":
+        raise PlanError("reactivation_reason needs an activated license server; it is %s" % (status or "unknown"))
+
+
+def _domain_hint(group):
+    def hint(result):
+        return ("This needs the account Ansible connects with to be a member of %s (the privilege Microsoft "
+                "documents for this call); run the task as such an account, for example with become." % group)
+    return hint
+
+
+def _require_domain(have, option):
+    if not have["host"].get("part_of_domain"):
+        raise PlanError("%s needs the host to be joined to a domain; %s is in the workgroup %s"
+                        % (option, have["host"].get("name"), have["host"].get("workgroup")))
+
+
+def _plan_scope(plan, want, have):
+    scope = want.get("scope")
+    if scope is None or scope == have["license_server"].get("scope"):
+        return
+    if scope != "workgroup":
+        _require_domain(have, "scope: %s" % scope)
+    # [W32] changerole: 1 needs Domain Admins, 2 Enterprise Admins.
+    group = {"forest": "Enterprise Admins", "domain": "Domain Admins"}.get(scope, "the local Administrators group")
+    step = plan.add("scope", "Change the discovery scope to %s" % scope, _domain_hint(group))
+    step.invoke(wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, "ChangeRole", arguments={"ServerRole": SCOPES[scope]})
+
+
+def _plan_ad(plan, want, have):
+    ls = have["license_server"]
+    publish = want.get("publish_in_ad")
+    if publish is not None and publish != ls.get("published_in_ad"):
+        _require_domain(have, "publish_in_ad")
+        # [W32] publishls / unpublishls: Enterprise Admin of the forest.
+        step = plan.add("publish", "%s the license server in Active Directory" % ("Publish" if publish else "Unpublish"),
+                        _domain_hint("Enterprise Admins"))
+        step.invoke(wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, "PublishLS" if publish else "UnpublishLS")
+    member = want.get("ad_group_membership")
+    if member is not None and member != ls.get("in_license_servers_group"):
+        _require_domain(have, "ad_group_membership")
+        # [W32] addlstotslsgroup / removelsfromtslsgroup: Domain Admin, on a DC of the server's domain.
+        step = plan.add("group", "%s the Terminal Server License Servers group (S-1-5-32-561)"
+                        % ("Add the license server to" if member else "Remove the license server from"),
+                        _domain_hint("Domain Admins"))
+        step.invoke(wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, "AddLStoTSLSGroup" if member else "RemoveLSfromTSLSGroup")
+
+
+# --- what the user sees --------------------------------------------------------------------------
+
+def view(have):
+    """The part of the host's state this module manages, for the diff (no secrets in it)."""
+    ls = have["license_server"]
+    features = have["features"]
+    return {
+        "state": "present" if features.get(wmi.FEATURE_LICENSING) else "absent",
+        "management_tools": [f for f in tools_for(have) if features.get(f)],
+        "service": ls.get("service"),
+        "contact": ls.get("contact"),
+        "activation": ls.get("activation_status"),
+        "scope": ls.get("scope"),
+        "published_in_ad": ls.get("published_in_ad"),
+        "in_license_servers_group": ls.get("in_license_servers_group"),
+    }
+
+
+def predict(want, have, plan):
+    """The view after the plan: what a real run must then read back."""
+    after = view(have)
+    for step in plan.steps:
+        _PREDICT[step.action](after, want, have)
+    return after
+
+
+def _installed(after, want, have):
+    after.update(view(after_install(want, have)))
+
+
+def _removed(after, want, have):
+    after.update(state="absent", management_tools=[], service=None, contact=None, activation=None, scope=None,
+                 published_in_ad=None, in_license_servers_group=None)
+
+
+_PREDICT = {
+    "install_role": _installed,
+    "remove_role": _removed,
+    "service_start_mode": lambda a, w, h: a["service"].update(start_mode="Auto"),
+    "service_start": lambda a, w, h: a["service"].update(state="Running"),
+    "contact": lambda a, w, h: a["contact"].update(w["contact"]),
+    "activate": lambda a, w, h: a.update(activation="activated"),
+    "reactivate": lambda a, w, h: a.update(activation="activated"),
+    "deactivate": lambda a, w, h: a.update(activation="not_activated"),
+    "scope": lambda a, w, h: a.update(scope=w["scope"]),
+    "publish": lambda a, w, h: a.update(published_in_ad=w["publish_in_ad"]),
+    "group": lambda a, w, h: a.update(in_license_servers_group=w["ad_group_membership"]),
+}

@@ -1,0 +1,100 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, remote_desktop.licensing contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Plans: what a module will change, as steps that carry the exact bridge operations to send.
+
+FOR INTERNAL COLLECTION USE ONLY.
+
+A planner (a pure function of what the user wants and what the host has) returns a Plan. In check
+mode the plan is reported and nothing is sent; otherwise all steps go to the host in one batch,
+followed by the read operations that verify the result, so a change costs one round trip more than
+a read.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.bridge import Batch
+
+
+class PlanError(Exception):
+    """The wanted state cannot be reached from the host's state; nothing was changed."""
+
+
+class Step(object):
+    """One change, in words and in bridge operations."""
+
+    def __init__(self, action, description, failure_hint=None):
+        self.action = action
+        self.description = description
+        self.failure_hint = failure_hint  # what to tell the user when this step's call fails
+        self.batch = Batch()
+        self._count = 0
+
+    def _id(self):
+        self._count += 1
+        return "%s.%d" % (self.action, self._count)
+
+    def get(self, *args, **kwargs):
+        return self.batch.get(self._id(), *args, **kwargs)
+
+    def invoke(self, *args, **kwargs):
+        return self.batch.invoke(self._id(), *args, **kwargs)
+
+    def set(self, *args, **kwargs):
+        return self.batch.set(self._id(), *args, **kwargs)
+
+    def feature_install(self, *args, **kwargs):
+        return self.batch.feature_install(self._id(), *args, **kwargs)
+
+    def feature_uninstall(self, *args, **kwargs):
+        return self.batch.feature_uninstall(self._id(), *args, **kwargs)
+
+    def report(self):
+        return {"action": self.action, "description": self.description,
+                "operations": [dict(op) for op in self.batch.operations]}
+
+
+class Plan(object):
+    def __init__(self):
+        self.steps = []
+        self.warnings = []
+
+    def add(self, action, description, failure_hint=None):
+        step = Step(action, description, failure_hint)
+        self.steps.append(step)
+        return step
+
+    def extend(self, other):
+        self.steps.extend(other.steps)
+        self.warnings.extend(other.warnings)
+
+    @property
+    def changed(self):
+        return bool(self.steps)
+
+    def report(self):
+        return [step.report() for step in self.steps]
+
+    def batch(self, verify=None):
+        """All steps' operations, then the verification reads (a Batch), as one batch."""
+        combined = Batch()
+        for step in self.steps:
+            combined.operations.extend(step.batch.operations)
+            combined.secrets.update(step.batch.secrets)
+        if verify is not None:
+            combined.operations.extend(verify.operations)
+            combined.secrets.update(verify.secrets)
+        return combined
+
+    def failure(self, results):
+        """The first failed operation of the applied steps as a message, or None."""
+        for step in self.steps:
+            for op in step.batch.operations:
+                result = results[op["id"]]
+                if not result.ok and result.error.get("kind") != "skipped":
+                    message = "Could not %s: %s." % (step.description[0].lower() + step.description[1:],
+                                                    result.message())
+                    if step.failure_hint:
+                        message += " " + step.failure_hint(result)
+                    return message
+        return None
