@@ -1,0 +1,178 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, remote_desktop.licensing contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This file holds the documentation only: the module is the action plugin
+# plugins/action/cal_pack.py, which runs on the controller.
+
+DOCUMENTATION = r"""
+---
+module: cal_pack
+short_description: Install or remove a Remote Desktop CAL pack on a license server, exactly once
+version_added: 0.1.0
+description:
+  - Installs a pack of Remote Desktop client access licenses (CALs) bought under any license program, as the
+    Install Licenses wizard does, or removes the pack a declaration installed.
+  - Windows keeps no agreement number or license code on a key pack, so the module keeps a marker per pack on
+    the license server (under C(HKLM\SOFTWARE\Ansible\RemoteDesktopLicensing)) holding a salted, slow hash of
+    the declaration, never the number itself.
+  - "The matching rule: a pack whose marker has this declaration's hash; else, after an install that was
+    interrupted, the unmarked pack that appeared since; else an unmarked pack (never the built-in one) with the
+    declared product version, license type and count, which is how a pack installed by hand is recognised and
+    then marked. The same declaration is never installed twice, in any order of tasks; two different agreements
+    with equal version, type and count are both installed."
+  - Refuses to install on a license server that is not activated.
+options:
+  program:
+    description:
+      - The license program, as the wizard lists them.
+      - V(retail) (License Pack, Retail Purchase) takes O(license_code).
+      - V(open_license) takes O(license_number) and O(authorization_number).
+      - V(select), V(enterprise_agreement), V(campus_agreement), V(school_agreement), V(spla) (Services Provider
+        License Agreement) and V(other_agreement) (Open Value, Multi-Year Open, Open Subscription and others)
+        take O(agreement_number).
+      - V(license_key_pack_id) installs with a license key pack ID obtained by web or telephone, for a license
+        server that cannot reach the Internet; it takes O(key_pack_id).
+    type: str
+    required: true
+    choices: [retail, open_license, select, enterprise_agreement, campus_agreement, school_agreement, spla,
+              other_agreement, license_key_pack_id]
+  license_code:
+    description: The 25-character license code of a retail pack. Hyphens and spaces are ignored.
+    type: str
+  license_number:
+    description: The 8-digit license number from an Open License confirmation.
+    type: str
+  authorization_number:
+    description: The 15-character authorization number from an Open License confirmation.
+    type: str
+  agreement_number:
+    description:
+      - The enrollment or agreement number, digits only. Microsoft documents 7 digits; longer numbers are
+        accepted because they occur, and Windows is the judge of the rest.
+    type: str
+  key_pack_id:
+    description: The 35-character license key pack ID from web or telephone installation.
+    type: str
+  product_version:
+    description:
+      - The Windows Server version of the CALs. Required for the programs that take numbers; for V(retail) and
+        V(license_key_pack_id) the code determines it, and the value, when given, is used to recognise a pack
+        installed by hand and checked after the install.
+      - A license server holds CALs of its own version and earlier; a newer version gives a warning.
+    type: str
+    choices: ['2008R2', '2012', '2016', '2019', '2022', '2025']
+  product_version_id:
+    description:
+      - Overrides the C(ProductVersion) number sent to Windows for O(product_version). Microsoft documents
+        V(2) (2008 and 2008 R2), V(4) (2012), V(5) (2016) and V(6) (2019); the module sends V(7) for 2022 and
+        V(8) for 2025, which follow the key pack class's C(ProductVersionID) but are not documented for the
+        install methods.
+    type: int
+  license_type:
+    description: V(per_device) or V(per_user) CALs. Required with the same programs as O(product_version).
+    type: str
+    choices: [per_device, per_user]
+  count:
+    description: The number of CALs in the pack. Required with the same programs as O(product_version).
+    type: int
+  state:
+    description:
+      - V(present) installs the pack unless the matching rule finds it; V(absent) removes the pack it matches.
+      - With V(absent), when several unmarked packs match the declared version, type and count, the module
+        does not guess which one and fails.
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports what would be installed, recognised or removed. A new pack's id is not known before Windows
+      assigns it.
+  diff_mode:
+    support: full
+    details: Shows the declared pack before and after (program, id, version, type, count, whether it is recorded);
+      never the numbers.
+  platform:
+    platforms: windows
+notes:
+  - All numbers are C(no_log): they are sent to the host in the internal module's secret option, never logged,
+    and never written to the host except to Windows' install call.
+  - Installing CALs validates the pack with the Microsoft Clearinghouse over the Internet. A license server
+    without Internet access installs with V(license_key_pack_id).
+  - An install costs two round trips after the read. The first writes a pending marker and installs, so a run
+    interrupted at any point is finished by the next run, never repeated. The second writes the pack's marker
+    once Windows has given its key pack id.
+seealso:
+  - module: remote_desktop.licensing.license_server
+  - module: remote_desktop.licensing.licensing_info
+  - name: Install client access licenses
+    description: Microsoft's guide to the Install Licenses wizard.
+    link: https://learn.microsoft.com/windows-server/remote/remote-desktop-services/rds-install-cals
+author:
+  - remote_desktop.licensing contributors
+"""
+
+EXAMPLES = r"""
+- name: Install 25 Windows Server 2022 Per User CALs bought under SPLA
+  remote_desktop.licensing.cal_pack:
+    program: spla
+    agreement_number: "{{ vault_spla_agreement }}"
+    product_version: "2022"
+    license_type: per_user
+    count: 25
+
+- name: Install a retail pack
+  remote_desktop.licensing.cal_pack:
+    program: retail
+    license_code: "{{ vault_retail_code }}"
+    product_version: "2019"
+    license_type: per_device
+    count: 20
+
+- name: Install CALs from an Open License confirmation
+  remote_desktop.licensing.cal_pack:
+    program: open_license
+    license_number: "{{ vault_open_license_number }}"
+    authorization_number: "{{ vault_open_authorization_number }}"
+    product_version: "2022"
+    license_type: per_device
+    count: 10
+
+- name: Remove the pack that an Enterprise Agreement declaration installed
+  remote_desktop.licensing.cal_pack:
+    program: enterprise_agreement
+    agreement_number: "{{ vault_ea_number }}"
+    product_version: "2019"
+    license_type: per_user
+    count: 50
+    state: absent
+"""
+
+RETURN = r"""
+key_pack_id:
+  description: The C(KeyPackId) of the matched, installed or (before removal) removed pack; null when none.
+  returned: always
+  type: int
+  sample: 3
+key_pack:
+  description: The key pack as Windows reports it, in the shape of RV(remote_desktop.licensing.licensing_info#module:license_server.key_packs).
+  returned: when a pack is matched or installed
+  type: dict
+  sample: {"key_pack_id": 3, "key_pack_type": "volume", "license_type": "per_user", "product_version": "2022",
+           "total": 25, "issued": 0, "available": 25, "built_in": false}
+matched_by:
+  description: How the pack was found before the task's change, V(marker), V(pending) (an interrupted install),
+    V(attributes) (a pack installed by hand), or null (not found); V(installed) after a new install.
+  returned: always
+  type: str
+  sample: marker
+plan:
+  description: The changes, applied or (in check mode) to be applied, each with C(action), C(description) and the
+    C(operations) sent to the host (secrets only as references).
+  returned: always
+  type: list
+  elements: dict
+"""

@@ -1,0 +1,237 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, remote_desktop.licensing contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This file holds the documentation only: the module is the action plugin
+# plugins/action/license_server.py, which runs on the controller.
+
+DOCUMENTATION = r"""
+---
+module: license_server
+short_description: Install, configure and activate a Remote Desktop license server
+version_added: 0.1.0
+description:
+  - Installs or removes the Remote Desktop Licensing role service (C(RDS-Licensing)) with its management
+    tools, keeps the C(TermServLicensing) service running and automatic, sets the contact information
+    Microsoft asks for at activation, activates, reactivates or deactivates the license server, and sets its
+    discovery scope, its publication in Active Directory and its membership of the Terminal Server License
+    Servers group.
+  - Each option is managed only when given. Only what differs is changed; a second run changes nothing.
+  - After installing the role the module waits until the licensing WMI classes answer, then configures the
+    server in the same task.
+options:
+  state:
+    description:
+      - V(present) installs the role service, V(absent) removes it (with its management tools).
+      - With V(absent), O(activation=deactivated) deactivates the server first.
+    type: str
+    choices: [present, absent]
+    default: present
+  include_management_tools:
+    description:
+      - Also install the RD Licensing Manager (C(RDS-Licensing-UI)) and the RD Licensing Diagnoser
+        (C(RSAT-RDS-Licensing-Diagnosis-UI)). Server Core has neither, and gets the role service alone.
+    type: bool
+    default: true
+  contact:
+    description:
+      - The contact information the Microsoft Clearinghouse asks for. Automatic activation needs
+        O(contact.first_name), O(contact.last_name), O(contact.company) and O(contact.country_region).
+      - Only the fields given are managed; an empty string clears a field.
+    type: dict
+    suboptions:
+      first_name:
+        description: C(FirstName).
+        type: str
+      last_name:
+        description: C(LastName).
+        type: str
+      company:
+        description: C(Company).
+        type: str
+      country_region:
+        description: C(CountryRegion), the country or region name as the activation wizard lists it, for example
+          V(United States) or V(Denmark).
+        type: str
+      email:
+        description: C(eMail).
+        type: str
+      org_unit:
+        description: C(OrgUnit).
+        type: str
+      address:
+        description: C(Address).
+        type: str
+      city:
+        description: C(City).
+        type: str
+      state_or_province:
+        description: C(State).
+        type: str
+      postal_code:
+        description: C(PostalCode).
+        type: str
+  activation:
+    description:
+      - V(activated) activates the license server when it is not; V(deactivated) deactivates it when it is.
+      - Not managed when omitted.
+      - Both the method's return value and the C(ActivationStatus) it reports are checked, and the status is read
+        back.
+    type: str
+    choices: [activated, deactivated]
+  activation_method:
+    description:
+      - V(automatic) activates over the Internet (C(ActivateServerAutomatic)); the license server needs to reach
+        the Microsoft Clearinghouse on TCP 443, directly or through the WinHTTP proxy.
+      - V(license_server_id) activates with a license server ID obtained by web browser or telephone
+        (C(ActivateServer)), for servers that cannot reach the Internet. Give it in O(license_server_id).
+      - Deactivation is always automatic.
+    type: str
+    choices: [automatic, license_server_id]
+    default: automatic
+  license_server_id:
+    description:
+      - The 35-character license server ID from web or telephone activation. Hyphens and spaces are ignored.
+      - Required with O(activation_method=license_server_id) and O(activation=activated).
+    type: str
+  reactivation_reason:
+    description:
+      - Reactivate an activated server automatically, for example after its certificate was corrupted. This runs
+        on every task run that sets it, so set it only for the run that should reactivate.
+    type: str
+    choices: [redeployed, certificate_corrupt, private_key_compromised, key_expired, server_upgraded]
+  scope:
+    description:
+      - The discovery scope (C(ChangeRole)). V(domain) needs Domain Admins membership and V(forest) Enterprise
+        Admins membership; both need a domain member.
+    type: str
+    choices: [workgroup, domain, forest]
+  publish_in_ad:
+    description:
+      - Publish the license server in Active Directory (C(PublishLS)) or remove it (C(UnpublishLS)), so session
+        hosts in the forest can discover it. Needs Enterprise Admins membership.
+    type: bool
+  ad_group_membership:
+    description:
+      - Add the license server's computer account to the domain's Terminal Server License Servers group
+        (SID S-1-5-32-561) or remove it. Per User CAL tracking and reporting need it. Needs Domain Admins
+        membership.
+    type: bool
+  ready_timeout:
+    description:
+      - Seconds to wait after installing the role for the licensing WMI classes to answer.
+    type: int
+    default: 300
+  reboot:
+    description:
+      - Reboot the host when Windows says the install or removal needs a restart, and wait for it to come back.
+      - Without it, RV(reboot_required) tells whether a restart is pending.
+    type: bool
+    default: false
+  reboot_timeout:
+    description:
+      - Seconds to wait for the host to come back from a reboot.
+    type: int
+    default: 600
+  reveal_license_server_id:
+    description:
+      - Return the license server ID in RV(license_server_id). It identifies the server to the Microsoft
+        Clearinghouse and is not returned unless asked for.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: >-
+      Reports the plan and the predicted result without changing the host. When the role is not installed,
+      the rest of the plan is predicted for a freshly installed license server.
+  diff_mode:
+    support: full
+    details: Shows the managed state before and after; no secret is in it.
+  platform:
+    platforms: windows
+notes:
+  - Uses CIM (C(Win32_TSLicenseServer)) through the collection's internal host module, never the RemoteDesktop
+    cmdlets or the C(RDS:) drive, so no RD Connection Broker is needed and it works under PowerShell 7.
+  - The account needs to be a member of the local Administrators group; O(scope), O(publish_in_ad) and
+    O(ad_group_membership) need the domain groups named with them. A missing privilege is reported with the
+    group it needs.
+  - Which error Windows returns for each failed activation or privilege check is not documented; the module
+    reports the call, its return value and what to try.
+  - The start type of the C(TermServLicensing) service after an install and the initial discovery scope are
+    not documented; check mode predicts an automatic, running service and the domain scope on domain members.
+seealso:
+  - module: remote_desktop.licensing.cal_pack
+  - module: remote_desktop.licensing.licensing_info
+  - name: Activate the Remote Desktop Services license server
+    description: Microsoft's guide to activation, with the web and telephone methods.
+    link: https://learn.microsoft.com/windows-server/remote/remote-desktop-services/rds-activate-license-server
+author:
+  - remote_desktop.licensing contributors
+"""
+
+EXAMPLES = r"""
+- name: Install and activate the license server over the Internet
+  remote_desktop.licensing.license_server:
+    contact:
+      first_name: Ada
+      last_name: Lovelace
+      company: Example Ltd
+      country_region: United Kingdom
+      email: rds-admins@example.com
+    activation: activated
+    scope: domain
+    ad_group_membership: true
+
+- name: Activate an offline license server with an ID from the web or telephone method
+  remote_desktop.licensing.license_server:
+    activation: activated
+    activation_method: license_server_id
+    license_server_id: "{{ vault_license_server_id }}"
+
+- name: Deactivate and remove the license server
+  remote_desktop.licensing.license_server:
+    state: absent
+    activation: deactivated
+    reboot: true
+"""
+
+RETURN = r"""
+activation_status:
+  description: V(activated), V(not_activated) or V(unknown) after the task (predicted in check mode).
+  returned: always
+  type: str
+  sample: activated
+license_server_id:
+  description: The license server ID, with O(reveal_license_server_id) on an activated server; otherwise null.
+  returned: always
+  type: str
+product_id:
+  description: The license server's product ID, which web and telephone activation ask for.
+  returned: always
+  type: str
+  sample: 00490-92005-99454-AT527
+reboot_required:
+  description: Windows says a restart is needed to complete the install or removal, and O(reboot) was not set.
+  returned: always
+  type: bool
+  sample: false
+rebooted:
+  description: The host was rebooted by this task.
+  returned: when the host was rebooted
+  type: bool
+plan:
+  description: The changes, applied or (in check mode) to be applied, each with C(action), C(description) and the
+    C(operations) sent to the host. Secret values are never in it.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - action: activate
+      description: Activate the license server automatically over the Internet
+      operations:
+        - {id: activate.1, kind: cim_invoke, namespace: root/cimv2, class: Win32_TSLicenseServer,
+           method: ActivateServerAutomatic}
+"""
