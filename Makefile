@@ -1,0 +1,121 @@
+# Build and test entry points of the remote_desktop.licensing collection.
+# `make` (or `make help`) lists the targets. CI runs `make test` through .ci/run.
+#
+# Everything is installed by this file from PyPI: the tools into .venv (requirements-dev.txt),
+# ansible.windows into build/collections (tools/install-ansible-windows.sh). Ansible Galaxy is
+# never contacted.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.NOTPARALLEL:
+.SUFFIXES:
+MAKEFLAGS += --no-builtin-rules
+
+# --- settings --------------------------------------------------------------------------------
+# Plain assignments: the environment cannot change them (a stray PYTHON or VENV variable would),
+# the command line can: the ansible-core 2.21 leg (test-core221) overrides them on a recursive make.
+PYTHON = python3
+VENV = .venv
+REQUIREMENTS = requirements-dev.txt
+COLLECTIONS = $(CURDIR)/build/collections
+SANITY_PYTHON = 3.11
+LEG = core 2.19
+SANITY_ARGS =
+
+VENV_BIN := $(abspath $(VENV))/bin
+PY := $(VENV_BIN)/python
+COLLECTION_DIR := $(COLLECTIONS)/ansible_collections/remote_desktop/licensing
+WINDOWS_DIR := $(COLLECTIONS)/ansible_collections/ansible/windows
+INSTALL_ANSIBLE_WINDOWS = tools/install-ansible-windows.sh
+CORE221_PYTHON_VERSION := 3.12
+
+# Every command that runs Ansible sees this collection tree and the venv's tools.
+RUN := PATH="$(VENV_BIN):$$PATH" ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)"
+
+# validate-modules crashes on PowerShell modules without pwsh: they are excluded from it, every
+# other module (the documentation stubs) still gets it.
+PS_MODULES = $(sort $(wildcard plugins/modules/*.ps1))
+ANSIBLE_TEST = $(RUN) $(PY) tools/ansible-test-offline.py --collection $(COLLECTION_DIR) --
+
+TARBALL_GLOB := build/remote_desktop-licensing-*.tar.gz
+
+.PHONY: help venv collections unit ps-syntax sanity lint changelog-lint build import e2e \
+	test test-core221 demo clean distclean
+
+help: ## list the targets
+	@echo "remote_desktop.licensing: make TARGET"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+venv: ## create .venv (python3) with requirements-dev.txt; reinstalls when that file changes
+	@tools/make-venv.sh "$(PYTHON)" "$(VENV)" "$(REQUIREMENTS)"
+
+collections: venv ## build/collections: this collection (symlink to the repo) + ansible.windows
+	@mkdir -p "$(dir $(COLLECTION_DIR))"
+	@if [ -e "$(COLLECTION_DIR)" ] && [ ! -L "$(COLLECTION_DIR)" ]; then rm -rf "$(COLLECTION_DIR)"; fi
+	@ln -sfn ../../../.. "$(COLLECTION_DIR)"
+	@test -f "$(COLLECTION_DIR)/galaxy.yml" || { echo "collections: $(COLLECTION_DIR) does not lead to the repository root" >&2; exit 1; }
+	@PYTHON="$(PY)" $(INSTALL_ANSIBLE_WINDOWS) "$(COLLECTIONS)"
+	@test -f "$(WINDOWS_DIR)/MANIFEST.json" || { echo "collections: ansible.windows missing from $(WINDOWS_DIR)" >&2; exit 1; }
+
+unit: venv collections ## unit tests + lab tests with coverage (tests/unit, tests/lab/tests)
+	@mkdir -p build
+	$(RUN) COVERAGE_FILE="$(CURDIR)/build/.coverage" tools/run-pytest.sh "unit ($(LEG))" "$(PY)" \
+		tests/unit tests/lab/tests -- -o pythonpath="tests/lab $(COLLECTIONS)" \
+		--cov=plugins --cov=tests/lab/rdlab --cov-report=term-missing
+
+ps-syntax: venv ## parse every plugins/**/*.ps1 and *.psm1 with tree-sitter-powershell
+	$(PY) tools/ps_syntax_check.py plugins
+
+# ansible-test lists the files with `git ls-files --cached --others --exclude-standard`: untracked
+# files are tested too, git-ignored files are not. Both runs always happen; either failing fails.
+# SANITY_ARGS: extra ansible-test arguments for both runs, e.g. make sanity SANITY_ARGS=-v
+sanity: venv collections ## ansible-test sanity, offline (pslint is skipped: no pwsh)
+	status=0; \
+	$(ANSIBLE_TEST) sanity --python $(SANITY_PYTHON) --skip-test validate-modules $(SANITY_ARGS) || status=1; \
+	$(ANSIBLE_TEST) sanity --python $(SANITY_PYTHON) --test validate-modules \
+		$(foreach m,$(PS_MODULES),--exclude $(m)) $(SANITY_ARGS) || status=1; \
+	exit $$status
+
+lint: venv collections ## ansible-lint --offline --profile production
+	$(RUN) ansible-lint --offline --profile production
+
+changelog-lint: venv ## antsibull-changelog lint
+	$(RUN) antsibull-changelog lint
+
+build: venv ## ansible-galaxy collection build into build/, then check the tarball's contents
+	@mkdir -p build
+	rm -f $(TARBALL_GLOB)
+	$(RUN) ansible-galaxy collection build --force --output-path build/
+	$(PY) tools/check-tarball.py $(TARBALL_GLOB)
+
+import: build ## galaxy-importer on the tarball (local, offline); fails on errors
+	cd build && $(RUN) GALAXY_IMPORTER_CONFIG="$(CURDIR)/tools/galaxy-importer.cfg" \
+		$(PY) "$(CURDIR)/tools/galaxy-import.py" remote_desktop-licensing-*.tar.gz
+
+e2e: venv collections ## end-to-end tests (tests/e2e) against the simulated lab
+	$(RUN) tools/run-pytest.sh "e2e ($(LEG))" "$(PY)" tests/e2e -- -o pythonpath="tests/lab $(COLLECTIONS)" -v
+
+test: unit ps-syntax sanity lint changelog-lint build import e2e test-core221 ## every gate, then the core 2.21 leg
+
+test-core221: ## unit + sanity + e2e on Python 3.12 / ansible-core 2.21 (skipped without Python 3.12)
+	@if py=$$(tools/find-python.sh $(CORE221_PYTHON_VERSION)); then \
+		echo "test-core221: ansible-core 2.21 leg with $$py"; \
+		$(MAKE) --no-print-directory unit sanity e2e PYTHON="$$py" VENV=.venv-core221 \
+			REQUIREMENTS=requirements-dev-core221.txt COLLECTIONS="$(CURDIR)/build/collections-core221" \
+			SANITY_PYTHON=$(CORE221_PYTHON_VERSION) LEG="core 2.21"; \
+	else \
+		echo "SKIPPED: no Python $(CORE221_PYTHON_VERSION), the ansible-core 2.21 leg did not run"; \
+	fi
+
+demo: venv collections ## run tools/demo.sh
+	$(RUN) bash tools/demo.sh
+
+# bench: not yet.
+
+clean: ## remove build output, test output and caches (keeps the venvs)
+	rm -rf build tests/output .pytest_cache .coverage .coverage.* htmlcov importer_result.json
+	find . -path ./.git -prune -o -path './.venv*' -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
+
+distclean: clean ## clean, and remove the venvs
+	rm -rf .venv .venv-core221
