@@ -112,7 +112,7 @@ seealso:
     description: Microsoft's guide to the Install Licenses wizard.
     link: https://learn.microsoft.com/windows-server/remote/remote-desktop-services/rds-install-cals
 author:
-  - remote_desktop.licensing contributors
+  - Remote Desktop Licensing contributors (@remote-desktop)
 """
 
 EXAMPLES = r"""

@@ -169,7 +169,7 @@ seealso:
     description: Microsoft's guide to activation, with the web and telephone methods.
     link: https://learn.microsoft.com/windows-server/remote/remote-desktop-services/rds-activate-license-server
 author:
-  - remote_desktop.licensing contributors
+  - Remote Desktop Licensing contributors (@remote-desktop)
 """
 
 EXAMPLES = r"""

@@ -56,7 +56,7 @@ seealso:
     description: The session host's licensing settings.
     link: https://learn.microsoft.com/windows/win32/termserv/win32-terminalservicesetting
 author:
-  - remote_desktop.licensing contributors
+  - Remote Desktop Licensing contributors (@remote-desktop)
 """
 
 EXAMPLES = r"""

@@ -40,7 +40,8 @@ def test_secrets_never_reach_transcript_state_or_event_log(lab, tmp_path):
     assert line["secret_arguments"] == {"sAgreementNumber": "string (secret, masked)"}
     assert line["arguments"] == {"AgreementType": "integer", "LicenseCount": "integer", "ProductType": "integer",
                                  "ProductVersion": "integer"}
-    assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in lab.state("ls1")["event_log"][-1]["message"]
+    # host_bridge is no_log as a whole: Ansible.Basic writes no "Invoked with" event for it.
+    assert all(entry["module"] != "remote_desktop.licensing.host_bridge" for entry in lab.state("ls1").get("event_log", []))
 
 
 def test_unsimulated_modules_fail_loudly(lab, tmp_path):

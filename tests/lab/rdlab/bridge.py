@@ -18,6 +18,11 @@ from .model.repository import REPOSITORY
 
 NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"  # what Ansible.Basic puts in invocation
 OPTIONS = {"operations", "secrets", "stop_on_error"}
+REQUIRED_FIELDS = {
+    "cim_get": ("namespace", "class"), "cim_invoke": ("namespace", "class", "method"),
+    "cim_set": ("namespace", "class", "properties"), "feature_get": ("names",), "feature_install": ("names",),
+    "feature_uninstall": ("names",),
+}
 READ_ONLY_KINDS = {"cim_get", "feature_get"}
 # CimException.NativeErrorCode for the WBEM codes the model raises (MI_Result names). Mapping of
 # codes without an obvious MI counterpart to 'Failed' is ASSUMED.
@@ -26,6 +31,10 @@ NATIVE_ERROR = {
     0x8004102F: "InvalidParameter", 0x80041005: "TypeMismatch", 0x80041002: "NotFound",
     0x80041003: "AccessDenied", 0x80041017: "InvalidQuery", 0x8004100C: "NotSupported",
 }
+
+
+class ClientCimError(Exception):
+    """A CimException raised by the CIM cmdlets themselves, before Windows is asked (no HRESULT)."""
 
 
 class BridgeModuleError(Exception):
@@ -54,51 +63,53 @@ def run(host: Host, module_args: dict, source: str) -> dict:
             f"Unsupported parameters for (host_bridge) module: {', '.join(unknown)}. "
             f"Supported parameters include: {', '.join(sorted(OPTIONS))}.")
     operations = options.get("operations")
+    if operations is None:
+        raise BridgeModuleError("missing required arguments: operations")
     if not isinstance(operations, list) or not all(isinstance(o, dict) for o in operations):
-        raise BridgeModuleError("missing required arguments: operations" if operations is None
-                                else "argument for operations is of type {} and we were unable to convert to list"
-                                .format(type(operations).__name__))
+        # Ansible.Basic does not check dict elements without options; the module then fails on $Op['kind'].
+        raise BridgeModuleError("Unhandled exception while executing module: Cannot index into a string: "
+                                "operations must be a list of dicts")
+    stop_on_error = _parse_bool(options.get("stop_on_error", False))
     batch = _Batch(host, read_allowlist(source), options.get("secrets") or {},
                    bool(module_args.get("_ansible_check_mode")))
     results, failed, changed = [], False, False
     for op in operations:
-        if failed and options.get("stop_on_error"):
+        if failed and stop_on_error:
             result = {"ok": False, "error": {"kind": "skipped", "message": "skipped after an earlier operation failed"}}
         else:
             result = batch.operation(op)
         result["id"], result["kind"] = op.get("id"), op.get("kind")
         failed = failed or not result["ok"]
         if result["ok"] and (op.get("kind") == "cim_set" or
-                             (op.get("kind", "").endswith("install") and result.get("changed_features"))):
+                             (str(op.get("kind")).endswith("install") and result.get("changed_features"))):
             changed = True
         results.append(result)
-    output = {"changed": changed, "results": results,
-              "invocation": {"module_args": _invocation(options)}}
-    return mask(output, [str(v) for v in (options.get("secrets") or {}).values() if v not in (None, "")])
+    output = {"changed": changed, "results": results}
+    # ansible-core 2.19 always injects the invocation; 2.21 only when _ansible_inject_invocation says so.
+    if module_args.get("_ansible_inject_invocation", True):
+        output["invocation"] = {"module_args": _invocation(options, stop_on_error)}
+    return output
 
 
-def run_invocation_view(options: dict) -> dict:
-    """The module's arguments as Ansible.Basic logs them: no_log options replaced."""
-    return _invocation(options)
+def _parse_bool(value) -> bool:
+    """Ansible.Basic's bool parsing."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).lower()
+    if text in ("yes", "on", "1", "true", "t", "y"):
+        return True
+    if text in ("no", "off", "0", "false", "f", "n"):
+        return False
+    raise BridgeModuleError(f"argument for stop_on_error is of type {type(value).__name__} and we were unable to "
+                            "convert to bool")
 
 
-def _invocation(options: dict) -> dict:
+def _invocation(options: dict, stop_on_error: bool) -> dict:
+    """The invocation host_bridge.ps1 returns: it overwrites the secrets, which Ansible.Basic cannot mask."""
     shown = dict(options)
-    shown.setdefault("stop_on_error", False)
+    shown["stop_on_error"] = stop_on_error
     shown["secrets"] = NO_LOG_PLACEHOLDER
     return shown
-
-
-def mask(value, secrets: list[str]):
-    """Ansible.Basic replaces every no_log value found in the output with '********'."""
-    if isinstance(value, dict):
-        return {k: mask(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask(v, secrets) for v in value]
-    if isinstance(value, str) and value != NO_LOG_PLACEHOLDER:
-        for secret in secrets:
-            value = value.replace(secret, "********")
-    return value
 
 
 def to_bridge_value(value, cim_type: str | None):
@@ -115,26 +126,28 @@ class _Batch:
         self.host, self.allowlist, self.secrets, self.check_mode = host, allowlist, secrets, check_mode
 
     def operation(self, op: dict) -> dict:
-        """Invoke-Operation."""
-        kind = op.get("kind")
+        """Invoke-Operation: kind, required fields, check mode, allowlist, then the call."""
+        kind = str(op.get("kind"))
+        if kind not in REQUIRED_FIELDS:
+            return _error("invalid_operation", f"unknown operation kind '{kind}'")
+        for field in REQUIRED_FIELDS[kind]:
+            if op.get(field) is None or op.get(field) in ("", [], {}):
+                return _error("invalid_operation", f"a '{kind}' operation needs '{field}'")
         if self.check_mode and kind not in READ_ONLY_KINDS and not (kind == "cim_invoke" and op.get("read_only")):
             return _error("check_mode", f"a '{kind}' operation that is not read-only does not run in check mode")
+        if kind.startswith("cim_") and not self._allowed(op):
+            return _error("not_allowed", f"{op.get('namespace')}:{op.get('class')} is not on the bridge's allowlist")
+        handler = {"cim_get": self.cim_get, "cim_invoke": self.cim_invoke, "cim_set": self.cim_set}.get(kind, self.feature)
         try:
-            if str(kind).startswith("cim_"):
-                self._assert_allowed(op)
-            handler = {"cim_get": self.cim_get, "cim_invoke": self.cim_invoke, "cim_set": self.cim_set,
-                       "feature_get": self.feature, "feature_install": self.feature,
-                       "feature_uninstall": self.feature}.get(kind)
-            if handler is None:
-                return _error("invalid_operation", f"unknown operation kind '{kind}'")
             data = handler(op)
         except WbemError as e:
             native = NATIVE_ERROR.get(e.hresult, "Failed")
             error_kind = {"InvalidClass": "invalid_class", "InvalidNamespace": "invalid_namespace"}.get(native, "cim_error")
             return {"ok": False, "error": {"kind": error_kind, "native_error": native, "hresult": e.hresult,
                                            "message": e.text}}
-        except PermissionError as e:
-            return _error("not_allowed", str(e))
+        except ClientCimError as e:
+            return {"ok": False, "error": {"kind": "cim_error", "native_error": "Failed", "hresult": None,
+                                           "message": str(e)}}
         except ValueError as e:
             return _error("invalid_operation", str(e))
         except FeatureError as e:
@@ -146,15 +159,14 @@ class _Batch:
         data["ok"] = True
         return data
 
-    def _assert_allowed(self, op):
-        """Assert-Allowed: PowerShell's -contains and hashtable keys ignore case."""
+    def _allowed(self, op) -> bool:
+        """$allowed[ns] -contains class: hashtable keys and -contains ignore case."""
         classes = self.allowlist.get(str(op.get("namespace")).lower())
-        if classes is None or str(op.get("class")).lower() not in classes:
-            raise PermissionError(f"{op.get('namespace')}:{op.get('class')} is not on the bridge's allowlist")
+        return classes is not None and str(op.get("class")).lower() in classes
 
     def _target(self, op):
         """Get-Target."""
-        properties = op.get("properties") if isinstance(op.get("properties"), list) else None
+        properties = op.get("properties") if isinstance(op.get("properties"), list) and op.get("properties") else None
         return REPOSITORY.get_instances(self.host, op["namespace"], op["class"], op.get("filter") or None, properties)
 
     def _convert(self, cls, instances):
@@ -182,10 +194,7 @@ class _Batch:
             if declared is None:
                 converted[name] = value  # passed through: Windows rejects it itself
                 continue
-            try:
-                converted[name] = coerce(value, declared.cim_type)
-            except WbemError:
-                raise ValueError(f"cannot convert '{value}' to CIM type {declared.cim_type}") from None
+            converted[name] = _convert(value, declared.cim_type, name)
         return converted
 
     def _method_result(self, cls, method_name, raw):
@@ -199,6 +208,13 @@ class _Batch:
         arguments = self._arguments(op)
         if op.get("instances"):
             cls, instances = self._target(op)
+            method = cls.method(op["method"])
+            for name in arguments:
+                # Invoke-CimMethod -InputObject checks parameters against the instance's class, client side
+                # (CimCmdlets CimInvokeCimMethod.CreateParametersCollection).
+                if method is not None and method.param(name) is None:
+                    raise ValueError(f"Can not find Parameter '{name}' in method '{op['method']}' of class "
+                                     f"'{cls.name}'")
             calls = [self._method_result(cls, op["method"], REPOSITORY.invoke(
                 self.host, op["namespace"], op["class"], op["method"], arguments, instance=i)) for i in instances]
             bad = [c for c in calls if c["return_value"] != 0]
@@ -209,16 +225,26 @@ class _Batch:
         return self._method_result(cls, op["method"], raw)
 
     def cim_set(self, op):
+        """Invoke-CimSet: each declared property converted, then Set-CimInstance."""
         cls, instances = self._target(op)
         for instance in instances:
-            REPOSITORY.put(self.host, op["namespace"], op["class"], instance, op.get("properties") or {})
+            properties = {}
+            for name, value in op["properties"].items():
+                declared = cls.prop(name)
+                if declared is not None and not declared.writable:
+                    # Set-CimInstance refuses it on the client (CimCmdlets CimSetCimInstance.SetProperty).
+                    raise ClientCimError(f"Could not modify readonly property '{declared.name}' of object "
+                                         f"'{cls.name}'.")
+                properties[name] = _convert(value, declared.cim_type, name) if declared else value
+            REPOSITORY.put(self.host, op["namespace"], op["class"], instance, properties)
         read_back = {"namespace": op["namespace"], "class": op["class"], "filter": op.get("filter")}
         cls, instances = self._target(read_back)
         return {"instances": self._convert(cls, instances)}
 
     def feature(self, op):
         """Invoke-Feature: Get-WindowsFeature returns nothing for names it does not know."""
-        names = [str(n) for n in op.get("names") or []]
+        names = op.get("names")
+        names = [names] if isinstance(names, str) else [str(n) for n in names]
         if op["kind"] == "feature_get":
             from .model.host import FEATURES
             return {"features": [
@@ -232,6 +258,14 @@ class _Batch:
             result = self.host.uninstall_features(names, tools)
         return {"success": result["success"], "restart_needed": "Yes" if result["restart_needed"] else "No",
                 "exit_code": result["exit_code"], "changed_features": result["changed_features"]}
+
+
+def _convert(value, cim_type: str, name: str):
+    """ConvertTo-CimValue: strict, and never echoes the value (it may be a secret)."""
+    try:
+        return coerce(value, cim_type)
+    except WbemError:
+        raise ValueError(f"cannot convert the value of '{name}' to CIM type {cim_type}") from None
 
 
 def _error(kind: str, message: str) -> dict:

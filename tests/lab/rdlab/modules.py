@@ -42,8 +42,10 @@ def execute(host: Host, command: str, arguments: list[str], stdin: bytes) -> tup
     except bridge.BridgeModuleError as e:
         result = {"failed": True, "msg": str(e)}
     record["command"]["result"] = "failed" if result.get("failed") else "ok"
-    host.state.setdefault("event_log", []).append(_event_log_entry(invocation, args))
-    del host.state["event_log"][:-50]  # keep the newest 50, like a small log
+    entry = _event_log_entry(invocation, args)
+    if entry is not None:
+        host.state.setdefault("event_log", []).append(entry)
+        del host.state["event_log"][:-50]  # keep the newest 50, like a small log
     return CommandResult(json.dumps(result).encode(), b"", 1 if result.get("failed") else 0), record
 
 
@@ -88,11 +90,12 @@ def _json_type(value) -> str:
     return "null"
 
 
-def _event_log_entry(invocation, args: dict) -> dict:
-    """Ansible.Basic writes the invocation to the Application log with no_log values masked."""
+def _event_log_entry(invocation, args: dict) -> dict | None:
+    """Ansible.Basic writes "Invoked with:" to the Application log unless the module or task is no_log
+    (host_bridge.ps1 is: its secrets could not be masked there)."""
+    if invocation.module_name == BRIDGE or args.get("_ansible_no_log"):
+        return None
     shown = {k: v for k, v in args.items() if not k.startswith("_ansible_")}
-    if invocation.module_name == BRIDGE:
-        shown = bridge.run_invocation_view(shown)
     return {"source": "Ansible", "module": invocation.module_name, "message": "Invoked with:\n" + json.dumps(shown)}
 
 

@@ -93,7 +93,7 @@ def test_cal_install_needs_an_activated_server(license_server):
 
 def test_argument_that_cannot_be_the_declared_type(license_server):
     error = one(license_server, invoke("ReactivateServerAutomatic", arguments={"Reason": "soon"}))["error"]
-    assert error == {"kind": "invalid_operation", "message": "cannot convert 'soon' to CIM type uint32"}
+    assert error == {"kind": "invalid_operation", "message": "cannot convert the value of 'Reason' to CIM type uint32"}
     with pytest.raises(WbemError) as e:  # and the provider itself never takes a wrong type
         REPOSITORY.invoke(
             license_server, "root/cimv2", "Win32_TSLicenseServer", "ReactivateServerAutomatic", {"Reason": [1]}
@@ -159,22 +159,46 @@ def test_unknown_module_option_fails_like_ansible_basic(license_server):
         bridge.run(license_server, {"operations": [], "bogus": 1}, SOURCE)
 
 
-def test_secrets_are_masked_in_the_result(activated):
+def test_secrets_stay_out_of_the_result_and_its_invocation(activated):
     code = "QWERTYQWERTYQWERTYQWERT71"
-    out = bridge.run(
-        activated,
-        {
-            "operations": [
-                invoke(
-                    "InstallRetailPurchaseLicenseKeyPack", target=PACKS, id="r", secret_arguments={"sLicenseCode": "c"}
-                )
-            ],
-            "secrets": {"c": code},
-        },
-        SOURCE,
-    )
-    assert code not in repr(out)
+    out = bridge.run(activated, {"operations": [invoke("InstallRetailPurchaseLicenseKeyPack", target=PACKS, id="r",
+                                                       secret_arguments={"sLicenseCode": "c"})],
+                                 "secrets": {"c": code}}, SOURCE)
+    assert out["results"][0]["ok"] and code not in repr(out)
     assert out["invocation"]["module_args"]["secrets"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+def test_a_conversion_error_never_echoes_the_value(license_server):
+    error = one(license_server, invoke("ReactivateServerAutomatic", secret_arguments={"Reason": "s"}),
+                secrets={"s": "TOP-SECRET"})["error"]
+    assert error == {"kind": "invalid_operation", "message": "cannot convert the value of 'Reason' to CIM type uint32"}
+
+
+def test_invocation_follows_the_core_version(license_server):
+    args = {"operations": [dict(LS, kind="cim_get", id="a")]}
+    assert "invocation" in bridge.run(license_server, args, SOURCE)  # 2.19 always injects it
+    assert "invocation" not in bridge.run(license_server, dict(args, _ansible_inject_invocation=False), SOURCE)
+
+
+def test_malformed_operations_are_reported_per_operation(license_server):
+    results = run(license_server, {"kind": "CIM_GET"}, {"kind": "cim_get", "namespace": "root/cimv2"},
+                  {"kind": "feature_get", "names": []})
+    assert [r["error"]["message"] for r in results] == [
+        "unknown operation kind 'CIM_GET'", "a 'cim_get' operation needs 'class'",
+        "a 'feature_get' operation needs 'names'"]
+
+
+def test_unknown_parameter_on_an_instance_call_is_refused_by_the_cim_cmdlets():
+    host = Host(new_host_state("sh1", roles=("session_host",)))
+    error = one(host, invoke("ChangeMode", TS, instances=True, arguments={"LicenseType": 4}))["error"]
+    assert error == {"kind": "invalid_operation", "message": "Can not find Parameter 'LicenseType' in method "
+                                                             "'ChangeMode' of class 'Win32_TerminalServiceSetting'"}
+
+
+def test_read_only_property_is_refused_by_set_cim_instance(license_server):
+    error = one(license_server, dict(LS, kind="cim_set", properties={"ProductId": "x"}))["error"]
+    assert error["message"] == "Could not modify readonly property 'ProductId' of object 'Win32_TSLicenseServer'."
+    assert error["hresult"] is None
 
 
 # --- observed behaviour ----------------------------------------------------------------------
