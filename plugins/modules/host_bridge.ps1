@@ -252,7 +252,8 @@ function Invoke-Operation($Op) {
 $results = [System.Collections.Generic.List[object]]@()
 $failed = $false
 foreach ($op in $module.Params.operations) {
-    $result = if ($failed -and $module.Params.stop_on_error) {
+    # stop_on_error skips what follows a failure, except operations marked 'always' (verification reads).
+    $result = if ($failed -and $module.Params.stop_on_error -and -not $op['always']) {
         @{ ok = $false; error = @{ kind = 'skipped'; message = 'skipped after an earlier operation failed' } }
     }
     else { Invoke-Operation $op }

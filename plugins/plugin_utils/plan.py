@@ -82,7 +82,8 @@ class Plan(object):
             combined.operations.extend(step.batch.operations)
             combined.secrets.update(step.batch.secrets)
         if verify is not None:
-            combined.operations.extend(verify.operations)
+            # The verification reads run even after a failed step: they show what the host has now.
+            combined.operations.extend(dict(op, always=True) for op in verify.operations)
             combined.secrets.update(verify.secrets)
         return combined
 

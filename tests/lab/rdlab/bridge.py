@@ -74,7 +74,7 @@ def run(host: Host, module_args: dict, source: str) -> dict:
                    bool(module_args.get("_ansible_check_mode")))
     results, failed, changed = [], False, False
     for op in operations:
-        if failed and stop_on_error:
+        if failed and stop_on_error and not op.get("always"):
             result = {"ok": False, "error": {"kind": "skipped", "message": "skipped after an earlier operation failed"}}
         else:
             result = batch.operation(op)

@@ -347,3 +347,11 @@ def test_fidelity_table_is_up_to_date():
     from rdlab import fidelity
     committed = (fidelity.ROOT / "docs" / "fidelity.md").read_text()
     assert committed == fidelity.render(), "docs/fidelity.md is stale: run `make fidelity`"
+
+
+def test_always_operations_run_after_a_failure(license_server):
+    args = {"operations": [invoke("Nope", id="a"), dict(LS, kind="cim_get", id="b"),
+                           dict(LS, kind="cim_get", id="c", always=True)], "stop_on_error": True}
+    results = bridge.run(license_server, args, SOURCE)["results"]
+    assert [r["ok"] for r in results] == [False, False, True]
+    assert results[1]["error"]["kind"] == "skipped"

@@ -1,0 +1,271 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, remote_desktop.licensing contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The session_host planner: licensing mode and license servers of an RD Session Host.
+
+FOR INTERNAL COLLECTION USE ONLY.
+
+Two ways to write them ([WSD] rds-license-session-hosts.md: without a Connection Broker, use WMI or
+Group Policy):
+  wmi           Win32_TerminalServiceSetting ChangeMode and SetSpecifiedLicenseServerList [W32]
+  group_policy  the local policy values LicensingMode (REG_DWORD) and LicenseServers (REG_SZ, comma
+                separated) under HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services
+Group Policy wins over WMI (PolicySource* = 1, rd-licensing-wmi.md §4). The module never fights a
+policy it did not write: it records the values it writes under
+HKLM\\SOFTWARE\\Ansible\\RemoteDesktopLicensing (LocalPolicy), and a policy value that differs from
+that record belongs to someone else (a domain GPO or an administrator) and is reported, not changed.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import wmi
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.cal_pack import MARKER_KEY
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.plan import Plan, PlanError
+
+POLICY_RECORD = "LocalPolicy"
+VALID_CONNECTIVITY = (9, 11)  # [JAG] counts 9 and 11 as success
+
+ARGUMENT_SPEC = {
+    "mode": {"type": "str", "choices": ["per_device", "per_user"]},
+    "license_servers": {"type": "list", "elements": "str"},
+    "method": {"type": "str", "choices": ["wmi", "group_policy"], "default": "wmi"},
+    "install_role": {"type": "bool", "default": False},
+    "reboot": {"type": "bool", "default": False},
+    "reboot_timeout": {"type": "int", "default": 600},
+    "check_connectivity": {"type": "bool", "default": True},
+    "min_grace_days": {"type": "int"},
+}
+
+
+def validate(args):
+    want = dict(args)
+    servers = args.get("license_servers")
+    if servers is not None:
+        cleaned = [s.strip() for s in servers]
+        bad = [s for s in cleaned if not s or "," in s or " " in s]
+        if bad:
+            raise ValueError("license_servers must be host names or addresses without spaces or commas, got %r"
+                             % bad[0])
+        if len(set(s.lower() for s in cleaned)) != len(cleaned):
+            raise ValueError("license_servers lists a server twice")
+        want["license_servers"] = cleaned
+    if args.get("min_grace_days") is not None and not 0 <= args["min_grace_days"] <= 120:
+        raise ValueError("min_grace_days must be between 0 and 120 (the grace period is 120 days), got %d"
+                         % args["min_grace_days"])
+    if args["reboot_timeout"] < 0:
+        raise ValueError("reboot_timeout must be 0 or more seconds, got %d" % args["reboot_timeout"])
+    return want
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+def read_ops(batch, servers):
+    """The policy record and, for each server, the connectivity check (all read-only)."""
+    batch.invoke("policy_record", wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "GetMultiStringValue", read_only=True,
+                 arguments={"hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": MARKER_KEY, "sValueName": POLICY_RECORD})
+    for index, server in enumerate(servers or []):
+        batch.invoke("connectivity.%d" % index, wmi.TS_NAMESPACE, wmi.TS_SETTING_CLASS, "GetTStoLSConnectivityStatus",
+                     instances=True, read_only=True, arguments={"ServerName": server})
+    return batch
+
+
+def read_record(results):
+    result = results["policy_record"]
+    if not result.ok:
+        if result.return_value == wmi.REGISTRY_NOT_FOUND:
+            return {}
+        raise PlanError("could not read the module's Group Policy record: %s" % result.message())
+    record = {}
+    for line in result.out.get("sValue") or []:
+        name, sep, value = line.partition("=")
+        if sep:
+            record[name] = value
+    return record
+
+
+def connectivity(results, servers):
+    """Each server's GetTStoLSConnectivityStatus, with its documented meaning."""
+    report = []
+    for index, server in enumerate(servers or []):
+        result = results["connectivity.%d" % index]
+        if not result.ok:
+            report.append({"server": server, "status": None, "name": None, "valid": False,
+                           "meaning": "could not be checked: %s" % result.message()})
+            continue
+        code = result.out.get("TsToLsConnectivityStatus")
+        name, meaning = wmi.CONNECTIVITY_STATUS.get(code, ("unknown_%s" % code, "A status Microsoft does not document."))
+        report.append({"server": server, "status": code, "name": name, "meaning": meaning,
+                       "valid": code in VALID_CONNECTIVITY})
+    return report
+
+
+# --- planning ------------------------------------------------------------------------------------
+
+def plan_role(want, have):
+    plan = Plan()
+    if want["install_role"] and not have["roles"]["session_host"]:
+        if wmi.FEATURE_SESSION_HOST not in have["features"]:
+            raise PlanError("%s does not offer %s (Server Core has no RD Session Host)"
+                            % (have["host"]["name"], wmi.FEATURE_SESSION_HOST))
+        step = plan.add("install_role", "Install %s" % wmi.FEATURE_SESSION_HOST)
+        step.feature_install([wmi.FEATURE_SESSION_HOST])
+    return plan
+
+
+def _same_servers(a, b):
+    return [s.lower() for s in a or []] == [s.lower() for s in b or []]
+
+
+def plan_config(want, have, record):
+    """Returns (plan, notes): notes say what Group Policy outside the module decides."""
+    sh = have["session_host"]
+    plan, notes = Plan(), []
+    if not sh["installed"] and (want.get("mode") or want.get("license_servers") is not None):
+        raise PlanError("%s is not an RD Session Host: set install_role: true, or install %s first"
+                        % (have["host"]["name"], wmi.FEATURE_SESSION_HOST))
+    if want.get("mode") and want["mode"] == "per_user" and not have["host"].get("part_of_domain"):
+        plan.warnings.append("Per User licensing is not tracked or enforced in a workgroup; Microsoft supports only "
+                             "Per Device CALs for session hosts in a workgroup.")
+    if want["method"] == "wmi":
+        _plan_wmi(plan, notes, want, sh)
+    else:
+        _plan_policy(plan, notes, want, sh, record)
+    plan.warnings.extend(notes)
+    return plan
+
+
+def _plan_wmi(plan, notes, want, sh):
+    mode = want.get("mode")
+    if mode and mode != sh["licensing_mode"]:
+        if sh["licensing_mode_source"] == "group_policy":
+            notes.append(_policy_note("the licensing mode", sh["licensing_mode"]))
+        else:
+            step = plan.add("mode", "Set the licensing mode to %s" % mode)
+            step.invoke(wmi.TS_NAMESPACE, wmi.TS_SETTING_CLASS, "ChangeMode", instances=True,
+                        arguments={"LicensingType": wmi.CHANGE_MODE_VALUE[mode]})
+    servers = want.get("license_servers")
+    if servers is not None and not _same_servers(servers, sh["license_servers"]):
+        if sh["license_servers_source"] == "group_policy":
+            notes.append(_policy_note("the license servers", ", ".join(sh["license_servers"] or []) or "none"))
+        else:
+            step = plan.add("license_servers", "Set the license servers to %s" % (", ".join(servers) or "none"))
+            step.invoke(wmi.TS_NAMESPACE, wmi.TS_SETTING_CLASS, "SetSpecifiedLicenseServerList", instances=True,
+                        arguments={"SpecifiedLSList": servers})
+
+
+def _policy_note(what, value):
+    return ("Group Policy sets %s (%s) on this host; the module leaves it alone. Change it in the Group Policy "
+            "object that sets it." % (what, value))
+
+
+def _plan_policy(plan, notes, want, sh, record):
+    policy = sh["policy"]
+    new_record = dict(record)
+    mode = want.get("mode")
+    if mode:
+        current = policy["licensing_mode"]
+        ours = record.get("LicensingMode")
+        if current is not None and str(current) != ours:
+            if current != wmi.CHANGE_MODE_VALUE[mode]:
+                notes.append(_policy_note("the licensing mode", wmi.LICENSING_TYPE.get(current, current)))
+        elif current != wmi.CHANGE_MODE_VALUE[mode]:
+            step = plan.add("policy_mode", "Set the local policy licensing mode to %s" % mode)
+            _policy_key(step)
+            step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "SetDWORDValue", arguments=_policy_value(
+                wmi.POLICY_LICENSING_MODE, uValue=wmi.CHANGE_MODE_VALUE[mode]))
+            new_record["LicensingMode"] = str(wmi.CHANGE_MODE_VALUE[mode])
+    servers = want.get("license_servers")
+    if servers is not None:
+        current = policy["license_servers"]
+        text = ",".join(current) if current is not None else None
+        ours = record.get("LicenseServers")
+        if text is not None and text != ours:
+            if not _same_servers(current, servers):
+                notes.append(_policy_note("the license servers", text))
+        elif not _same_servers(current, servers) or (current is not None and not servers):
+            step = plan.add("policy_servers", "Set the local policy license servers to %s"
+                            % (", ".join(servers) or "none"))
+            _policy_key(step)
+            if servers:
+                step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "SetStringValue", arguments=_policy_value(
+                    wmi.POLICY_LICENSE_SERVERS, sValue=",".join(servers)))
+                new_record["LicenseServers"] = ",".join(servers)
+            else:
+                step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "DeleteValue",
+                            arguments=_policy_value(wmi.POLICY_LICENSE_SERVERS))
+                new_record.pop("LicenseServers", None)
+    if new_record != record and plan.steps:
+        step = plan.steps[-1]
+        step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "CreateKey",
+                    arguments={"hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": MARKER_KEY})
+        step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "SetMultiStringValue", arguments={
+            "hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": MARKER_KEY, "sValueName": POLICY_RECORD,
+            "sValue": ["%s=%s" % kv for kv in sorted(new_record.items())]})
+
+
+def _policy_key(step):
+    step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "CreateKey",
+                arguments={"hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": wmi.POLICY_KEY})
+
+
+def _policy_value(name, **value):
+    return dict({"hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": wmi.POLICY_KEY, "sValueName": name}, **value)
+
+
+# --- results -------------------------------------------------------------------------------------
+
+def view(have):
+    sh = have["session_host"]
+    return {
+        "role_installed": sh["installed"],
+        "mode": sh["licensing_mode"],
+        "mode_source": sh["licensing_mode_source"],
+        "license_servers": sh["license_servers"],
+        "license_servers_source": sh["license_servers_source"],
+    }
+
+
+def after_install(have):
+    """The host as it reads once RD Session Host is installed: not configured, no license servers
+    (ASSUMED for a fresh role; check mode plans on it). Group Policy values still apply."""
+    fresh = copy.deepcopy(have)
+    sh = fresh["session_host"]
+    policy = sh["policy"]
+    sh.update(installed=True, licensing_mode="not_configured", licensing_type=5, licensing_mode_source="local",
+              license_servers=[], license_servers_source="local")
+    if policy["licensing_mode"] in wmi.LICENSING_TYPE:
+        sh.update(licensing_mode=wmi.LICENSING_TYPE[policy["licensing_mode"]], licensing_mode_source="group_policy")
+    if policy["license_servers"] is not None:
+        sh.update(license_servers=policy["license_servers"], license_servers_source="group_policy")
+    fresh["roles"]["session_host"] = True
+    return fresh
+
+
+def predict(want, have, plan):
+    after = view(have)
+    for step in plan.steps:
+        if step.action in ("mode", "policy_mode"):
+            after["mode"] = want["mode"]
+            after["mode_source"] = "group_policy" if step.action == "policy_mode" else "local"
+        elif step.action in ("license_servers", "policy_servers"):
+            after["license_servers"] = list(want["license_servers"])
+            after["license_servers_source"] = ("group_policy" if step.action == "policy_servers" and
+                                               want["license_servers"] else "local")
+    return after
+
+
+def grace_check(want, sh, report):
+    """The min_grace_days guard: a host whose license servers are not valid lives on its grace period."""
+    licensed = any(c["valid"] for c in report)
+    days = sh.get("grace_period_days_left")
+    if want.get("min_grace_days") is None or licensed or days is None:
+        return None
+    if days < want["min_grace_days"]:
+        return ("%s has %d days left in its licensing grace period (min_grace_days: %d) and none of its license "
+                "servers (%s) answers as a valid license server" % (
+                    "The session host", days, want["min_grace_days"],
+                    ", ".join(c["server"] for c in report) or "none configured"))
+    return None
+
