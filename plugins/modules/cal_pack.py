@@ -93,12 +93,13 @@ attributes:
       assigns it.
   diff_mode:
     support: full
-    details: Shows the declared pack before and after (program, id, version, type, count, whether it is recorded);
+    details: >-
+      Shows the declared pack before and after (program, id, version, type, count, and whether it is recorded),
       never the numbers.
   platform:
     platforms: windows
 notes:
-  - All numbers are C(no_log): they are sent to the host in the internal module's secret option, never logged,
+  - All numbers are C(no_log). They are sent to the host in the internal module's secret option, never logged,
     and never written to the host except to Windows' install call.
   - Installing CALs validates the pack with the Microsoft Clearinghouse over the Internet. A license server
     without Internet access installs with V(license_key_pack_id).

@@ -1,0 +1,169 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, remote_desktop.licensing contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This file holds the documentation only: the module is the action plugin
+# plugins/action/session_host.py, which runs on the controller.
+
+DOCUMENTATION = r"""
+---
+module: session_host
+short_description: Set the licensing mode and license servers of a Remote Desktop Session Host
+version_added: 0.1.0
+description:
+  - Sets a session host to Per Device or Per User licensing and points it at its license servers, in order,
+    without an RD Connection Broker.
+  - Writes through C(Win32_TerminalServiceSetting) (C(ChangeMode), C(SetSpecifiedLicenseServerList)) by default,
+    or through the local Group Policy values on request.
+  - When Group Policy it did not write sets the mode or the servers (a domain GPO, for example), the module
+    reports it and leaves it alone instead of fighting it on every run.
+  - Optionally installs the RD Session Host role service (C(RDS-RD-Server)), with a reboot when Windows asks for
+    one.
+  - Reports the grace period and, for each license server, the connectivity status Windows gives, and can fail
+    the task when the grace period is running out.
+options:
+  mode:
+    description: V(per_device) or V(per_user). Not managed when omitted.
+    type: str
+    choices: [per_device, per_user]
+  license_servers:
+    description:
+      - The license servers, in the order the host should try them (names or addresses). V([]) clears the list.
+      - Not managed when omitted.
+    type: list
+    elements: str
+  method:
+    description:
+      - V(wmi) writes the host's own settings through C(Win32_TerminalServiceSetting).
+      - V(group_policy) writes the local policy values "Set the Remote Desktop licensing mode" (C(LicensingMode))
+        and "Use the specified Remote Desktop license servers" (C(LicenseServers)) under
+        C(HKLM\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services), as Microsoft's guide for session hosts
+        without a Connection Broker describes. The module records what it writes, so it knows its own values from
+        those of a domain GPO.
+    type: str
+    choices: [wmi, group_policy]
+    default: wmi
+  install_role:
+    description:
+      - Install the RD Session Host role service (C(RDS-RD-Server)) when it is missing. It is not available on
+        Server Core.
+      - Windows needs a restart to finish the install; without O(reboot) the task stops after the install, returns
+        RV(reboot_required) and configures licensing on the next run.
+    type: bool
+    default: false
+  reboot:
+    description: Reboot the host when the role install needs it, wait for it to come back, then configure licensing.
+    type: bool
+    default: false
+  reboot_timeout:
+    description: Seconds to wait for the host to come back from a reboot.
+    type: int
+    default: 600
+  check_connectivity:
+    description:
+      - Ask Windows whether each license server can be reached and is valid (C(GetTStoLSConnectivityStatus)).
+      - When O(license_servers) is not given, checking the configured servers costs one more round trip.
+    type: bool
+    default: true
+  min_grace_days:
+    description:
+      - Fail the task when the host lives on its grace period with fewer days left than this. The host lives on
+        its grace period while none of its license servers answers as a valid license server (connectivity
+        status 9 or 11).
+    type: int
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports the plan and the predicted result. A role install is predicted to leave the host not
+      configured, with no license servers.
+  diff_mode:
+    support: full
+  platform:
+    platforms: windows
+notes:
+  - Per User licensing is not tracked or enforced in a workgroup; the module warns when it is asked for on a host
+    that is not in a domain.
+  - C(LicensingType) is read as Per Device V(2), Per User V(4), Not configured V(5), as C(ChangeMode) and Group
+    Policy number them.
+  - With O(method=group_policy) the values are written to the registry directly, as C(reg add) would; the
+    Local Group Policy Editor does not show them.
+seealso:
+  - module: remote_desktop.licensing.license_server
+  - module: remote_desktop.licensing.licensing_info
+  - name: License your RDS deployment with client access licenses
+    description: Microsoft's guide to pointing session hosts at license servers.
+    link: https://learn.microsoft.com/windows-server/remote/remote-desktop-services/rds-license-session-hosts
+author:
+  - Remote Desktop Licensing contributors (@remote-desktop)
+"""
+
+EXAMPLES = r"""
+- name: Per User licensing from two license servers
+  remote_desktop.licensing.session_host:
+    mode: per_user
+    license_servers:
+      - ls1.corp.example.com
+      - ls2.corp.example.com
+
+- name: Install RD Session Host, reboot, and license it Per Device through local Group Policy
+  remote_desktop.licensing.session_host:
+    install_role: true
+    reboot: true
+    mode: per_device
+    license_servers: [ls1.corp.example.com]
+    method: group_policy
+
+- name: Fail when fewer than 30 days of grace are left and no license server is valid
+  remote_desktop.licensing.session_host:
+    min_grace_days: 30
+"""
+
+RETURN = r"""
+mode:
+  description: The licensing mode after the task (predicted in check mode).
+  returned: always
+  type: str
+  sample: per_user
+mode_source:
+  description: V(local) or V(group_policy).
+  returned: always
+  type: str
+license_servers:
+  description: The license servers after the task, in order.
+  returned: always
+  type: list
+  elements: str
+license_servers_source:
+  description: V(local) or V(group_policy).
+  returned: always
+  type: str
+role_installed:
+  description: The RD Session Host role service is installed.
+  returned: always
+  type: bool
+grace_period_days_left:
+  description: Days left in the licensing grace period (C(GetGracePeriodDays)); null when the role is not installed.
+  returned: always
+  type: int
+  sample: 97
+connectivity:
+  description: For each license server, the C(status) code, its C(name) and C(meaning) as Microsoft documents them,
+    and whether it is C(valid) (9 or 11).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {server: ls1.corp.example.com, status: 11, name: valid, valid: true,
+       meaning: The license server can be contacted and is a valid license server.}
+reboot_required:
+  description: The role install needs a restart and O(reboot) was not set.
+  returned: always
+  type: bool
+plan:
+  description: The changes, applied or (in check mode) to be applied, with the operations sent to the host.
+  returned: always
+  type: list
+  elements: dict
+"""
