@@ -21,7 +21,9 @@ import time
 from pathlib import Path
 
 from .fleet import FAULTS, Fleet
+from .model.cim import LabStateError
 from .model.host import new_host_state
+from .model.licensing import issue_licenses
 
 DEFAULT_USER = "Administrator"
 
@@ -202,6 +204,17 @@ def set_fault(fleet: Fleet, host: str, name: str, args) -> None:
         model.state.setdefault("faults", {})[name] = value
 
 
+def _issue(fleet: Fleet, args) -> int:
+    try:
+        with fleet.host(args.host) as model:
+            rows = issue_licenses(model, args.key_pack, args.count, args.status, args.computer, args.days)
+    except LabStateError as e:
+        print(e, file=sys.stderr)
+        return 2
+    print(json.dumps(rows, indent=2, sort_keys=True))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rdlab", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -225,6 +238,14 @@ def main(argv: list[str] | None = None) -> int:
     p = command("seed", "deep-merge a JSON document (file or -) into a host's state")
     p.add_argument("host")
     p.add_argument("file")
+    p = command("issue", "record Per Device licenses issued from a key pack (Win32_TSIssuedLicense rows), "
+                         "keeping the pack's IssuedLicenses and AvailableLicenses in step")
+    p.add_argument("host")
+    p.add_argument("--key-pack", type=int, required=True, help="KeyPackId of a Per Device pack")
+    p.add_argument("--count", type=int, default=1)
+    p.add_argument("--status", type=int, choices=[1, 2, 4], default=2, help="1 temporary, 2 active, 4 revoked")
+    p.add_argument("--days", type=int, help="validity from today (default 90 temporary, 60 otherwise)")
+    p.add_argument("--computer", action="append", help="sIssuedToComputer, once per license (default CLIENTnnn)")
     p = command("reset", "reset hosts to their initial state")
     p.add_argument("hosts", nargs="*")
     p = command("transcript", "print the transcript as JSON lines")
@@ -262,6 +283,8 @@ def _dispatch(args, parser) -> int:
         document = json.load(sys.stdin if args.file == "-" else open(args.file))
         with fleet.host(args.host) as model:
             deep_merge(model.state, document)
+    elif args.command == "issue":
+        return _issue(fleet, args)
     elif args.command == "reset":
         for spec in fleet.config["hosts"]:
             if not args.hosts or spec["name"] in args.hosts:

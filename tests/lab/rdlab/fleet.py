@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import modules
+from .model import power
 from .model.host import Host
 from .winrm.server import CommandResult, DropConnection
 
@@ -83,9 +84,20 @@ class Fleet:
 
     # --- the WinRM servers' CommandRunner -------------------------------------------------------
     def before_exchange(self, host: str, action: str) -> None:
-        seconds = self.read_state(host).get("faults", {}).get("slow")
+        state = self.read_state(host)
+        seconds = state.get("faults", {}).get("slow")
         if seconds:
             time.sleep(float(seconds))
+        if state.get("reboot"):
+            self._drop_while_restarting(host)
+
+    def _drop_while_restarting(self, host: str) -> None:
+        """A restarting host answers nothing (rdlab.model.power); the state is saved so that a
+        restart whose time is over completes here, before the exchange is answered."""
+        with self.host(host) as model:
+            down = power.is_down(model)
+        if down:
+            raise DropConnection(f"{host} is restarting")
 
     def run_command(self, host: str, command: str, arguments: list[str], stdin: bytes) -> CommandResult:
         drop = False

@@ -47,6 +47,14 @@ class WbemError(Exception):
         super().__init__(f"{self.text} (0x{hresult:08X}){': ' + detail if detail else ''}")
 
 
+class LabStateError(Exception):
+    """The host's state is not something the lab models (a bad seed, inconsistent counters).
+
+    Deliberately not a WbemError: it must not pass for a Windows answer, so the bridge executor
+    lets it through and the command fails loudly.
+    """
+
+
 WBEM_E_FAILED = 0x80041001
 WBEM_E_NOT_FOUND = 0x80041002
 WBEM_E_ACCESS_DENIED = 0x80041003

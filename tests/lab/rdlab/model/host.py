@@ -11,8 +11,9 @@ import copy
 import datetime as dt
 import hashlib
 
+from . import power
 from .cim import (
-    ASSUMED, DOCUMENTED, OBSERVED, WBEM_E_INVALID_CLASS, WBEM_E_INVALID_NAMESPACE, CimClass,
+    ASSUMED, DOCUMENTED, OBSERVED, WBEM_E_INVALID_CLASS, WBEM_E_INVALID_NAMESPACE, CimClass, LabStateError,
     WbemError,
 )
 
@@ -67,6 +68,13 @@ def new_host_state(name: str, os: str = "2022", installation: str = "desktop", d
         "clock_offset_days": 0,
         "features": {},
         "pending_restart": False,
+        "install_pending": [],  # features Get-WindowsFeature shows as InstallPending until a restart
+        "reboot": None,  # a scheduled restart (rdlab.model.power)
+        "reboot_seconds": power.DEFAULT_REBOOT_SECONDS,
+        # The connecting account's domain group memberships (lab-only; `rdlab seed` changes them).
+        # Default: a domain host is managed by a domain and enterprise admin, a workgroup host by
+        # a local administrator (ASSUMED; the lab's single user is always a local administrator).
+        "account": {"domain_admin": bool(domain), "enterprise_admin": bool(domain)},
         "services": {},
         "registry": {},
         "license_server": None,
@@ -81,7 +89,7 @@ def new_host_state(name: str, os: str = "2022", installation: str = "desktop", d
         host.install_features(["RDS-Licensing"], include_management_tools=True)
     if "session_host" in roles:
         host.install_features(["RDS-RD-Server"], include_management_tools=False)
-        host.state["pending_restart"] = False  # seeded as if installed and rebooted long ago
+        power.complete_pending_installs(host)  # seeded as if installed and rebooted long ago
     return state
 
 
@@ -117,8 +125,21 @@ class Host:
     def feature_installed(self, name: str) -> bool:
         return bool(self.state["features"].get(name))
 
+    def feature_install_state(self, name: str) -> str:
+        """Get-WindowsFeature's InstallState. A feature whose install asked for a restart is
+        InstallPending until the restart (ASSUMED: the state name is ServerManager's, which
+        feature reaches it is the lab's RESTART_NEEDED table)."""
+        power.check_up(self)
+        if not self.feature_installed(name):
+            return "Available"
+        return "InstallPending" if name in self.state.get("install_pending", []) else "Installed"
+
+    def install_pending(self, name: str) -> bool:
+        return name in self.state.get("install_pending", [])
+
     def install_features(self, names: list[str], include_management_tools: bool) -> dict:
         """Install-WindowsFeature: all or nothing; unknown names fail before anything changes."""
+        power.check_up(self)
         self._check_feature_names(names)
         wanted = list(names)
         if include_management_tools:
@@ -127,13 +148,16 @@ class Host:
         for name in changed:
             self.state["features"][name] = True
             self._on_feature_installed(name)
-        restart = any(n in RESTART_NEEDED for n in changed)
-        if restart:
+        waiting = [n for n in changed if n in RESTART_NEEDED]
+        if waiting:
             self.state["pending_restart"] = True
+            self.state.setdefault("install_pending", []).extend(waiting)
+        restart = bool(waiting)
         return {"success": True, "restart_needed": restart, "changed_features": changed,
                 "exit_code": "Success" if changed else "NoChangeNeeded"}
 
     def uninstall_features(self, names: list[str], include_management_tools: bool) -> dict:
+        power.check_up(self)
         self._check_feature_names(names)
         wanted = list(names)
         if include_management_tools:
@@ -141,6 +165,8 @@ class Host:
         changed = [n for n in dict.fromkeys(wanted) if self.feature_installed(n)]
         for name in changed:
             self.state["features"][name] = False
+            if self.install_pending(name):
+                self.state["install_pending"].remove(name)
             self._on_feature_removed(name)
         # Removing a role service asks for a restart on Windows Server (ASSUMED for these features).
         restart = bool(changed)
@@ -198,9 +224,34 @@ class Host:
     def reg_create_key(self, key: str):
         self.state["registry"].setdefault(key.lower(), {})
 
+    def reg_values(self, key: str) -> list[dict] | None:
+        """The values of a key ({name, type, data} each, in creation order), None if it is missing."""
+        values = self.state["registry"].get(key.lower())
+        return None if values is None else list(values.values())
+
+    def reg_has_subkeys(self, key: str) -> bool:
+        prefix = key.lower().rstrip("\\") + "\\"
+        return any(k.startswith(prefix) for k in self.state["registry"])
+
+    def reg_delete_key(self, key: str) -> None:
+        self.state["registry"].pop(key.lower(), None)
+
+    # --- the connecting account -------------------------------------------------------------------
+    def account(self) -> dict:
+        """{"domain_admin": bool, "enterprise_admin": bool} from the state key `account`."""
+        account = dict(self.state.get("account") or {})
+        unknown = set(account) - {"domain_admin", "enterprise_admin"}
+        if unknown or not all(isinstance(v, bool) for v in account.values()):
+            raise LabStateError(f"state key 'account' takes domain_admin and enterprise_admin (booleans), "
+                                f"got {self.state.get('account')!r}")
+        default = bool(self.state.get("domain"))
+        return {"domain_admin": account.get("domain_admin", default),
+                "enterprise_admin": account.get("enterprise_admin", default)}
+
     # --- CIM entry points -----------------------------------------------------------------------
     def cim_class(self, namespace: str, name: str) -> CimClass:
         from .repository import REPOSITORY
+        power.check_up(self)  # every CIM operation starts here
         ns = namespace.replace("\\", "/").lower()
         if ns not in REPOSITORY.namespaces(self):
             raise WbemError(WBEM_E_INVALID_NAMESPACE, namespace)
@@ -228,4 +279,12 @@ FIDELITY = [
     ("Windows feature", "error text for a feature name the OS does not have", ASSUMED, "no pasted output found"),
     ("Service", "TermServLicensing: Running, Auto after install", ASSUMED,
      "short name [JAG]; start type and state are in no source"),
+    ("Windows feature", "InstallState InstallPending (Installed still true) for RDS-RD-Server until the restart",
+     ASSUMED, "the state name is ServerManager's; that this feature shows it follows from RestartNeeded Yes"),
+    ("Windows feature", "RD Session Host takes effect only after the restart: until then TerminalServerMode 0 "
+     "and Win32_TerminalServiceSetting answers as on a server without the role", ASSUMED,
+     "in no source; a host seeded with the session_host role was installed and restarted long ago"),
+    ("Restart", "a completed restart clears pending_restart, moves LastBootUpTime, starts Auto services "
+     "and leaves Manual and Disabled ones stopped", DOCUMENTED,
+     "[W32 wmi] win32-service StartMode; win32-operatingsystem LastBootUpTime"),
 ]

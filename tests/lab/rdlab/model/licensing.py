@@ -9,11 +9,12 @@ returns is not documented: those choices are marked ASSUMED and listed in docs/f
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from .cim import (
-    ASSUMED, OBSERVED, WBEM_E_FAILED, WBEM_E_INVALID_PARAMETER, WBEM_E_NOT_FOUND,
-    WBEM_E_NOT_SUPPORTED, CimClass, Method, Param, Prop,
+    ASSUMED, OBSERVED, WBEM_E_ACCESS_DENIED, WBEM_E_FAILED, WBEM_E_INVALID_PARAMETER, WBEM_E_NOT_FOUND,
+    WBEM_E_NOT_SUPPORTED, CimClass, LabStateError, Method, Param, Prop,
 )
 
 NS = "root/cimv2"
@@ -168,10 +169,76 @@ def is_ls_published(host, _instance, _args):
 
 
 def is_ls_in_tsls_group(host, _instance, _args):
-    # In a workgroup there is no domain group to ask: ASSUMED failure.
     if not host.state.get("domain"):
-        return WBEM_E_FAILED, {"IsMember": None}
+        return NO_DOMAIN, {"IsMember": None}
     return 0, {"IsMember": bool(_ls(host)["in_tsls_group"])}
+
+
+# --- scope, publishing and the license servers group: domain privileges --------------------------
+# [W32] changerole, publishls, unpublishls, addlstotslsgroup, removelsfromtslsgroup: ChangeRole(1)
+# and the group methods need Domain Admins, ChangeRole(2) and (Un)PublishLS an enterprise admin.
+# The code for a missing privilege is not documented: WBEM_E_ACCESS_DENIED, ASSUMED.
+# In a workgroup there is no domain or directory to act on: WBEM_E_FAILED, ASSUMED (the same
+# answer IsLSinTSLSGroup gives there). The workgroup check comes first (ASSUMED order).
+NO_DOMAIN = WBEM_E_FAILED
+ROLE_PRIVILEGE = {1: "domain_admin", 2: "enterprise_admin"}  # ServerRole -> group needed [W32]
+
+
+def _domain_refusal(host, privilege: str) -> int:
+    """0 when the host is in a domain and the account has `privilege`, else the failure code."""
+    if not host.state.get("domain"):
+        return NO_DOMAIN
+    return 0 if host.account()[privilege] else WBEM_E_ACCESS_DENIED
+
+
+def change_role(host, _instance, args):
+    role = args.get("ServerRole")
+    if role not in (0, 1, 2):  # [W32] 0 workgroup, 1 domain, 2 forest; the code is ASSUMED
+        return WBEM_E_INVALID_PARAMETER, {}
+    refusal = _domain_refusal(host, ROLE_PRIVILEGE[role]) if role else 0
+    if refusal:
+        return refusal, {}
+    _ls(host)["server_role"] = role
+    return 0, {}
+
+
+def _set_flag(flag: str, value: bool, privilege: str):
+    def method(host, _instance, _args):
+        refusal = _domain_refusal(host, privilege)
+        if refusal:
+            return refusal, {}
+        _ls(host)[flag] = value  # doing it twice succeeds twice (ASSUMED)
+        return 0, {}
+    return method
+
+
+publish_ls = _set_flag("published", True, "enterprise_admin")
+unpublish_ls = _set_flag("published", False, "enterprise_admin")
+add_to_tsls_group = _set_flag("in_tsls_group", True, "domain_admin")
+remove_from_tsls_group = _set_flag("in_tsls_group", False, "domain_admin")
+
+
+# --- activation by telephone or web: the codes come from the Clearinghouse, no Internet needed ----
+
+def reactivate_server(host, _instance, args):
+    """[W32] reactivateserver: a new license server ID obtained by phone or web, 35 alphanumerics
+    like ActivateServer's. A server never activated is activated by it (ASSUMED, as the lab's
+    ReactivateServerAutomatic)."""
+    server_id = args.get("sNewLicenseServerId") or ""
+    if not re.fullmatch(r"[A-Za-z0-9]{35}", server_id):
+        return WBEM_E_INVALID_PARAMETER, {"ActivationStatus": _ls(host)["activation_status"]}
+    _activate(host, server_id.upper())
+    return 0, {"ActivationStatus": 0}
+
+
+def deactivate_server(host, _instance, args):
+    """[W32] deactivateserver: a confirmation code received by phone. Its format is in no Microsoft
+    page; d-strobel's module checks 35 alphanumerics (observed-outputs.md §2, [PRAC]). Deactivating
+    a server that is not activated succeeds (ASSUMED, as the lab's DeactivateServerAutomatic)."""
+    if not re.fullmatch(r"[A-Za-z0-9]{35}", args.get("sConfirmCode") or ""):
+        return WBEM_E_INVALID_PARAMETER, {"ActivationStatus": _ls(host)["activation_status"]}
+    _ls(host).update(activation_status=1, license_server_id=None)
+    return 0, {"ActivationStatus": 1}
 
 
 def is_ls_on_dc(host, _instance, _args):
@@ -183,6 +250,7 @@ def is_ls_on_dc(host, _instance, _args):
 def _pack_instances(host) -> list[dict]:
     packs = []
     for pack in _ls(host)["key_packs"]:
+        _check_issued_counter(host, pack)
         pack = dict(pack)
         if pack["ProductType"] in (0, 1) and pack["TotalLicenses"] != 4294967295:
             # Per Device: Available = Total - Issued; Per User can be over-allocated and Available
@@ -300,9 +368,85 @@ def uninstall_with_id(host, _instance, args):
 
 
 # --- Win32_TSIssuedLicense ---------------------------------------------------------------------
+# [W32] win32-tsissuedlicense.md: the class lists issued Per Device CALs; LicenseStatus 1 temporary,
+# 2 active, 4 revoked (the other documented values are not modelled). Licenses are never issued
+# by clients here: the lab seeds them (issue_licenses, `rdlab issue`). A Per Device pack's
+# IssuedLicenses counts its rows that are not revoked (ASSUMED: no source says how revoked CALs
+# count), so Available = Total - Issued ([OBS] §1c).
+LICENSE_TEMPORARY, LICENSE_ACTIVE, LICENSE_REVOKED = 1, 2, 4
+# Default validity of a seeded license, from its issue date (ASSUMED: no source read gives it).
+LICENSE_DAYS = {LICENSE_TEMPORARY: 90, LICENSE_ACTIVE: 60, LICENSE_REVOKED: 60}
+
 
 def _issued_instances(host) -> list[dict]:
     return [dict(i) for i in _ls(host)["issued_licenses"]]
+
+
+def _counted(host, key_pack_id: int) -> int:
+    return sum(1 for row in _ls(host)["issued_licenses"]
+               if row["KeyPackId"] == key_pack_id and row["LicenseStatus"] != LICENSE_REVOKED)
+
+
+def _check_issued_counter(host, pack: dict) -> None:
+    """A seeded state whose Per Device counter disagrees with its issued rows is not a Windows
+    state: fail loudly instead of answering with one of the two numbers."""
+    if pack["ProductType"] == 0 and pack["IssuedLicenses"] != _counted(host, pack["KeyPackId"]):
+        raise LabStateError(
+            f"key pack {pack['KeyPackId']} has IssuedLicenses {pack['IssuedLicenses']} but "
+            f"{_counted(host, pack['KeyPackId'])} issued licenses that are not revoked; seed Per Device "
+            "licenses with `rdlab issue` (rdlab.model.licensing.issue_licenses), which keeps both in step")
+
+
+def issue_licenses(host, key_pack_id: int, count: int, status: int = LICENSE_ACTIVE,
+                   computers: list[str] | None = None, days: int | None = None) -> list[dict]:
+    """Lab-only: record `count` Per Device licenses issued from a pack, as the license server would
+    after session hosts asked for them, and keep the pack's IssuedLicenses in step."""
+    pack = _issuable_pack(host, key_pack_id, count, status, computers)
+    ls = _ls(host)
+    issued_at = host.now()
+    expires_at = issued_at + dt.timedelta(days=LICENSE_DAYS[status] if days is None else days)
+    # LicenseIds run upward from 1 per server (ASSUMED, like KeyPackIds [OBS] §1c).
+    first = ls.get("next_license_id") or 1 + max([r["LicenseId"] for r in ls["issued_licenses"]] or [0])
+    ls["next_license_id"] = first + count
+    rows = [_license_row(host, first + n, key_pack_id, computers[n] if computers else f"CLIENT{first + n:03d}",
+                         status, issued_at, expires_at) for n in range(count)]
+    ls["issued_licenses"].extend(rows)
+    pack["IssuedLicenses"] = _counted(host, key_pack_id)
+    return rows
+
+
+def _issuable_pack(host, key_pack_id: int, count: int, status: int, computers) -> dict:
+    pack = next((p for p in _ls(host)["key_packs"] if p["KeyPackId"] == key_pack_id), None)
+    if pack is None:
+        raise LabStateError(f"no key pack {key_pack_id} on {host.name}")
+    if pack["ProductType"] != 0:
+        # [W32] Win32_TSIssuedLicense describes Per Device CALs; the built-in pack is not modelled.
+        raise LabStateError(f"key pack {key_pack_id} is not a Per Device pack (ProductType {pack['ProductType']})")
+    _check_issued_counter(host, pack)
+    if computers is not None and len(computers) != count:
+        raise LabStateError(f"give one computer name per license: {count} licenses, {len(computers)} names")
+    if status not in LICENSE_DAYS or count < 1:
+        raise LabStateError(f"issue a positive count with LicenseStatus 1, 2 or 4, got {count} and {status}")
+    if status != LICENSE_REVOKED and _counted(host, key_pack_id) + count > pack["TotalLicenses"]:
+        raise LabStateError(f"key pack {key_pack_id} has only {pack['TotalLicenses'] - _counted(host, key_pack_id)} "
+                            "licenses left")
+    return pack
+
+
+def _license_row(host, license_id, key_pack_id, computer, status, issued_at, expires_at) -> dict:
+    return {
+        "LicenseId": license_id, "KeyPackId": key_pack_id,
+        "sIssuedToUser": "",  # who was signed in is not tracked by the lab (ASSUMED empty)
+        "sIssuedToComputer": computer,
+        # Hardware ID format is in no source: 5 groups of 8 hex digits, ASSUMED.
+        "sHardwareId": "-".join(host.seeded_id(f"hwid{license_id}:{i}", 8, "0123456789abcdef") for i in range(5)),
+        "IssueDate": _dmtf(issued_at), "ExpirationDate": _dmtf(expires_at),
+        "LicenseStatus": status,
+    }
+
+
+def _dmtf(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y%m%d%H%M%S.000000+000")
 
 
 def server_methods() -> list[Method]:
@@ -326,6 +470,26 @@ def server_methods() -> list[Method]:
         Method("IsLSinTSLSGroup", [Param("Domain", "string"), Param("IsMember", "boolean", "out")], True,
                is_ls_in_tsls_group, source=w32.format("islsintslsgroup") + "; workgroup failure ASSUMED"),
         Method("IsLSonDC", [Param("OnDC", "boolean", "out")], True, is_ls_on_dc, source=w32.format("islsondc")),
+        *_scope_methods(w32),
+        Method("ReactivateServer", [Param("sNewLicenseServerId", "string"), out_status], True, reactivate_server,
+               source=w32.format("reactivateserver") + "; ID format as ActivateServer's"),
+        Method("DeactivateServer", [Param("sConfirmCode", "string"), out_status], True, deactivate_server,
+               source=w32.format("deactivateserver") + "; code format [PRAC] observed-outputs.md §2"),
+    ]
+
+
+def _scope_methods(w32: str) -> list[Method]:
+    privilege = "; missing privilege 0x80041003 and workgroup 0x80041001 ASSUMED"
+    return [
+        Method("ChangeRole", [Param("ServerRole", "uint32")], True, change_role,
+               source=w32.format("changerole") + ": 1 Domain Admins, 2 enterprise admin" + privilege),
+        Method("PublishLS", [], True, publish_ls, source=w32.format("publishls") + ": enterprise admin" + privilege),
+        Method("UnpublishLS", [], True, unpublish_ls,
+               source=w32.format("unpublishls") + ": enterprise admin" + privilege),
+        Method("AddLStoTSLSGroup", [], True, add_to_tsls_group,
+               source=w32.format("addlstotslsgroup") + ": Domain Admins" + privilege),
+        Method("RemoveLSfromTSLSGroup", [], True, remove_from_tsls_group,
+               source=w32.format("removelsfromtslsgroup") + ": Domain Admins" + privilege),
     ]
 
 
@@ -384,14 +548,38 @@ def classes() -> list[CimClass]:
         NS, "Win32_TSIssuedLicense", keys=["LicenseId", "KeyPackId"], available=_available,
         enumerate=_issued_instances,
         properties=[Prop(n, t, source="[W32] win32-tsissuedlicense.md") for n, t in issued_props],
-        source="[W32] win32-tsissuedlicense.md", notes="Issued licenses are seeded by the lab, never issued by clients.")
+        source="[W32] win32-tsissuedlicense.md",
+        notes="Issued licenses are seeded by the lab (rdlab issue), never issued by clients.")
     return [server, key_pack, issued]
 
 
 FIDELITY_NOT_MODELLED = [
-    ("Win32_TSLicenseServer", "DeactivateServer, ReactivateServer, PublishLS, UnpublishLS, ChangeRole, "
-     "AddLStoTSLSGroup, RemoveLSfromTSLSGroup, SCP and TSC-group methods", "not yet needed by any module"),
+    ("Win32_TSLicenseServer", "IsLSRegisteredToSCP, RegisterLSToSCP, UnRegisterLSFromSCP, IsLSSecGrpGPEnabled, "
+     "IsLSPreventUpgradeGPEnabled, IsSecureAccessAllowed, IsTSinTSCGroup, IsTSCGroupPresent, CreateTSCGroup, "
+     "RemoveTSCGroup", "not yet needed by any module"),
     ("Win32_TSLicenseKeyPack", "Reinstall*, Import*, UninstallLicenseKeyPack, RemoveLicensesWithIdCount, "
      "ConvertLicenses", "not yet needed by any module"),
     ("Win32_TSIssuedLicense", "Revoke", "not yet needed by any module"),
+]
+
+# Assumptions of this provider that are not a single property or method (listed in docs/fidelity.md).
+FIDELITY_NOTES = [
+    ("Win32_TSLicenseServer", "a call without the domain privilege its page names", ASSUMED,
+     "returns 0x80041003 WBEM_E_ACCESS_DENIED; the code is not documented. Host state key account = "
+     "{domain_admin, enterprise_admin}: both true on a domain host, both false in a workgroup"),
+    ("Win32_TSLicenseServer", "ChangeRole(1 or 2), PublishLS, UnpublishLS, AddLStoTSLSGroup, "
+     "RemoveLSfromTSLSGroup, IsLSinTSLSGroup in a workgroup", ASSUMED,
+     "return 0x80041001 WBEM_E_FAILED: there is no domain to act on"),
+    ("Win32_TSLicenseServer", "PublishLS when published, AddLStoTSLSGroup when a member (and the reverse)",
+     ASSUMED, "succeed again"),
+    ("Win32_TSLicenseServer", "ReactivateServer on a server never activated; DeactivateServer on one not "
+     "activated", ASSUMED, "succeed, as the lab's *Automatic variants do"),
+    ("Win32_TSIssuedLicense", "Per Device IssuedLicenses = issued rows that are not revoked (LicenseStatus 4)",
+     ASSUMED, "Available = Total - Issued is [OBS] §1c; how revoked CALs count is in no source. A seed "
+     "that breaks the rule fails loudly"),
+    ("Win32_TSIssuedLicense", "seeded rows: sIssuedToUser empty, sHardwareId format, validity 90 days "
+     "(temporary) or 60 days (active)", ASSUMED, "in no source read; rdlab.model.licensing.issue_licenses"),
+    ("Win32_TSLicenseServer", "after uninstalling RDS-Licensing the database stays; a reinstall finds the "
+     "activation and the key packs again", ASSUMED, "in no source; the classes are gone while it is "
+     "uninstalled (0x80041010)"),
 ]

@@ -98,4 +98,5 @@ def _take_fault(host, class_name: str, method_name: str):
 
 
 REPOSITORY = Repository(licensing.classes() + terminal_services.classes() + windows.classes())
-NOTES = [("any class", "calling an instance method on the class", ASSUMED, "answers 0x80041016 INVALID_OPERATION")]
+NOTES = [("any class", "calling an instance method on the class", ASSUMED,
+          "answers 0x80041016 INVALID_OPERATION")] + licensing.FIDELITY_NOTES

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from . import power
 from .cim import (
     ASSUMED, DOCUMENTED, OBSERVED, WBEM_E_INVALID_OPERATION, WBEM_E_INVALID_PARAMETER, WBEM_E_NOT_SUPPORTED,
     CimClass, Method, Param, Prop,
@@ -33,6 +34,11 @@ def new_session_host_state(host) -> dict:
 
 
 def _sh(host):
+    """The RD Session Host's settings, or None while the host acts as a plain server: without the
+    role, and after installing it until the restart it asks for (ASSUMED: RestartNeeded says the
+    role is not complete before; TerminalServerMode and the licensing methods answer as without it)."""
+    if host.install_pending("RDS-RD-Server"):
+        return None
     return host.state["session_host"]
 
 
@@ -117,7 +123,7 @@ def connectivity_status(host, _instance, args):
     if _sh(host) is None:
         return WBEM_E_NOT_SUPPORTED, {"TsToLsConnectivityStatus": None}
     target = host.fleet.resolve(args.get("ServerName") or "") if host.fleet else None
-    if target is None or not target.feature_installed("RDS-Licensing"):
+    if target is None or power.is_down(target) or not target.feature_installed("RDS-Licensing"):
         return 0, {"TsToLsConnectivityStatus": 6}  # LS_NOT_CONNECTABLE
     service = target.state["services"].get("TermServLicensing", {})
     if service.get("state") != "Running":

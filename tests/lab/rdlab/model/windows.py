@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .cim import ASSUMED, DOCUMENTED, CimClass, Method, Param, Prop
+from . import power
+from .cim import ASSUMED, DOCUMENTED, WBEM_E_NOT_SUPPORTED, CimClass, Method, Param, Prop
 from .host import HKLM, OPERATING_SYSTEMS
 
 ERROR_FILE_NOT_FOUND = 2  # StdRegProv Get*Value for a missing key or value [W32 wmi] stdregprov
 ERROR_ACCESS_DENIED = 5
+# EnumValues Types: the REG_* constants of WinReg.h, as the EnumValues page's example uses them.
+REG_TYPES = {"REG_SZ": 1, "REG_EXPAND_SZ": 2, "REG_BINARY": 3, "REG_DWORD": 4, "REG_MULTI_SZ": 7,
+             "REG_QWORD": 11}
+# Win32_Service method results [W32 wmi] startservice-method-in-class-win32-service and
+# stopservice-...: 5 = the control cannot be sent in this state (the StopService page's example
+# reads it as "already stopped"), 10 = already running, 14 = the service is disabled.
+SERVICE_CANNOT_ACCEPT_CONTROL, SERVICE_ALREADY_RUNNING, SERVICE_DISABLED = 5, 10, 14
 
 
 def _dmtf(iso: str) -> str:
@@ -49,8 +57,31 @@ def _service(host, instance):
 
 
 def start_service(host, instance, _args):
-    _service(host, instance)["state"] = "Running"
-    return 0, {}  # 0 = success; 10 = already running [W32 wmi] startservice (not modelled)
+    service = _service(host, instance)
+    if service["state"] == "Running":
+        return SERVICE_ALREADY_RUNNING, {}
+    if service["start_mode"] == "Disabled":
+        return SERVICE_DISABLED, {}
+    service["state"] = "Running"
+    return 0, {}
+
+
+def stop_service(host, instance, _args):
+    service = _service(host, instance)
+    if service["state"] == "Stopped":
+        return SERVICE_CANNOT_ACCEPT_CONTROL, {}
+    service["state"] = "Stopped"  # the lab's services have no dependents (code 3 never arises)
+    return 0, {}
+
+
+# --- Win32_OperatingSystem.Win32ShutdownTracker ----------------------------------------------------
+
+def shutdown_tracker(host, _instance, args):
+    """Only restarts are modelled; log off, shutdown and power off would leave nothing to test
+    against, so they are refused with WBEM_E_NOT_SUPPORTED (ASSUMED: not a Windows answer)."""
+    if args.get("Flags") not in power.REBOOT_FLAGS:
+        return WBEM_E_NOT_SUPPORTED, {}
+    return power.schedule(host, args.get("Timeout") or 0, args.get("Comment"), args.get("ReasonCode")), {}
 
 
 def change_start_mode(host, instance, args):
@@ -81,9 +112,38 @@ def _reg_set(kind, in_name):
         key = args.get("sSubKeyName") or ""
         if not host.reg_key_exists(key):
             return ERROR_FILE_NOT_FOUND, {}  # Set*Value does not create keys; CreateKey does
-        host.reg_set(key, args.get("sValueName") or "", kind, args.get(in_name))
+        data = args.get(in_name)
+        host.reg_set(key, args.get("sValueName") or "", kind, list(data or []) if kind == "REG_MULTI_SZ" else data)
         return 0, {}
     return set_
+
+
+def enum_values(host, _instance, args):
+    """[W32 wmi] enumvalues: names and types, null when the key has only its default value.
+    A missing key answers 2 like Get*Value (ASSUMED: the page gives no code)."""
+    if args.get("hDefKey", HKLM) != HKLM:
+        return ERROR_ACCESS_DENIED, {"sNames": None, "Types": None}
+    values = host.reg_values(args.get("sSubKeyName") or "")
+    if values is None:
+        return ERROR_FILE_NOT_FOUND, {"sNames": None, "Types": None}
+    if not values:
+        return 0, {"sNames": None, "Types": None}
+    return 0, {"sNames": [v["name"] for v in values], "Types": [REG_TYPES[v["type"]] for v in values]}
+
+
+def delete_key(host, _instance, args):
+    """[W32 wmi] deletekey: WinError.h codes. 2 for a missing key (ASSUMED, as Get*Value); 5 for a
+    key with subkeys, as RegDeleteKey answers ([MS-RRP] 3.1.5.8 BaseRegDeleteKey; that StdRegProv passes
+    it on is ASSUMED)."""
+    if args.get("hDefKey", HKLM) != HKLM:
+        return ERROR_ACCESS_DENIED, {}
+    key = args.get("sSubKeyName") or ""
+    if not host.reg_key_exists(key):
+        return ERROR_FILE_NOT_FOUND, {}
+    if host.reg_has_subkeys(key):
+        return ERROR_ACCESS_DENIED, {}
+    host.reg_delete_key(key)
+    return 0, {}
 
 
 def create_key(host, _instance, args):
@@ -99,40 +159,85 @@ def delete_value(host, _instance, args):
     return (0 if found else ERROR_FILE_NOT_FOUND), {}
 
 
+def _shutdown_tracker_method() -> Method:
+    params = [Param("Timeout", "uint32"), Param("Comment", "string"), Param("ReasonCode", "uint32"),
+              Param("Flags", "sint32")]
+    return Method("Win32ShutdownTracker", params, False, shutdown_tracker,
+                  source="[W32 wmi] win32shutdowntracker-method-in-class-win32-operatingsystem: Flags 2 and 6 "
+                         "(reboot) only; restart timing ASSUMED (rdlab.model.power)")
+
+
+def _service_methods() -> list[Method]:
+    page = "[W32 wmi] {}-method-in-class-win32-service"
+    return [
+        Method("StartService", [], False, start_service,
+               source=page.format("startservice") + ": 0, 10 already running, 14 disabled"),
+        Method("StopService", [], False, stop_service,
+               source=page.format("stopservice") + ": 0, 5 when already stopped (the page's example)"),
+        Method("ChangeStartMode", [Param("StartMode", "string")], False, change_start_mode,
+               source=page.format("changestartmode")),
+    ]
+
+
+def _registry_methods() -> list[Method]:
+    key_params = [Param("hDefKey", "uint32"), Param("sSubKeyName", "string"), Param("sValueName", "string")]
+    page = "[W32 wmi] {}-method-in-class-stdregprov"
+    specs = [
+        ("GetDWORDValue", key_params + [Param("uValue", "uint32", "out")], _reg("REG_DWORD", "uValue")),
+        ("GetStringValue", key_params + [Param("sValue", "string", "out")], _reg("REG_SZ", "sValue")),
+        ("GetMultiStringValue", key_params + [Param("sValue", "string[]", "out")], _reg("REG_MULTI_SZ", "sValue")),
+        ("SetDWORDValue", key_params + [Param("uValue", "uint32")], _reg_set("REG_DWORD", "uValue")),
+        ("SetStringValue", key_params + [Param("sValue", "string")], _reg_set("REG_SZ", "sValue")),
+        # The page's MOF says "Variant sValue[]", described as "an array of string data values".
+        ("SetMultiStringValue", key_params + [Param("sValue", "string[]")], _reg_set("REG_MULTI_SZ", "sValue")),
+        ("EnumValues", key_params[:2] + [Param("sNames", "string[]", "out"), Param("Types", "sint32[]", "out")],
+         enum_values),
+        ("CreateKey", key_params[:2], create_key),
+        ("DeleteKey", key_params[:2], delete_key),
+        ("DeleteValue", key_params, delete_value),
+    ]
+    return [Method(name, params, True, impl, source=page.format(name.lower())) for name, params, impl in specs]
+
+
 def classes() -> list[CimClass]:
     wmi = "[W32 wmi] {}"
-    key_params = [Param("hDefKey", "uint32"), Param("sSubKeyName", "string"), Param("sValueName", "string")]
     return [
         CimClass("root/cimv2", "Win32_OperatingSystem", keys=[], enumerate=_os, source=wmi.format("win32-operatingsystem"),
                  properties=[Prop(n, t) for n, t in [("Caption", "string"), ("Version", "string"),
                              ("BuildNumber", "string"), ("CSName", "string"), ("LastBootUpTime", "datetime"),
-                             ("ProductType", "uint32")]]),
+                             ("ProductType", "uint32")]],
+                 methods=[_shutdown_tracker_method()],
+                 notes="LastBootUpTime moves when a restart completes."),
         CimClass("root/cimv2", "Win32_ComputerSystem", keys=["Name"], enumerate=_computer_system,
                  source=wmi.format("win32-computersystem"),
                  properties=[Prop(n, t) for n, t in [("Name", "string"), ("Domain", "string"),
                              ("PartOfDomain", "boolean"), ("Workgroup", "string"), ("DomainRole", "uint16")]]),
         CimClass("root/cimv2", "Win32_Service", keys=["Name"], enumerate=_services, source=wmi.format("win32-service"),
                  properties=[Prop(n, "string") for n in ("Name", "DisplayName", "State", "StartMode")],
-                 methods=[Method("StartService", [], False, start_service),
-                          Method("ChangeStartMode", [Param("StartMode", "string")], False, change_start_mode)],
-                 notes="Only services the lab models (TermServLicensing) exist."),
+                 methods=_service_methods(),
+                 notes="Only services the lab models (TermServLicensing) exist. A restart starts Auto services "
+                       "and leaves the others stopped."),
         CimClass("root/default", "StdRegProv", keys=[], source=wmi.format("stdregprov"), properties=[],
-                 methods=[
-                     Method("GetDWORDValue", key_params + [Param("uValue", "uint32", "out")], True,
-                            _reg("REG_DWORD", "uValue")),
-                     Method("GetStringValue", key_params + [Param("sValue", "string", "out")], True,
-                            _reg("REG_SZ", "sValue")),
-                     Method("GetMultiStringValue", key_params + [Param("sValue", "string[]", "out")], True,
-                            _reg("REG_MULTI_SZ", "sValue")),
-                     Method("SetDWORDValue", key_params + [Param("uValue", "uint32")], True,
-                            _reg_set("REG_DWORD", "uValue")),
-                     Method("SetStringValue", key_params + [Param("sValue", "string")], True,
-                            _reg_set("REG_SZ", "sValue")),
-                     Method("CreateKey", key_params[:2], True, create_key),
-                     Method("DeleteValue", key_params, True, delete_value),
-                 ], notes="HKEY_LOCAL_MACHINE only; other hives return 5 (access denied), ASSUMED.",
+                 methods=_registry_methods(),
+                 notes="HKEY_LOCAL_MACHINE only; other hives return 5 (access denied), ASSUMED.",
                  status=DOCUMENTED),
     ]
 
 
-FIDELITY_NOTES = [("StdRegProv", "hives other than HKLM", ASSUMED, "answer 5 (access denied)")]
+FIDELITY_NOTES = [
+    ("StdRegProv", "hives other than HKLM", ASSUMED, "answer 5 (access denied)"),
+    ("StdRegProv", "EnumValues and DeleteKey on a missing key", ASSUMED,
+     "answer 2 (file not found), as Get*Value does; their pages give no code"),
+    ("StdRegProv", "DeleteKey on a key that has subkeys", ASSUMED,
+     "answers 5 (access denied), what RegDeleteKey returns (Microsoft's Remote Registry Protocol spec "
+     "[MS-RRP] 3.1.5.8 BaseRegDeleteKey)"),
+    ("Win32_OperatingSystem", "Win32ShutdownTracker with Flags other than 2 and 6 (log off, shutdown, power off)",
+     ASSUMED, "not modelled: answers 0x8004100C WBEM_E_NOT_SUPPORTED, which is not a Windows answer"),
+    ("Win32_OperatingSystem", "Win32ShutdownTracker while a restart is already scheduled", ASSUMED,
+     "answers 1115 ERROR_SHUTDOWN_IN_PROGRESS (System Error Codes, to which the method page refers)"),
+    ("Win32_OperatingSystem", "restart duration: host state key reboot_seconds, default 3", ASSUMED,
+     "in no source; the host goes down Timeout seconds after the call [W32 wmi] and drops every WinRM "
+     "exchange until it is back"),
+    ("Win32_OperatingSystem", "Win32ShutdownTracker with the Force flag (6)", ASSUMED,
+     "the page calls the return value indeterminate; the lab answers 0 and the restart is the same as with 2"),
+]
