@@ -19,6 +19,12 @@ description:
     pack with its counters (the built-in pack is marked).
   - As a session host, the licensing mode and whether Group Policy sets it, the configured license
     servers, the Group Policy values, and the days left in the grace period.
+  - Issued Per Device licenses are counted per key pack (active, temporary, revoked).
+  - RV(diagnostics) lists findings with a severity, like the RD Licensing Diagnoser: a license server that is
+    not activated or whose service is down, CAL packs used up, over-allocated or expiring, Per User CALs without
+    the Terminal Server License Servers group, a session host without a licensing mode or license servers, Group
+    Policy overrides, a mode that does not match the CALs of its own license server, license servers that cannot
+    be reached, and a grace period running out.
   - Works on hosts with neither role and says so. A part that cannot be read is listed under
     RV(problems) and never fails the task.
   - Reads only; never changes the host.
@@ -27,6 +33,13 @@ options:
     description:
       - Return the license server ID of an activated license server in RV(license_server.license_server_id).
       - The ID identifies the server to the Microsoft Clearinghouse, so it is not returned unless asked for.
+    type: bool
+    default: false
+  check_connectivity:
+    description:
+      - On a session host with license servers, ask Windows whether each can be reached and is valid
+        (C(GetTStoLSConnectivityStatus)) and report it in RV(session_host.connectivity) and RV(diagnostics).
+      - The configured servers are known only after the first read, so this costs a second round trip.
     type: bool
     default: false
 extends_documentation_fragment:
@@ -71,6 +84,12 @@ EXAMPLES = r"""
     - licensing.session_host.installed
     - licensing.session_host.grace_period_days_left is not none
     - licensing.session_host.grace_period_days_left < 30
+
+- name: Fail on any error-level finding, with connectivity checked
+  remote_desktop.licensing.licensing_info:
+    check_connectivity: true
+  register: licensing
+  failed_when: licensing.diagnostics | selectattr('severity', 'equalto', 'error') | list | length > 0
 
 - name: Show the license server ID (for telephone or web activation of CAL packs)
   remote_desktop.licensing.licensing_info:
@@ -228,6 +247,11 @@ license_server:
         type_and_model:
           description: C(TypeAndModel), for example V(RDS Per User CAL).
           type: str
+        issued_licenses:
+          description: Issued licenses of the pack (C(Win32_TSIssuedLicense), Per Device only) by status,
+            C(active), C(temporary), C(revoked) and C(other).
+          type: dict
+          sample: {"active": 12, "temporary": 1, "revoked": 0, "other": 0}
     totals:
       description: Installed CALs by license type and product version, without the built-in and unlimited packs.
       type: dict
@@ -263,11 +287,25 @@ session_host:
         null when the role is not installed.
       type: int
       sample: 97
+    connectivity:
+      description: With O(check_connectivity), for each license server the C(status) code, its C(name), its
+        C(meaning) as Microsoft documents it and whether it is C(valid) (9 or 11); otherwise null.
+      type: list
+      elements: dict
     policy:
       description: The Group Policy registry values under
         C(HKLM\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services), null when not set.
       type: dict
       sample: {"licensing_mode": 4, "license_servers": ["ls1.corp.example.com"]}
+diagnostics:
+  description: Findings, most severe first, each with C(severity) (V(error), V(warning), V(info)), a C(code) and a
+    C(message) an administrator can act on.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {severity: error, code: not_activated,
+       message: "The license server is not activated: it issues only temporary CALs until it is activated."}
 problems:
   description: Parts of the state that could not be read, each with the C(part) and a C(message). A role
     that is not installed is not a problem.

@@ -38,6 +38,8 @@ def read_batch():
     ):
         batch.invoke(op_id, wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, method, arguments=args, read_only=True)
     batch.get("key_packs", wmi.CIMV2, wmi.KEY_PACK_CLASS)
+    # Issued Per Device licenses ([W32] win32-tsissuedlicense.md): only the columns the counts need.
+    batch.get("issued", wmi.CIMV2, wmi.ISSUED_LICENSE_CLASS, properties=["LicenseId", "KeyPackId", "LicenseStatus"])
     batch.get("ts_setting", wmi.TS_NAMESPACE, wmi.TS_SETTING_CLASS)
     # Win32_TerminalServiceSetting methods are instance methods [W32].
     batch.invoke("ts_servers", wmi.TS_NAMESPACE, wmi.TS_SETTING_CLASS, "GetSpecifiedLicenseServerList",
@@ -145,7 +147,7 @@ def _license_server(reader, features, reveal_id):
     # Without the role the licensing classes do not exist: expected, not a problem.
     server = reader.ok("license_server", expected_missing=not installed)
     if server is None or server.instance is None:
-        for op_id in ("activation", "server_id", "published", "group", "key_packs"):
+        for op_id in ("activation", "server_id", "published", "group", "key_packs", "issued"):
             reader.ok(op_id, expected_missing=True)
         return section
     instance = server.instance
@@ -165,6 +167,11 @@ def _license_server(reader, features, reveal_id):
     section["in_license_servers_group"] = group.out.get("IsMember") if group.ok else None
     packs = reader.ok("key_packs")
     section["key_packs"] = [key_pack(p) for p in (packs.instances if packs else [])]
+    issued = reader.ok("issued")
+    if issued is not None:
+        counts = issued_counts(issued.instances)
+        for pack in section["key_packs"]:
+            pack["issued_licenses"] = counts.get(pack["key_pack_id"], dict(EMPTY_COUNTS))
     section["totals"] = totals(section["key_packs"])
     return section
 
@@ -203,6 +210,20 @@ def key_pack(pack):
         "description": pack.get("Description"),
         "type_and_model": pack.get("TypeAndModel"),
     }
+
+
+# Win32_TSIssuedLicense.LicenseStatus [W32]: 1 temporary, 2 active, 4 revoked; the rest counted as other.
+LICENSE_STATUS = {1: "temporary", 2: "active", 4: "revoked"}
+EMPTY_COUNTS = {"active": 0, "temporary": 0, "revoked": 0, "other": 0}
+
+
+def issued_counts(licenses):
+    """Issued licenses per KeyPackId, by status."""
+    counts = {}
+    for lic in licenses:
+        entry = counts.setdefault(lic.get("KeyPackId"), dict(EMPTY_COUNTS))
+        entry[LICENSE_STATUS.get(lic.get("LicenseStatus"), "other")] += 1
+    return counts
 
 
 def totals(packs):

@@ -65,6 +65,11 @@ def read_ops(batch, servers):
     """The policy record and, for each server, the connectivity check (all read-only)."""
     batch.invoke("policy_record", wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "GetMultiStringValue", read_only=True,
                  arguments={"hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": MARKER_KEY, "sValueName": POLICY_RECORD})
+    return connectivity_ops(batch, servers)
+
+
+def connectivity_ops(batch, servers):
+    """GetTStoLSConnectivityStatus for each server (instance method [W32])."""
     for index, server in enumerate(servers or []):
         batch.invoke("connectivity.%d" % index, wmi.TS_NAMESPACE, wmi.TS_SETTING_CLASS, "GetTStoLSConnectivityStatus",
                      instances=True, read_only=True, arguments={"ServerName": server})

@@ -33,7 +33,7 @@ def bare_host():
                                  {"name": "RDS-RD-Server", "installed": False}]),
         "service": ok(instances=[]),
         "license_server": MISSING, "activation": MISSING, "server_id": MISSING, "published": MISSING,
-        "group": MISSING, "key_packs": MISSING,
+        "group": MISSING, "key_packs": MISSING, "issued": MISSING,
         "ts_setting": ok(instances=[{"LicensingType": 1, "PolicySourceLicensingType": 0,
                                      "PolicySourceConfiguredLicenseServers": 0}]),
         "ts_servers": ok(return_value=0, out={"SpecifiedLSList": []}),
@@ -55,6 +55,7 @@ def license_server(activated=True):
     raw["published"] = ok(return_value=0, out={"Published": False})
     raw["group"] = ok(return_value=0, out={"IsMember": True})
     raw["key_packs"] = ok(instances=[BUILT_IN, PER_USER_2012])
+    raw["issued"] = ok(instances=[])
     return raw
 
 
@@ -138,3 +139,12 @@ def test_unknown_licensing_type_is_kept_raw():
     raw["ts_setting"] = ok(instances=[{"LicensingType": 7, "PolicySourceLicensingType": 0}])
     sh = parse(raw)["session_host"]
     assert sh["licensing_mode"] == "unknown" and sh["licensing_type"] == 7
+
+
+def test_issued_licenses_are_counted_per_pack_and_status():
+    raw = license_server()
+    raw["issued"] = ok(instances=[{"LicenseId": i, "KeyPackId": 4, "LicenseStatus": status}
+                                  for i, status in enumerate([2, 2, 1, 4, 5])])
+    packs = parse(raw)["license_server"]["key_packs"]
+    assert packs[1]["issued_licenses"] == {"active": 2, "temporary": 1, "revoked": 1, "other": 1}
+    assert packs[0]["issued_licenses"] == {"active": 0, "temporary": 0, "revoked": 0, "other": 0}

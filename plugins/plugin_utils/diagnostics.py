@@ -1,0 +1,148 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, remote_desktop.licensing contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Findings about one host's licensing, like the RD Licensing Diagnoser: pure, unit tested.
+
+FOR INTERNAL COLLECTION USE ONLY.
+
+The causes of "no Remote Desktop license servers available" that Microsoft lists
+(support/windows-server/remote/cannot-connect-rds-no-license-server.md; ecosystem.md §2.4): the
+server is not activated, the mode does not match the CAL type, a Group Policy overrides the setting,
+the license server cannot be reached or is older than the session host. Per User CALs are tracked
+only when the license server is in the Terminal Server License Servers group (TechNet cc771021).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+GRACE_WARNING_DAYS = 30
+EXPIRY_WARNING_DAYS = 60
+
+
+def _finding(severity, code, message):
+    return {"severity": severity, "code": code, "message": message}
+
+
+def diagnose(report, now=None):
+    """The findings for a licensing_info report, most severe first."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    findings = []
+    if report["roles"]["license_server"]:
+        findings += _license_server(report, now)
+    if report["roles"]["session_host"]:
+        findings += _session_host(report)
+    order = {"error": 0, "warning": 1, "info": 2}
+    return sorted(findings, key=lambda f: order[f["severity"]])
+
+
+def _license_server(report, now):
+    ls = report["license_server"]
+    findings = []
+    service = ls.get("service") or {}
+    if service.get("state") != "Running":
+        findings.append(_finding("error", "service_not_running", "The Remote Desktop Licensing service "
+                                 "(TermServLicensing) is %s: session hosts cannot get CALs from this server."
+                                 % (service.get("state") or "missing").lower()))
+    elif service.get("start_mode") != "Auto":
+        findings.append(_finding("warning", "service_not_automatic", "The Remote Desktop Licensing service starts "
+                                 "%s, not automatically: it will be down after a restart." % service.get("start_mode")))
+    if ls.get("activation_status") != "activated":
+        findings.append(_finding("error", "not_activated", "The license server is not activated: it issues only "
+                                 "temporary CALs until it is activated."))
+    packs = [p for p in ls.get("key_packs") or [] if not p["built_in"]]
+    if ls.get("activation_status") == "activated" and not packs:
+        findings.append(_finding("warning", "no_cals", "No CAL packs are installed besides the built-in one."))
+    for pack in packs:
+        findings += _pack(pack, now)
+    per_user = any(p["license_type"] == "per_user" for p in packs)
+    if per_user and report["host"].get("part_of_domain") and ls.get("in_license_servers_group") is False:
+        findings.append(_finding("warning", "not_in_license_servers_group", "Per User CALs are installed but the "
+                                 "server is not in the domain's Terminal Server License Servers group, so Per User "
+                                 "usage cannot be tracked or reported."))
+    return findings
+
+
+def _pack(pack, now):
+    findings = []
+    label = "Key pack %s (%s %s)" % (pack["key_pack_id"], pack["product_version"], pack["license_type"])
+    if pack["unlimited"]:
+        return findings
+    if pack["license_type"] == "per_user" and (pack["issued"] or 0) > (pack["total"] or 0):
+        findings.append(_finding("warning", "per_user_over_allocated", "%s: %s Per User CALs issued of %s. Windows "
+                                 "does not enforce Per User CALs; more are needed to be licensed."
+                                 % (label, pack["issued"], pack["total"])))
+    elif pack["available"] == 0:
+        findings.append(_finding("warning", "cals_exhausted", "%s has no CALs left (%s issued of %s)."
+                                 % (label, pack["issued"], pack["total"])))
+    expiry = _parse(pack.get("expiration_date"))
+    if expiry is not None and expiry - now < datetime.timedelta(days=EXPIRY_WARNING_DAYS):
+        findings.append(_finding("warning" if expiry > now else "error", "cals_expiring",
+                                 "%s expires on %s." % (label, expiry.date().isoformat())))
+    return findings
+
+
+def _parse(text):
+    try:
+        return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    except (TypeError, ValueError):
+        return None
+
+
+def _session_host(report):
+    sh = report["session_host"]
+    findings = []
+    mode = sh.get("licensing_mode")
+    if mode not in ("per_device", "per_user"):
+        findings.append(_finding("error", "mode_not_configured", "The licensing mode is %s: set Per Device or Per "
+                                 "User before the grace period ends." % (mode or "unknown").replace("_", " ")))
+    if not sh.get("license_servers"):
+        findings.append(_finding("error", "no_license_servers", "No license server is configured for this session "
+                                 "host."))
+    for what, source in (("licensing mode", sh.get("licensing_mode_source")),
+                         ("license servers", sh.get("license_servers_source"))):
+        if source == "group_policy":
+            findings.append(_finding("info", "group_policy", "Group Policy sets the %s." % what))
+    if mode == "per_user" and report["host"].get("part_of_domain") is False:
+        findings.append(_finding("warning", "per_user_in_workgroup", "Per User licensing is not tracked or enforced "
+                                 "in a workgroup; Microsoft supports Per Device CALs for workgroup session hosts."))
+    findings += _connectivity(sh)
+    findings += _mode_mismatch(report)
+    findings += _grace(sh)
+    return findings
+
+
+def _connectivity(sh):
+    findings = []
+    for check in sh.get("connectivity") or []:
+        if not check["valid"]:
+            findings.append(_finding("error", "license_server_not_valid", "License server %s: %s (status %s)."
+                                     % (check["server"], check["meaning"], check["status"])))
+    return findings
+
+
+def _mode_mismatch(report):
+    """On a host that is both, with itself as license server: the mode needs CALs of its type."""
+    sh, ls = report["session_host"], report["license_server"]
+    name = (report["host"].get("name") or "").lower()
+    servers = [s.split(".")[0].lower() for s in sh.get("license_servers") or []]
+    mode = sh.get("licensing_mode")
+    if not ls.get("installed") or name not in servers or mode not in ("per_device", "per_user"):
+        return []
+    if any(p["license_type"] == mode for p in ls.get("key_packs") or [] if not p["built_in"]):
+        return []
+    return [_finding("error", "mode_cal_mismatch", "The session host is in %s mode, but its license server (this "
+                     "host) has no %s CALs." % (mode.replace("_", " "), mode.replace("_", " ")))]
+
+
+def _grace(sh):
+    days = sh.get("grace_period_days_left")
+    checks = sh.get("connectivity")
+    if days is None or (checks and any(c["valid"] for c in checks)):
+        return []
+    if days == 0:
+        return [_finding("error", "grace_period_over", "The licensing grace period is over and no valid license "
+                         "server is known: new connections will be refused without a CAL.")]
+    if days <= GRACE_WARNING_DAYS:
+        return [_finding("warning", "grace_period_ending", "The licensing grace period ends in %d days." % days)]
+    return []

@@ -1,0 +1,83 @@
+"""Diagnostics: the findings a Windows admin would get from the RD Licensing Diagnoser."""
+
+import datetime
+
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.diagnostics import diagnose
+
+NOW = datetime.datetime(2026, 11, 28, tzinfo=datetime.timezone.utc)
+
+
+def pack(key_pack_id=3, license_type="per_user", total=20, issued=0, available=20,
+         expiration_date="2038-01-19T03:14:07Z"):
+    return {"key_pack_id": key_pack_id, "built_in": False, "unlimited": False, "license_type": license_type,
+            "product_version": "2022", "total": total, "issued": issued, "available": available,
+            "expiration_date": expiration_date}
+
+
+def report(ls=None, sh=None, domain=True, name="HOST"):
+    return {
+        "host": {"name": name, "part_of_domain": domain},
+        "roles": {"license_server": ls is not None, "session_host": sh is not None},
+        "license_server": dict({"installed": True, "activation_status": "activated", "key_packs": [pack()],
+                                "service": {"state": "Running", "start_mode": "Auto"},
+                                "in_license_servers_group": True}, **(ls or {})) if ls is not None
+        else {"installed": False},
+        "session_host": dict({"licensing_mode": "per_user", "licensing_mode_source": "local",
+                              "license_servers": ["ls1"], "license_servers_source": "local",
+                              "grace_period_days_left": 90, "connectivity": None}, **(sh or {})) if sh is not None
+        else {},
+    }
+
+
+def codes(findings):
+    return [(f["severity"], f["code"]) for f in findings]
+
+
+def test_healthy_hosts_have_no_findings():
+    assert diagnose(report(ls={}), NOW) == []
+    assert diagnose(report(sh={}), NOW) == []
+
+
+def test_license_server_findings():
+    findings = diagnose(report(ls={"activation_status": "not_activated", "in_license_servers_group": False,
+                                   "service": {"state": "Stopped", "start_mode": "Manual"}}), NOW)
+    assert codes(findings) == [("error", "service_not_running"), ("error", "not_activated"),
+                               ("warning", "not_in_license_servers_group")]
+
+
+def test_cal_findings():
+    findings = diagnose(report(ls={"key_packs": [
+        pack(3, "per_user", total=10, issued=14, available=0),
+        pack(4, "per_device", total=5, issued=5, available=0),
+        pack(5, "per_device", expiration_date="2026-12-20T00:00:00Z")]}), NOW)
+    assert codes(findings) == [("warning", "per_user_over_allocated"), ("warning", "cals_exhausted"),
+                               ("warning", "cals_expiring")]
+    assert "14 Per User CALs issued of 10" in findings[0]["message"]
+
+
+def test_session_host_findings():
+    findings = diagnose(report(sh={"licensing_mode": "not_configured", "license_servers": [],
+                                   "licensing_mode_source": "group_policy", "grace_period_days_left": 12}), NOW)
+    assert codes(findings) == [("error", "mode_not_configured"), ("error", "no_license_servers"),
+                               ("warning", "grace_period_ending"), ("info", "group_policy")]
+
+
+def test_unreachable_server_and_grace_over():
+    findings = diagnose(report(sh={"grace_period_days_left": 0, "connectivity": [
+        {"server": "ls1", "status": 6, "valid": False, "meaning": "The license server cannot be contacted."}]}), NOW)
+    assert codes(findings) == [("error", "license_server_not_valid"), ("error", "grace_period_over")]
+
+
+def test_a_valid_server_means_the_grace_period_does_not_matter():
+    assert diagnose(report(sh={"grace_period_days_left": 0, "connectivity": [
+        {"server": "ls1", "status": 11, "valid": True, "meaning": "ok"}]}), NOW) == []
+
+
+def test_mode_that_does_not_match_the_cals_of_its_own_license_server():
+    findings = diagnose(report(ls={"key_packs": [pack(license_type="per_device")]},
+                               sh={"license_servers": ["host.corp.example.com"]}, name="HOST"), NOW)
+    assert codes(findings) == [("error", "mode_cal_mismatch")]
+
+
+def test_per_user_in_a_workgroup():
+    assert codes(diagnose(report(sh={}, domain=False), NOW)) == [("warning", "per_user_in_workgroup")]
