@@ -20,8 +20,8 @@ description:
   - As a session host, the licensing mode and whether Group Policy sets it, the configured license
     servers, the Group Policy values, and the days left in the grace period.
   - Issued Per Device licenses are counted per key pack (active, temporary, revoked).
-  - RV(diagnostics) lists findings with a severity, like the RD Licensing Diagnoser: a license server that is
-    not activated or whose service is down, CAL packs used up, over-allocated or expiring, Per User CALs without
+  - RV(diagnostics) lists findings with a severity, like the RD Licensing Diagnoser does. They cover a license
+    server that is not activated or whose service is down, CAL packs used up, over-allocated or expiring, Per User CALs without
     the Terminal Server License Servers group, a session host without a licensing mode or license servers, Group
     Policy overrides, a mode that does not match the CALs of its own license server, license servers that cannot
     be reached, and a grace period running out.

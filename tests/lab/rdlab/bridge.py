@@ -249,7 +249,7 @@ class _Batch:
             from .model.host import FEATURES
             return {"features": [
                 {"name": n, "display_name": FEATURES[n]["display_name"], "installed": self.host.feature_installed(n),
-                 "install_state": "Installed" if self.host.feature_installed(n) else "Available"}
+                 "install_state": self.host.feature_install_state(n)}
                 for n in names if self.host.feature_available(n)]}
         tools = bool(op.get("include_management_tools"))
         if op["kind"] == "feature_install":

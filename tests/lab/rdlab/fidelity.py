@@ -31,8 +31,9 @@ KNOWN_DIFFERENCES = [
      "'not simulated' message."),
     ("Time", "Feature installs, activation and CAL installs complete at once; the lab's clock can be moved "
      "(clock_offset_days) to age the grace period."),
-    ("Reboots", "RestartNeeded is reported, but a pending restart changes nothing and reboots are not "
-     "modelled yet."),
+    ("Reboots", "A restart (Win32ShutdownTracker) drops every connection until the host is back; nothing runs in "
+     "the background, so the first WinRM exchange after the restart's time completes it. WinRM shells survive a "
+     "restart in the lab; on Windows they do not."),
     ("Clearinghouse", "Activation and CAL installs never reach Microsoft; a retail code or key pack ID stands "
      "for the pack its last three characters name (rdlab.model.licensing.decode_code)."),
     ("Failure codes", "Which WBEM code a licensing method returns for each failure is not documented; the "
