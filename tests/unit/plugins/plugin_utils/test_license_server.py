@@ -1,0 +1,137 @@
+"""license_server's planner: validation, the role and configuration plans, predictions."""
+
+import copy
+
+import pytest
+
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import license_server as ls
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.plan import PlanError
+
+CONTACT = {"first_name": "Ada", "last_name": "Lovelace", "company": "Example", "country_region": "Denmark"}
+
+
+def args(**overrides):
+    base = dict((k, spec.get("default")) for k, spec in ls.ARGUMENT_SPEC.items())
+    base.update(overrides)
+    return base
+
+
+def have(installed=True, activated=False, contact=None, domain=True, tools=True, **ls_state):
+    features = {"RDS-Licensing": installed, "RDS-Licensing-UI": installed and tools,
+                "RSAT-RDS-Licensing-Diagnosis-UI": installed and tools, "RDS-RD-Server": False}
+    section = {"installed": installed, "service": {"state": "Running", "start_mode": "Auto"} if installed else None,
+               "activation_status": ("activated" if activated else "not_activated") if installed else None,
+               "contact": dict(dict.fromkeys(CONTACT, ""), **(contact or {})) if installed else None,
+               "scope": "domain" if installed else None, "published_in_ad": False if installed else None,
+               "in_license_servers_group": False if installed else None, "key_packs": []}
+    section.update(ls_state)
+    return {"host": {"name": "LS1", "part_of_domain": domain, "workgroup": None if domain else "WORKGROUP"},
+            "features": features, "roles": {"license_server": installed}, "license_server": section}
+
+
+def actions(plan):
+    return [step.action for step in plan.steps]
+
+
+def test_license_server_id_is_normalised_and_never_echoed():
+    want = ls.validate(args(activation="activated", activation_method="license_server_id",
+                            license_server_id="abcde-" * 7))
+    assert want["license_server_id"] == "ABCDE" * 7
+    with pytest.raises(ValueError) as e:
+        ls.validate(args(activation="activated", activation_method="license_server_id", license_server_id="SECRET1"))
+    assert "35-character" in str(e.value) and "got 7 characters" in str(e.value) and "SECRET1" not in str(e.value)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"activation": "activated", "activation_method": "license_server_id"}, "license_server_id is required"),
+    ({"license_server_id": "A" * 35}, "license_server_id is used only with"),
+    ({"state": "absent", "scope": "domain"}, "state: absent removes the role service; scope cannot be set"),
+    ({"ready_timeout": -1}, "ready_timeout must be 0 or more seconds"),
+    ({"activation": "deactivated", "reactivation_reason": "redeployed"}, "reactivation_reason cannot be used"),
+])
+def test_bad_combinations(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        ls.validate(args(**overrides))
+
+
+def test_bare_host_installs_role_and_tools():
+    plan = ls.plan_role(ls.validate(args()), have(installed=False))
+    (step,) = plan.steps
+    assert step.batch.operations[0]["names"] == ["RDS-Licensing", "RDS-Licensing-UI", "RSAT-RDS-Licensing-Diagnosis-UI"]
+
+
+def test_server_core_gets_the_role_alone():
+    core = have(installed=False)
+    del core["features"]["RDS-Licensing-UI"], core["features"]["RSAT-RDS-Licensing-Diagnosis-UI"]
+    assert ls.plan_role(ls.validate(args()), core).steps[0].batch.operations[0]["names"] == ["RDS-Licensing"]
+
+
+def test_configuration_in_order_and_only_what_differs():
+    want = ls.validate(args(contact=dict(CONTACT, email=None), activation="activated", scope="forest",
+                            publish_in_ad=True, ad_group_membership=True))
+    plan = ls.plan_config(want, have(contact={"first_name": "Ada"}))
+    assert actions(plan) == ["contact", "activate", "scope", "publish", "group"]
+    assert plan.steps[0].batch.operations[0]["properties"] == {"LastName": "Lovelace", "Company": "Example",
+                                                               "CountryRegion": "Denmark"}
+    assert plan.steps[2].batch.operations[0]["arguments"] == {"ServerRole": 2}
+
+
+def test_nothing_to_do_is_an_empty_plan():
+    want = ls.validate(args(contact=CONTACT, activation="activated", scope="domain"))
+    assert ls.plan_config(want, have(activated=True, contact=CONTACT)).steps == []
+
+
+def test_automatic_activation_needs_the_four_contact_fields():
+    with pytest.raises(PlanError, match="missing: contact.company, contact.country_region"):
+        ls.plan_config(ls.validate(args(activation="activated", contact={"first_name": "A", "last_name": "B"})),
+                       have())
+
+
+def test_license_server_id_activation_is_a_secret_argument():
+    want = ls.validate(args(activation="activated", activation_method="license_server_id", license_server_id="B" * 35))
+    (step,) = ls.plan_config(want, have()).steps
+    assert step.batch.operations[0]["secret_arguments"] == {"sLicenseServerId": "activate.1.sLicenseServerId"}
+    assert "B" * 35 not in repr(step.report())
+
+
+def test_domain_options_need_a_domain():
+    with pytest.raises(PlanError, match="scope: domain needs the host to be joined to a domain; LS1 is in the "
+                                        "workgroup WORKGROUP"):
+        ls.plan_config(ls.validate(args(scope="domain")), have(domain=False, scope="workgroup"))
+
+
+def test_service_is_started_and_made_automatic():
+    plan = ls.plan_config(ls.validate(args()), have(service={"state": "Stopped", "start_mode": "Manual"}))
+    assert actions(plan) == ["service_start_mode", "service_start"]
+
+
+def test_absent_deactivates_then_removes():
+    want = ls.validate(args(state="absent", activation="deactivated"))
+    host = have(activated=True, contact=CONTACT)
+    assert actions(ls.plan_config(want, host)) == ["deactivate"]
+    assert actions(ls.plan_role(want, host)) == ["remove_role"]
+
+
+def test_absent_while_activated_warns():
+    assert "deactivate it first" in ls.plan_role(ls.validate(args(state="absent")), have(activated=True)).warnings[0]
+
+
+def test_check_mode_plans_the_configuration_on_a_fresh_role():
+    want = ls.validate(args(contact=CONTACT, activation="activated"))
+    bare = have(installed=False)
+    fresh = ls.after_install(want, bare)
+    plan = ls.plan_role(want, bare)
+    plan.extend(ls.plan_config(want, fresh))
+    assert actions(plan) == ["install_role", "contact", "activate"]
+    after = ls.predict(want, bare, plan)
+    assert after["state"] == "present" and after["activation"] == "activated" and after["contact"]["company"] == "Example"
+    assert bare == have(installed=False)  # planning never changes its input
+
+
+def test_predict_matches_what_the_steps_do():
+    want = ls.validate(args(scope="forest", publish_in_ad=True, ad_group_membership=True))
+    host = have()
+    plan = ls.plan_config(want, host)
+    expected = copy.deepcopy(ls.view(host))
+    expected.update(scope="forest", published_in_ad=True, in_license_servers_group=True)
+    assert ls.predict(want, host, plan) == expected

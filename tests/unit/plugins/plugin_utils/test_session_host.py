@@ -1,0 +1,108 @@
+"""session_host's planner: WMI and Group Policy, never fighting a policy it did not write."""
+
+import pytest
+
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import session_host as sh
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.plan import PlanError
+
+
+def args(**overrides):
+    base = dict((k, spec.get("default")) for k, spec in sh.ARGUMENT_SPEC.items())
+    base.update(overrides)
+    return base
+
+
+def have(mode="not_configured", servers=(), mode_source="local", servers_source="local", policy_mode=None,
+         policy_servers=None, installed=True, domain=True):
+    return {"host": {"name": "SH1", "part_of_domain": domain}, "roles": {"session_host": installed},
+            "features": {"RDS-RD-Server": installed},
+            "session_host": {"installed": installed, "licensing_mode": mode, "licensing_mode_source": mode_source,
+                             "license_servers": list(servers), "license_servers_source": servers_source,
+                             "grace_period_days_left": 100,
+                             "policy": {"licensing_mode": policy_mode, "license_servers": policy_servers}}}
+
+
+def test_validation():
+    assert sh.validate(args(license_servers=[" ls1 ", "ls2"]))["license_servers"] == ["ls1", "ls2"]
+    with pytest.raises(ValueError, match="without spaces or commas"):
+        sh.validate(args(license_servers=["ls1,ls2"]))
+    with pytest.raises(ValueError, match="lists a server twice"):
+        sh.validate(args(license_servers=["LS1", "ls1"]))
+    with pytest.raises(ValueError, match="min_grace_days must be between 0 and 120"):
+        sh.validate(args(min_grace_days=200))
+
+
+def test_wmi_plan():
+    plan = sh.plan_config(sh.validate(args(mode="per_user", license_servers=["ls1"])), have(), {})
+    assert [(s.action, s.batch.operations[0]["method"], s.batch.operations[0]["arguments"]) for s in plan.steps] == [
+        ("mode", "ChangeMode", {"LicensingType": 4}),
+        ("license_servers", "SetSpecifiedLicenseServerList", {"SpecifiedLSList": ["ls1"]})]
+
+
+def test_server_names_compare_without_case():
+    plan = sh.plan_config(sh.validate(args(mode="per_user", license_servers=["LS1"])),
+                          have(mode="per_user", servers=["ls1"]), {})
+    assert plan.steps == []
+
+
+def test_wmi_does_not_fight_group_policy():
+    plan = sh.plan_config(sh.validate(args(mode="per_user", license_servers=["ls1"])),
+                          have(mode="per_device", mode_source="group_policy", servers=["gpo-ls"],
+                               servers_source="group_policy"), {})
+    assert plan.steps == []
+    assert [w.split(" (")[0] for w in plan.warnings] == ["Group Policy sets the licensing mode",
+                                                         "Group Policy sets the license servers"]
+
+
+def test_group_policy_method_writes_and_records_its_values():
+    plan = sh.plan_config(sh.validate(args(mode="per_device", license_servers=["ls1", "ls2"], method="group_policy")),
+                          have(), {})
+    ops = [op for s in plan.steps for op in s.batch.operations]
+    assert ("SetDWORDValue", 2) in [(op["method"], op["arguments"].get("uValue")) for op in ops]
+    assert ("SetStringValue", "ls1,ls2") in [(op["method"], op["arguments"].get("sValue")) for op in ops]
+    assert ops[-1]["arguments"]["sValue"] == ["LicenseServers=ls1,ls2", "LicensingMode=2"]
+
+
+def test_group_policy_method_leaves_values_it_did_not_write():
+    host = have(mode="per_user", mode_source="group_policy", policy_mode=4)
+    plan = sh.plan_config(sh.validate(args(mode="per_device", method="group_policy")), host, {})
+    assert plan.steps == [] and "Group Policy sets the licensing mode (per_user)" in plan.warnings[0]
+    # but its own earlier value it may change
+    plan = sh.plan_config(sh.validate(args(mode="per_device", method="group_policy")), host, {"LicensingMode": "4"})
+    assert [s.action for s in plan.steps] == ["policy_mode"]
+
+
+def test_clearing_the_policy_servers_deletes_the_value():
+    host = have(servers=["ls1"], servers_source="group_policy", policy_servers=["ls1"])
+    plan = sh.plan_config(sh.validate(args(license_servers=[], method="group_policy")), host,
+                          {"LicenseServers": "ls1"})
+    assert [op["method"] for op in plan.steps[0].batch.operations][:2] == ["CreateKey", "DeleteValue"]
+
+
+def test_not_a_session_host():
+    with pytest.raises(PlanError, match="SH1 is not an RD Session Host: set install_role: true"):
+        sh.plan_config(sh.validate(args(mode="per_user")), have(installed=False), {})
+
+
+def test_per_user_in_a_workgroup_warns():
+    assert "workgroup" in sh.plan_config(sh.validate(args(mode="per_user")), have(domain=False), {}).warnings[0]
+
+
+def test_grace_check():
+    want = sh.validate(args(min_grace_days=30))
+    host = have()["session_host"]
+    host["grace_period_days_left"] = 12
+    invalid = [{"server": "ls1", "valid": False}]
+    assert "12 days left" in sh.grace_check(want, host, invalid)
+    assert sh.grace_check(want, host, [{"server": "ls1", "valid": True}]) is None
+    host["grace_period_days_left"] = 31
+    assert sh.grace_check(want, host, invalid) is None
+
+
+def test_connectivity_meanings():
+    from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.bridge import Batch, BatchResult
+    batch = sh.connectivity_ops(Batch(), ["ls1", "nowhere"])
+    results = BatchResult(batch, [{"ok": True, "out": {"TsToLsConnectivityStatus": 11}},
+                                  {"ok": True, "out": {"TsToLsConnectivityStatus": 6}}])
+    report = sh.connectivity(results, ["ls1", "nowhere"])
+    assert [(r["name"], r["valid"]) for r in report] == [("valid", True), ("not_connectable", False)]
