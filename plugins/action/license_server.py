@@ -17,7 +17,7 @@ class ActionModule(LicensingAction):
     def run_module(self, args, task_vars):
         self.reveal = args["reveal_license_server_id"]
         want = planner.validate(args)
-        have, _ = self.read_info(task_vars)
+        have = self.read_info(task_vars)[0]
         self.before = have
         self.result = {"changed": False, "reboot_required": False, "plan": []}
         if want["state"] == "present":
@@ -54,7 +54,7 @@ class ActionModule(LicensingAction):
             self.result["reboot_required"] = True
         if not results["ready"].ok:
             lifecycle.wait_until_ready(self, task_vars, probe, want["ready_timeout"])
-        have, _ = self.read_info(task_vars)
+        have = self.read_info(task_vars)[0]
         return have
 
     # --- state: absent -----------------------------------------------------------------------

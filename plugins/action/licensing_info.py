@@ -18,7 +18,7 @@ class ActionModule(LicensingAction):
 
     def run_module(self, args, task_vars):
         self.reveal = args["reveal_license_server_id"]
-        report, _ = self.read_info(task_vars)
+        report = self.read_info(task_vars)[0]
         servers = report["session_host"]["license_servers"] or []
         report["session_host"]["connectivity"] = None
         if args["check_connectivity"] and report["roles"]["session_host"] and servers:

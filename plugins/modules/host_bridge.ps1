@@ -134,7 +134,7 @@ function ConvertFrom-MethodResult($Result) {
     # Invoke-CimMethod returns one property per out parameter, ReturnValue included, plus PSComputerName.
     $out = @{}
     foreach ($p in $Result.PSObject.Properties) {
-        if ($p.Name -cnotin @('ReturnValue', 'PSComputerName')) { $out[$p.Name] = ConvertTo-BridgeValue $p.Value }
+        if (-not (@('ReturnValue', 'PSComputerName') -ccontains $p.Name)) { $out[$p.Name] = ConvertTo-BridgeValue $p.Value }
     }
     @{ return_value = $Result.ReturnValue; out = $out }
 }
@@ -202,7 +202,7 @@ function Invoke-Feature($Op) {
 
 function Invoke-Operation($Op) {
     $kind = "$($Op['kind'])"
-    if ($kind -cnotin $requiredFields.Keys) {
+    if (-not ($requiredFields.Keys -ccontains $kind)) {
         return @{ ok = $false; error = @{ kind = 'invalid_operation'; message = "unknown operation kind '$kind'" } }
     }
     foreach ($field in $requiredFields[$kind]) {
@@ -210,7 +210,7 @@ function Invoke-Operation($Op) {
             return @{ ok = $false; error = @{ kind = 'invalid_operation'; message = "a '$kind' operation needs '$field'" } }
         }
     }
-    if ($module.CheckMode -and $kind -cnotin $readOnlyKinds -and -not ($kind -ceq 'cim_invoke' -and $Op['read_only'])) {
+    if ($module.CheckMode -and -not ($readOnlyKinds -ccontains $kind) -and -not ($kind -ceq 'cim_invoke' -and $Op['read_only'])) {
         return @{ ok = $false; error = @{ kind = 'check_mode'; message = "a '$kind' operation that is not read-only does not run in check mode" } }
     }
     if ($kind -clike 'cim_*' -and -not ($allowed[$Op['namespace']] -contains $Op['class'])) {

@@ -48,8 +48,8 @@ PROGRAMS = ["retail", "open_license"] + sorted(AGREEMENT_TYPES) + ["license_key_
 NUMBER_FORMATS = {
     "license_code": (re.compile(r"^[A-Z0-9]{25}$"), "25 letters and digits (the 5 x 5 code on the license pack)"),
     "license_number": (re.compile(r"^[0-9]{8}$"), "8 digits from the Open License confirmation"),
-    "authorization_number": (re.compile(r"^[A-Z0-9]{15}$"), "15 letters and digits from the Open License "
-                                                             "confirmation"),
+    "authorization_number": (re.compile(r"^[A-Z0-9]{15}$"),
+                             "15 letters and digits from the Open License confirmation"),
     "agreement_number": (re.compile(r"^[0-9]{5,10}$"), "the enrollment or agreement number: digits only, "
                                                        "usually 7"),
     "key_pack_id": (re.compile(r"^[A-Z0-9]{35}$"), "the 35-character license key pack ID from web or "

@@ -37,14 +37,14 @@ LICENSE_SERVER_ID = re.compile(r"^[A-Z0-9]{35}$")  # [W32] activateserver: 35 al
 # automatic and running, and domain on a domain member, workgroup otherwise (docs/fidelity.md).
 FRESH = {
     "installed": True, "service": {"state": "Running", "start_mode": "Auto"},
-    "activation_status": "not_activated", "contact": dict((o, "") for o, _ in CONTACT_PROPERTIES),
+    "activation_status": "not_activated", "contact": dict((option, "") for option, prop in CONTACT_PROPERTIES),
     "published_in_ad": False, "in_license_servers_group": False,
 }
 
 ARGUMENT_SPEC = {
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "include_management_tools": {"type": "bool", "default": True},
-    "contact": {"type": "dict", "options": dict((o, {"type": "str"}) for o, _ in CONTACT_PROPERTIES)},
+    "contact": {"type": "dict", "options": dict((option, {"type": "str"}) for option, prop in CONTACT_PROPERTIES)},
     "activation": {"type": "str", "choices": ["activated", "deactivated"]},
     "activation_method": {"type": "str", "choices": ["automatic", "license_server_id"], "default": "automatic"},
     "license_server_id": {"type": "str", "no_log": True},

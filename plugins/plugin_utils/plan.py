@@ -93,8 +93,8 @@ class Plan(object):
             for op in step.batch.operations:
                 result = results[op["id"]]
                 if not result.ok and result.error.get("kind") != "skipped":
-                    message = "Could not %s: %s." % (step.description[0].lower() + step.description[1:],
-                                                    result.message())
+                    what = step.description[0].lower() + step.description[1:]
+                    message = "Could not %s: %s." % (what, result.message())
                     if step.failure_hint:
                         message += " " + step.failure_hint(result)
                     return message

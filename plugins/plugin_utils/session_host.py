@@ -273,4 +273,3 @@ def grace_check(want, sh, report):
                     "The session host", days, want["min_grace_days"],
                     ", ".join(c["server"] for c in report) or "none configured"))
     return None
-

@@ -149,7 +149,7 @@ def start(directory: Path, hosts: list[dict], scheme: str, reset: bool) -> int:
     process = subprocess.Popen([sys.executable, "-m", "rdlab", "serve", "--dir", str(directory)],
                                stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
     (directory / "lab.pid").write_text(str(process.pid))
-    for _ in range(150):
+    for attempt in range(150):  # noqa: B007 - 15 s
         if (directory / "ready").exists():
             print(f"lab running (pid {process.pid}); inventory: {directory / 'inventory' / 'hosts.yml'}")
             return 0
@@ -175,7 +175,7 @@ def stop(directory: Path) -> int:
         print("no lab running")
         return 0
     os.kill(pid, signal.SIGTERM)
-    for _ in range(100):
+    for attempt in range(100):  # noqa: B007 - 5 s
         if _running_pid(directory) is None or not (directory / "ready").exists():
             break
         time.sleep(0.05)
@@ -216,7 +216,7 @@ def _issue(fleet: Fleet, args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="rdlab", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="rdlab", description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     def command(name, help_text):

@@ -100,7 +100,7 @@ def _event_log_entry(invocation, args: dict) -> dict | None:
 
 
 def _facts(host: Host) -> dict:
-    caption, version, _ = OPERATING_SYSTEMS[host.state["os"]]
+    caption, version = OPERATING_SYSTEMS[host.state["os"]][:2]
     domain = host.state.get("domain") or ""
     return {
         "ansible_hostname": host.name.upper(), "ansible_fqdn": f"{host.name}.{domain}" if domain else host.name,

@@ -43,7 +43,7 @@ class Lab:
         command = [str(BIN / "ansible"), "-i", str(self.inventory), pattern, "-m", module, "-t", str(tree), *extra]
         if args is not None:
             command += ["-a", json.dumps(args)]
-        run = subprocess.run(command, capture_output=True, text=True, env=self.env(), timeout=300)
+        run = subprocess.run(command, capture_output=True, text=True, env=self.env(), timeout=300, check=False)
         results = {p.name: json.loads(p.read_text()) for p in tree.glob("*")} if tree.exists() else {}
         for result in results.values():
             result["_rc"] = run.returncode  # the tree callback drops 'failed'; the exit code tells
@@ -53,7 +53,7 @@ class Lab:
 
     def playbook(self, playbook: Path, *extra: str) -> subprocess.CompletedProcess:
         command = [str(BIN / "ansible-playbook"), "-i", str(self.inventory), str(playbook), *extra]
-        return subprocess.run(command, capture_output=True, text=True, env=self.env(), timeout=600)
+        return subprocess.run(command, capture_output=True, text=True, env=self.env(), timeout=600, check=False)
 
 
 def start_lab(directory: Path, *hosts: str, scheme: str = "http") -> Lab:

@@ -29,8 +29,8 @@ def one(host, op, **kwargs):
     return run(host, op, **kwargs)[0]
 
 
-def invoke(method, target=LS, **kwargs):
-    return dict(target, kind="cim_invoke", method=method, **kwargs)
+def invoke(method, target=None, **kwargs):
+    return dict(target or LS, kind="cim_invoke", method=method, **kwargs)
 
 
 @pytest.fixture

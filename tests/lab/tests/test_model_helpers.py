@@ -17,5 +17,5 @@ def one(host, op):
     return bridge.run(host, {"operations": [dict(op, id="0")]}, SOURCE)["results"][0]
 
 
-def invoke(method, target=LS, **kwargs):
-    return dict(target, kind="cim_invoke", method=method, **kwargs)
+def invoke(method, target=None, **kwargs):
+    return dict(target or LS, kind="cim_invoke", method=method, **kwargs)

@@ -72,7 +72,7 @@ def test_https_without_certificate_validation(runner, start_server):
 
 def test_https_validates_against_the_generated_certificate(runner, start_server, certificate):
     server = start_server(runner, tls=True)
-    cert_path, _ = certificate
+    cert_path = certificate[0]
 
     result = session(server, server_cert_validation="validate", ca_trust_path=str(cert_path)).run_cmd("hostname")
 
@@ -126,7 +126,7 @@ def test_stdin_chunks_are_joined_before_the_command_runs(runner, start_server):
     server = start_server(runner)
     data = os.urandom(450_000)
 
-    stdout, _, code = run_with_stdin(protocol(server), [data[:200_000], data[200_000:400_000], data[400_000:]])
+    stdout, dummy, code = run_with_stdin(protocol(server), [data[:200_000], data[200_000:400_000], data[400_000:]])
 
     assert stdout.decode() == hashlib.sha256(data).hexdigest()
     assert code == 0
@@ -420,4 +420,5 @@ def run_playbook(tmp_path: Path, server: WinRMServer, collections_root: Path) ->
         capture_output=True,
         text=True,
         timeout=120,
+        check=False,
     )

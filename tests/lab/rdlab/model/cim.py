@@ -239,7 +239,7 @@ class _ConditionParser:
         while self._peek_word("OR"):
             self.pos += 1
             right = self.parse_and()
-            left = (lambda a, b: lambda i: a(i) or b(i))(left, right)
+            left = _either(left, right)
         return left
 
     def parse_and(self):
@@ -247,7 +247,7 @@ class _ConditionParser:
         while self._peek_word("AND"):
             self.pos += 1
             right = self.parse_not()
-            left = (lambda a, b: lambda i: a(i) and b(i))(left, right)
+            left = _both(left, right)
         return left
 
     def parse_not(self):
@@ -295,6 +295,14 @@ class _ConditionParser:
         if kind == "word" and value.upper() in ("TRUE", "FALSE"):
             return value.upper() == "TRUE"
         raise WbemError(WBEM_E_INVALID_QUERY, f"expected a literal, got {value!r} in {self.text!r}")
+
+
+def _either(a, b):
+    return lambda instance: a(instance) or b(instance)
+
+
+def _both(a, b):
+    return lambda instance: a(instance) and b(instance)
 
 
 def _compare(prop: Prop, op: str, literal: Any) -> Callable[[dict], bool]:

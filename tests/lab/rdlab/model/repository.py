@@ -20,7 +20,7 @@ class Repository:
 
     def namespaces(self, host) -> set[str]:
         # Win32_TerminalServiceSetting's namespace exists on every server from 2008 ([W32]).
-        return {ns for ns, _ in self.classes}
+        return {key[0] for key in self.classes}
 
     def get(self, namespace: str, name: str) -> CimClass | None:
         return self.classes.get((namespace.lower(), name.lower()))

@@ -30,7 +30,7 @@ def _dmtf(iso: str) -> str:
 
 
 def _os(host):
-    caption, version, _ = OPERATING_SYSTEMS[host.state["os"]]
+    caption, version = OPERATING_SYSTEMS[host.state["os"]][:2]
     return [{
         "Caption": caption, "Version": version, "BuildNumber": version.rsplit(".", 1)[-1],
         "CSName": host.name.upper(), "LastBootUpTime": _dmtf(host.state["boot_time"]),

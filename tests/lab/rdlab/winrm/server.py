@@ -163,11 +163,11 @@ class WinRMServer:
 
     def authorized(self, authorization: str | None) -> bool:
         """Whether an Authorization header carries this host's credentials (Basic only, for now)."""
-        scheme, _, token = (authorization or "").partition(" ")
+        scheme, dummy, token = (authorization or "").partition(" ")
         if scheme.lower() != "basic":
             return False
         try:
-            user, _, password = base64.b64decode(token, validate=True).decode("utf-8").partition(":")
+            user, dummy, password = base64.b64decode(token, validate=True).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return False
         # Windows user names are case-insensitive; passwords are not.

@@ -35,8 +35,8 @@ def host(packs=(), activated=True, os_version="10.0.20348"):
 NO_MARKERS = {"packs": {}, "pending": []}
 
 
-def plan(want, have, markers=NO_MARKERS, salt=SALT):
-    return cal_pack.plan(want, have, salt, markers, make_salt=lambda: "new-salt")
+def plan(want, have, markers=None, salt=SALT):
+    return cal_pack.plan(want, have, salt, markers or NO_MARKERS, make_salt=lambda: "new-salt")
 
 
 # --- validation ---------------------------------------------------------------------------------
@@ -117,13 +117,13 @@ def test_install_writes_a_pending_marker_before_the_install_and_never_the_number
 def test_marked_pack_is_not_installed_again():
     want = cal_pack.validate(args())
     fp = cal_pack.fingerprint(want, SALT)
-    result, matched, how, _, _ = plan(want, host([pack(3)]), {"packs": {3: fp}, "pending": []})
+    result, matched, how = plan(want, host([pack(3)]), {"packs": {3: fp}, "pending": []})[:3]
     assert (matched["key_pack_id"], how, result.steps) == (3, "marker", [])
 
 
 def test_pack_installed_by_hand_is_recognised_and_marked():
     want = cal_pack.validate(args())
-    result, matched, how, fp, _ = plan(want, host([pack(5, total=25), pack(4, total=10)]))
+    result, matched, how, fp = plan(want, host([pack(5, total=25), pack(4, total=10)]))[:4]
     assert (matched["key_pack_id"], how) == (5, "attributes")
     (step,) = result.steps
     assert step.action == "mark" and step.batch.operations[-1]["arguments"]["sValue"] == ["5=%s" % fp]
@@ -133,7 +133,7 @@ def test_two_agreements_with_equal_attributes_are_both_installed():
     first = cal_pack.validate(args(agreement_number="1111111"))
     second = cal_pack.validate(args(agreement_number="2222222"))
     markers = {"packs": {3: cal_pack.fingerprint(first, SALT)}, "pending": []}
-    result, matched, how, _, _ = plan(second, host([pack(3)]), markers)
+    result, matched, how = plan(second, host([pack(3)]), markers)[:3]
     assert matched is None and result.steps[0].action == "install"
     # and in the other order: each declaration adopts its own hand-installed pack
     assert plan(second, host([pack(3), pack(4)]), markers)[1]["key_pack_id"] == 4
@@ -151,7 +151,7 @@ def test_interrupted_install_is_recovered_without_installing_twice():
                                   product_version=None, license_type=None, count=None))
     fp = cal_pack.fingerprint(want, SALT)
     pending = {"packs": {}, "pending": [(fp, 3)]}
-    result, matched, how, _, _ = plan(want, host([pack(3), pack(4, version_id=6)]), pending)
+    result, matched, how = plan(want, host([pack(3), pack(4, version_id=6)]), pending)[:3]
     assert (matched["key_pack_id"], how, result.steps[0].action) == (4, "pending", "mark")
     # the install never happened: install again
     assert plan(want, host([pack(3)]), pending)[0].steps[0].action == "install"
@@ -169,7 +169,7 @@ def test_absent_removes_only_the_matched_pack():
     want = cal_pack.validate(args(state="absent"))
     fp = cal_pack.fingerprint(want, SALT)
     other = "f" * 64
-    result, matched, how, _, _ = plan(want, host([pack(3), pack(4)]), {"packs": {3: other, 4: fp}, "pending": []})
+    result, matched, how = plan(want, host([pack(3), pack(4)]), {"packs": {3: other, 4: fp}, "pending": []})[:3]
     (step,) = result.steps
     assert step.batch.operations[0]["arguments"] == {"KeyPackId": 4}
     assert step.batch.operations[-1]["arguments"]["sValue"] == ["3=%s" % other]
