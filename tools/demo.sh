@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make demo: start a simulated lab (one license server, two session hosts), run the main
-# playbook against it through ansible's winrm connection, print the result, stop the lab.
+# make demo: start a fresh simulated lab (a bare server to become the license server, two session
+# hosts), converge it with playbooks/site.yml and report it, through ansible's winrm connection;
+# then stop the lab.
 # DEMO_KEEP_LAB=1 leaves the lab running to explore (stop it with: make lab-stop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,11 +15,12 @@ rdlab() { "$venv/bin/python" -m rdlab "$@" --dir "$lab_dir"; }
 
 rdlab stop >/dev/null
 rdlab start --reset \
-  --host ls1:license_server:domain=corp.example.com \
+  --host ls1:none:domain=corp.example.com:groups=license_servers \
   --host sh1:session_host:domain=corp.example.com \
   --host sh2:session_host:os=2019:domain=corp.example.com
 if [ "${DEMO_KEEP_LAB:-0}" != 1 ]; then trap 'rdlab stop' EXIT; fi
 
+"$venv/bin/ansible-playbook" -i "$lab_dir/inventory/hosts.yml" playbooks/site.yml -e @tests/lab/demo/vars.yml
 "$venv/bin/ansible-playbook" -i "$lab_dir/inventory/hosts.yml" playbooks/info.yml
 
 echo

@@ -29,7 +29,8 @@ DEFAULT_USER = "Administrator"
 
 
 def parse_host_spec(spec: str) -> dict:
-    """NAME[:ROLE[+ROLE]][:os=2022][:domain=corp.example.com][:installation=core][:address=127.0.0.2]"""
+    """NAME[:ROLE[+ROLE]][:os=2022][:domain=corp.example.com][:installation=core][:address=127.0.0.2]
+    [:groups=GROUP[+GROUP]]: the inventory groups, when they are not those of the installed roles."""
     name, *parts = spec.split(":")
     if not name or not name.replace("-", "").isalnum():
         raise argparse.ArgumentTypeError(f"host name must be letters, digits and '-', got {name!r}")
@@ -38,7 +39,7 @@ def parse_host_spec(spec: str) -> dict:
     for part in parts:
         if "=" in part:
             key, value = part.split("=", 1)
-            if key not in ("os", "domain", "installation", "address"):
+            if key not in ("os", "domain", "installation", "address", "groups"):
                 raise argparse.ArgumentTypeError(f"unknown host option {key!r} in {spec!r}")
             host[key] = value
         elif part and part != "none":
@@ -66,15 +67,22 @@ def reset_host(directory: Path, spec: dict) -> None:
     (directory / "hosts" / f"{spec['name']}.json").write_text(json.dumps(state, indent=2, sort_keys=True))
 
 
+def _inventory_groups(spec: dict) -> list[str]:
+    """The host's inventory groups: as given, else from its installed roles."""
+    if spec.get("groups"):
+        return spec["groups"].split("+")
+    groups = [g for role, g in (("license_server", "license_servers"), ("session_host", "session_hosts"))
+              if role in spec["roles"]]
+    return groups or ["other_hosts"]
+
+
 def write_inventory(directory: Path) -> Path:
     config = json.loads((directory / "lab.json").read_text())
     groups = {"license_servers": {}, "session_hosts": {}, "other_hosts": {}}
     for h in config["hosts"]:
-        group = ("license_servers" if "license_server" in h["roles"] else
-                 "session_hosts" if "session_host" in h["roles"] else "other_hosts")
-        groups[group][h["name"]] = {"ansible_host": h["address"], "ansible_port": h["port"]}
-        if "license_server" in h["roles"] and "session_host" in h["roles"]:
-            groups["session_hosts"][h["name"]] = {}
+        for group in _inventory_groups(h):
+            groups.setdefault(group, {})[h["name"]] = {}
+        groups[_inventory_groups(h)[0]][h["name"]] = {"ansible_host": h["address"], "ansible_port": h["port"]}
     lab_vars = {
         "ansible_connection": "winrm", "ansible_winrm_transport": "basic", "ansible_winrm_scheme": config["scheme"],
         "ansible_user": config["username"], "ansible_password": config["password"],
