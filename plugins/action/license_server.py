@@ -8,7 +8,7 @@ from __future__ import annotations
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import info, lifecycle, wmi
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import license_server as planner
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.action import LicensingAction, TaskFailed
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.plan import Plan
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.plan import Plan, PlanError
 
 
 class ActionModule(LicensingAction):
@@ -34,7 +34,10 @@ class ActionModule(LicensingAction):
             have = self._install(want, role, task_vars)
         elif role.steps:
             have = planner.after_install(want, have)  # check mode: plan on the fresh role
-        config = planner.plan_config(want, have)
+        try:
+            config = planner.plan_config(want, have)
+        except PlanError as e:
+            raise TaskFailed(str(e), self.result)  # with the role step, when one was applied
         self._record(config)
         if not config.steps or self._task.check_mode:
             self.predicted = planner.predict(want, self.before, self._whole_plan())
@@ -72,6 +75,9 @@ class ActionModule(LicensingAction):
         self.result["reboot_required"] = _restart_needed(results)
         final = info.parse(results, reveal_license_server_id=self.reveal)
         self._verify(planner.predict(want, have, plan), final)
+        if self.result["reboot_required"] and want["reboot"]:
+            lifecycle.reboot(self, task_vars, want["reboot_timeout"])
+            self.result.update(reboot_required=False, rebooted=True)
         return final
 
     # --- results -----------------------------------------------------------------------------

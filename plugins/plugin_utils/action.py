@@ -38,10 +38,11 @@ class LicensingAction(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(LicensingAction, self).run(tmp, task_vars)
         del tmp  # unused: nothing is copied to the host
-        validation = ArgumentSpecValidator(self.ARGUMENT_SPEC).validate(self._task.args)
-        if validation.error_messages:
-            result.update(failed=True, msg="Invalid options for %s: %s" % (
-                self._task.action, "; ".join(validation.error_messages)))
+        errors = _suboption_errors(self.ARGUMENT_SPEC, self._task.args)
+        validation = None if errors else ArgumentSpecValidator(self.ARGUMENT_SPEC).validate(self._task.args)
+        errors = errors or validation.error_messages
+        if errors:
+            result.update(failed=True, msg="Invalid options for %s: %s" % (self._task.action, "; ".join(errors)))
             return result
         try:
             result.update(self.run_module(validation.validated_parameters, task_vars or {}))
@@ -72,7 +73,10 @@ class LicensingAction(ActionBase):
         results = bridge.run(self, task_vars, plan.batch(verify), stop_on_error=True)
         failure = plan.failure(results)
         if failure:
-            raise TaskFailed(failure, {"changed": True, "plan": plan.report()})
+            # What the task has reported so far (the whole plan, with steps applied in earlier round trips)
+            # when the action keeps it in self.result; otherwise this plan.
+            known = getattr(self, "result", None) or {"plan": plan.report()}
+            raise TaskFailed(failure, dict(known, changed=True))
         return results
 
     def apply_and_read(self, task_vars, plan):
@@ -80,3 +84,15 @@ class LicensingAction(ActionBase):
         verify = info.read_batch()
         results = self.apply(task_vars, plan, verify)
         return info.parse(results, reveal_license_server_id=self.reveal)
+
+
+def _suboption_errors(spec, args):
+    """ansible-core's validator raises TypeError for a dict option with suboptions given, say, a bool
+    (module_utils/common/parameters.py set_fallbacks): name the option instead."""
+    errors = []
+    for name, option in spec.items():
+        value = args.get(name)
+        if option.get("options") and value is not None and not isinstance(value, (dict, str)):
+            errors.append("argument '%s' is of type %s and we were unable to convert to dict"
+                          % (name, type(value).__name__))
+    return errors

@@ -127,8 +127,10 @@ def after_install(want, have):
     fresh = copy.deepcopy(have)
     installed = [wmi.FEATURE_LICENSING] + (tools_for(have) if want["include_management_tools"] else [])
     fresh["features"].update((f, True) for f in installed)
-    fresh["license_server"].update(copy.deepcopy(FRESH))
-    fresh["license_server"]["scope"] = "domain" if have["host"].get("part_of_domain") else "workgroup"
+    if not have["features"].get(wmi.FEATURE_LICENSING):
+        # Only a new role service starts as a fresh license server; adding the tools to one changes nothing else.
+        fresh["license_server"].update(copy.deepcopy(FRESH))
+        fresh["license_server"]["scope"] = "domain" if have["host"].get("part_of_domain") else "workgroup"
     return fresh
 
 
