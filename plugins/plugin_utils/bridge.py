@@ -11,6 +11,8 @@ in the bridge's no_log `secrets` option; operations refer to them by name only.
 
 from __future__ import annotations
 
+from ansible.errors import AnsibleConnectionFailure
+
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import wmi
 
 BRIDGE_MODULE = "remote_desktop.licensing.host_bridge"
@@ -149,10 +151,51 @@ class BatchResult:
         return iter(self._by_id.values())
 
 
+# A dropped WinRM connection reaches the action plugin as requests' ConnectionError (an OSError)
+# from the winrm plugin, or as AnsibleConnectionFailure.
+CONNECTION_ERRORS = (AnsibleConnectionFailure, OSError)
+
+
+def read_only(batch):
+    """Whether the batch changes nothing, so that sending it again is safe."""
+    return all(op["kind"] in ("cim_get", "feature_get") or op.get("read_only") for op in batch.operations)
+
+
 def run(action, task_vars, batch, stop_on_error=False):
-    """Send the batch through the bridge module in one round trip."""
-    result = action._execute_module(module_name=BRIDGE_MODULE, module_args=batch.module_args(stop_on_error),
-                                    task_vars=task_vars, wrap_async=False)
+    """Send the batch through the bridge module in one round trip.
+
+    A dropped connection is retried once for a read-only batch. A batch that changes things is never
+    sent twice: the error says so, and the next run reads the host and finishes what is missing.
+    """
+    try:
+        result = _execute(action, task_vars, batch, stop_on_error)
+    except CONNECTION_ERRORS as e:
+        if not read_only(batch):
+            raise BridgeError("The connection to the host dropped while changes were being applied (%s). Some may "
+                              "have been made: run the task again; it reads the host first and completes only what "
+                              "is missing." % str(e).splitlines()[0]) from None
+        _reset(action)
+        try:
+            result = _execute(action, task_vars, batch, stop_on_error)
+        except CONNECTION_ERRORS as again:
+            raise BridgeError("The connection to the host dropped twice while reading it: %s"
+                              % str(again).splitlines()[0]) from None
+    return _results(batch, result)
+
+
+def _execute(action, task_vars, batch, stop_on_error):
+    return action._execute_module(module_name=BRIDGE_MODULE, module_args=batch.module_args(stop_on_error),
+                                  task_vars=task_vars, wrap_async=False)
+
+
+def _reset(action):
+    try:
+        action._connection.reset()
+    except CONNECTION_ERRORS:
+        action._connection.close()
+
+
+def _results(batch, result):
     if result.get("failed") or "results" not in result:
         msg = result.get("msg") or "the host bridge returned no results"
         raise BridgeError("The host bridge module failed: %s" % msg)

@@ -97,3 +97,39 @@ def test_describe_code():
     assert wmi.describe_code(21) == "21"
     assert wmi.describe_code(0x80070005) == "0x80070005"
     assert wmi.describe_code(-2147217391) == "0x80041011"
+
+
+class DroppingAction:
+    """Drops the connection on the first `drops` calls, like the winrm plugin does (an OSError)."""
+
+    def __init__(self, drops, result):
+        self.drops, self.result, self.calls, self.resets = drops, result, 0, 0
+        self._connection = self
+
+    def reset(self):
+        self.resets += 1
+
+    def _execute_module(self, **kwargs):
+        self.calls += 1
+        if self.calls <= self.drops:
+            raise ConnectionError("('Connection aborted.', RemoteDisconnected('Remote end closed connection'))")
+        return self.result
+
+
+def test_a_read_only_batch_is_retried_once_after_a_dropped_connection():
+    batch = bridge.Batch()
+    batch.get("a", wmi.CIMV2, wmi.OS_CLASS)
+    action = DroppingAction(1, {"results": [{"ok": True, "instances": []}]})
+    assert bridge.run(action, {}, batch)["a"].ok
+    assert (action.calls, action.resets) == (2, 1)
+    with pytest.raises(bridge.BridgeError, match="dropped twice while reading"):
+        bridge.run(DroppingAction(2, {}), {}, batch)
+
+
+def test_a_batch_that_changes_things_is_never_sent_twice():
+    batch = bridge.Batch()
+    batch.invoke("act", wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, "ActivateServerAutomatic")
+    action = DroppingAction(1, {"results": [{"ok": True}]})
+    with pytest.raises(bridge.BridgeError, match="dropped while changes were being applied .* run the task again"):
+        bridge.run(action, {}, batch)
+    assert action.calls == 1
