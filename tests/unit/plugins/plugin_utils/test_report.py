@@ -122,15 +122,18 @@ def test_unreachable_failed_and_missing_results():
         "broken": {"failed": True, "msg": "host_bridge: access denied"},
         "skipped": {"skipped": True},
         "odd": {"changed": False},
+        "hidden": {"changed": False, "failed": False, "failed_when_result": False, "msg": "connection dropped"},
     })
     assert [(h["inventory_hostname"], h["status"]) for h in fleet["hosts"]] == [
-        ("broken", "failed"), ("down", "unreachable"), ("odd", "failed"), ("skipped", "not_run")]
+        ("broken", "failed"), ("down", "unreachable"), ("hidden", "failed"), ("odd", "failed"), ("skipped", "not_run")]
+    assert host(fleet, "hidden")["error"] == "connection dropped"
+    assert host(fleet, "odd")["error"] == "The result is not a licensing_info result."
     down = host(fleet, "down")
     assert codes(down) == [("error", "host_unreachable")]
     assert "timed out" in down["diagnostics"][0]["message"] and down["error"].endswith("timed out")
     assert codes(host(fleet, "broken")) == [("error", "host_not_read")]
-    assert fleet["summary"]["hosts"] == 4 and fleet["summary"]["hosts_not_read"] == 4
-    assert fleet["summary"]["errors"] == 4 and fleet["summary"]["hosts_with_errors"] == 4
+    assert fleet["summary"]["hosts"] == 5 and fleet["summary"]["hosts_not_read"] == 5
+    assert fleet["summary"]["errors"] == 5 and fleet["summary"]["hosts_with_errors"] == 5
 
 
 def test_read_problems_become_warnings():

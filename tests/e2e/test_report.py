@@ -1,0 +1,328 @@
+"""The fleet report end to end: playbooks/report.yml through ansible's winrm connection against a lab, the JSON
+and CSV it writes, and the HTML page as a person sees it in headless Chromium (Debian's package; the test setup,
+tools/install-chromium.sh, installs it)."""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import re
+import shutil
+import subprocess
+import zlib
+from pathlib import Path
+
+import pytest
+
+from rdlab.testing import ROOT, start_lab
+
+PLAYBOOK = ROOT / "playbooks" / "report.yml"
+SETUP = Path(__file__).resolve().parent / "playbooks" / "report_lab.yml"
+INSTALL_CHROMIUM = ROOT / "tools" / "install-chromium.sh"
+CHROMIUM = Path("/usr/bin/chromium")
+HOSTS = ["gone", "ls1", "ls2", "sh1", "sh2", "sh3"]
+# A host in the inventory that nothing answers for: the report must list it, not stop.
+UNREACHABLE = """\
+windows:
+  hosts:
+    gone:
+      ansible_host: 127.0.0.1
+      ansible_port: 1
+"""
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """ls1 (2022) activated with CALs in use, ls2 (2016) not activated, sh1 (2019) Per Device on ls1, sh2 (2022)
+    Per User on ls2 with 20 grace days left, sh3 (2022) Per Device on ls1, and an unreachable host."""
+    lab = start_lab(tmp_path_factory.mktemp("lab"),
+                    "ls1:license_server:domain=corp.example.com",
+                    "ls2:license_server:os=2016:domain=corp.example.com",
+                    "sh1:session_host:os=2019:domain=corp.example.com",
+                    "sh2:session_host:domain=corp.example.com",
+                    "sh3:session_host:domain=corp.example.com")
+    try:
+        setup = lab.playbook(SETUP)
+        assert setup.returncode == 0, setup.stdout + setup.stderr
+        # Clients never connect to the lab: 18 Per Device CALs issued by the lab, 31 Per User CALs seeded.
+        packs = {p["ProductType"]: p["KeyPackId"] for p in lab.state("ls1")["license_server"]["key_packs"]}
+        lab.rdlab("issue", "ls1", "--key-pack", str(packs[0]), "--count", "18")
+        key_packs = lab.state("ls1")["license_server"]["key_packs"]
+        for pack in key_packs:
+            if pack["KeyPackId"] == packs[1]:
+                pack["IssuedLicenses"] = 31
+        seed(lab, "ls1", {"license_server": {"key_packs": key_packs}}, tmp_path_factory)
+        seed(lab, "sh2", {"clock_offset_days": 100}, tmp_path_factory)
+        yield lab
+    finally:
+        lab.rdlab("stop")
+
+
+def seed(lab, host, document, tmp_path_factory):
+    path = tmp_path_factory.mktemp("seed") / "seed.json"
+    path.write_text(json.dumps(document))
+    lab.rdlab("seed", host, str(path))
+
+
+def run_report(lab, directory: Path, *extra: str):
+    inventory = directory.parent / "unreachable.yml"
+    inventory.write_text(UNREACHABLE)
+    return lab.playbook(PLAYBOOK, "-i", str(inventory), "-e", json.dumps({"report_dir": str(directory)}), *extra)
+
+
+@pytest.fixture(scope="module")
+def report_dir(lab, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("report") / "out"
+    run = run_report(lab, directory)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"Report written to {directory}/ (html, json, csv)" in run.stdout
+    assert "6 hosts (1 not read), 2 license servers (1 activated), 3 session hosts" in run.stdout
+    return directory
+
+
+@pytest.fixture(scope="module")
+def report(report_dir):
+    return json.loads((report_dir / "report.json").read_text())
+
+
+def by_host(report):
+    return {h["inventory_hostname"]: h for h in report["hosts"]}
+
+
+def codes(host, source=None):
+    return [f["code"] for f in host["diagnostics"] if source is None or f["source"] == source]
+
+
+# --- what the playbook writes ------------------------------------------------------------------------
+
+def test_the_playbook_writes_every_file(report_dir):
+    assert sorted(p.name for p in report_dir.iterdir()) == [
+        "report-key-packs.csv", "report.csv", "report.html", "report.json"]
+
+
+def test_json_has_every_host_and_the_fleet_numbers(report):
+    hosts = by_host(report)
+    assert sorted(hosts) == HOSTS
+    assert report["schema_version"] == 1
+    assert report["summary"] == {
+        "hosts": 6, "hosts_read": 5, "hosts_not_read": 1, "license_servers": 2, "license_servers_activated": 1,
+        "session_hosts": 3, "errors": 7, "warnings": 2, "infos": 0, "grace_warnings": 1, "hosts_with_errors": 4,
+        "hosts_with_warnings": 2, "grace_warning_days": 30}
+    assert [(u["license_type"], u["product_version"], u["total"], u["issued"], u["available"], u["license_servers"])
+            for u in report["cal_usage"]] == [("per_device", "2019", 25, 18, 7, ["LS1"]),
+                                              ("per_user", "2022", 50, 31, 19, ["LS1"])]
+    assert hosts["ls1"]["license_server"]["activation_status"] == "activated"
+    assert hosts["ls2"]["license_server"]["activation_status"] == "not_activated"
+    assert hosts["sh2"]["session_host"]["licensing_mode"] == "per_user"
+    assert hosts["sh2"]["session_host"]["grace_period_days_left"] == 20
+    assert hosts["sh1"]["session_host"]["license_servers"] == ["LS1.CORP.EXAMPLE.COM"]
+    # The connection is refused: unreachable, or failed when licensing_info reports the dropped connection itself.
+    gone = hosts["gone"]
+    assert gone["status"] in ("unreachable", "failed") and "Connection refused" in gone["error"]
+    assert codes(gone) == ["host_unreachable" if gone["status"] == "unreachable" else "host_not_read"]
+
+
+def test_json_has_the_cross_host_findings(report):
+    hosts = by_host(report)
+    # sh2 uses ls2: not activated, older than sh2 (2016 < 2022), no Per User CALs. check_connectivity is on, so
+    # licensing_info itself reports the lower version too.
+    assert codes(hosts["sh2"], "fleet") == ["license_server_not_activated", "license_server_older", "no_cals_for_mode"]
+    assert "license_server_not_valid" in codes(hosts["sh2"], "host")
+    assert "grace_period_ending" in codes(hosts["sh2"], "host")
+    # sh3 (2022) is Per Device on ls1, which has 2019 Per Device CALs only.
+    assert codes(hosts["sh3"], "fleet") == ["cal_version_too_old"]
+    # sh1 (2019, Per Device) names ls1 by its FQDN in capitals: matched, and nothing is wrong.
+    assert hosts["sh1"]["diagnostics"] == []
+
+
+def test_no_secret_reaches_any_file(lab, report_dir):
+    state = lab.state("ls1")["license_server"]
+    secrets = [state["license_server_id"], state["product_id"], "1234567", "7654321", "rds-admins@example.com"]
+    assert all(secrets)
+    for path in report_dir.iterdir():
+        text = path.read_text()
+        assert [s for s in secrets if s in text] == [], path.name
+        assert "license_server_id" not in text
+
+
+def test_csv_one_row_per_host(report_dir):
+    rows = {r["host"]: r for r in csv.DictReader((report_dir / "report.csv").open(newline=""))}
+    assert sorted(rows) == HOSTS
+    assert rows["ls1"]["activation_status"] == "activated"
+    assert (rows["ls1"]["cals_per_user_total"], rows["ls1"]["cals_per_user_issued"],
+            rows["ls1"]["cals_per_user_available"]) == ("50", "31", "19")
+    assert (rows["ls1"]["cals_per_device_total"], rows["ls1"]["cals_per_device_issued"]) == ("25", "18")
+    assert rows["ls2"]["activation_status"] == "not_activated" and rows["ls2"]["errors"] == "1"
+    assert rows["sh2"]["licensing_mode"] == "per_user" and rows["sh2"]["grace_period_days_left"] == "20"
+    assert rows["sh2"]["license_servers"] == "ls2"
+    assert rows["sh2"]["diagnostic_codes"].split(";") == [
+        "license_server_not_valid", "license_server_not_activated", "license_server_older", "no_cals_for_mode",
+        "grace_period_ending"]
+    assert rows["gone"]["status"] in ("unreachable", "failed") and "Connection refused" in rows["gone"]["error"]
+    assert rows["sh1"]["session_host"] == "true" and rows["sh1"]["license_server"] == "false"
+
+
+def test_csv_one_row_per_key_pack(report_dir):
+    rows = list(csv.DictReader((report_dir / "report-key-packs.csv").open(newline="")))
+    assert [(r["host"], r["license_type"], r["product_version"], r["total"], r["issued"]) for r in rows] == [
+        ("ls1", "built_in", "built_in", "4294967295", "0"), ("ls1", "per_user", "2022", "50", "31"),
+        ("ls1", "per_device", "2019", "25", "18"), ("ls2", "built_in", "built_in", "4294967295", "0")]
+
+
+def test_fail_on_error_fails_after_writing(lab, tmp_path):
+    directory = tmp_path / "strict"
+    run = run_report(lab, directory, "-e", "report_fail_on=error")
+    assert run.returncode != 0
+    assert "SH2: License server LS2 is not activated" in run.stdout
+    assert (directory / "report.html").exists() and (directory / "report.json").exists()
+
+
+# --- the HTML page, as a person sees it ----------------------------------------------------------------
+
+# Appended to a copy of the page (the report itself has no script): what the browser laid out, as JSON.
+PROBE = """
+<script>
+const box = (el) => el.getBoundingClientRect();
+const seen = {
+  title: document.title,
+  text: document.body.innerText,
+  cards: [...document.querySelectorAll('.cards .card')].map(c => c.innerText.replace(/\\s+/g, ' ').trim()),
+  bars: [...document.querySelectorAll('#cal-usage .usage')].map(u => ({
+    label: u.querySelector('.what').innerText,
+    numbers: u.querySelector('.numbers').innerText,
+    ratio: box(u.querySelector('.fill')).width / box(u.querySelector('.bar')).width,
+    height: box(u.querySelector('.fill')).height,
+    colour: getComputedStyle(u.querySelector('.fill')).backgroundColor})),
+  hosts: Object.fromEntries([...document.querySelectorAll('#hosts tbody tr')].map(tr =>
+    [tr.dataset.host, [...tr.cells].map(td => td.innerText.replace(/\\s+/g, ' ').trim())])),
+  findings: [...document.querySelectorAll('#findings tbody tr')].map(tr =>
+    [...tr.cells].map(td => td.innerText.replace(/\\s+/g, ' ').trim())),
+  badge_colours: Object.fromEntries([...document.querySelectorAll('#findings .badge')].map(b =>
+    [b.innerText.toLowerCase(), getComputedStyle(b).backgroundColor])),
+  loaded: performance.getEntriesByType('resource').map(e => e.name),
+  width: document.documentElement.scrollWidth,
+};
+const pre = document.createElement('pre');
+pre.id = 'probe';
+pre.textContent = JSON.stringify(seen);
+document.body.appendChild(pre);
+</script>
+"""
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's chromium: installed by tools/install-chromium.sh (make e2e runs it first) when missing. A
+    machine that cannot install it fails here, with apt's reason: the report is never left untested."""
+    if not CHROMIUM.exists():
+        run = subprocess.run(["bash", str(INSTALL_CHROMIUM)], capture_output=True, text=True, timeout=900,
+                             check=False)
+        if run.returncode != 0 or not CHROMIUM.exists():
+            pytest.fail(f"{CHROMIUM} is missing and {INSTALL_CHROMIUM.relative_to(ROOT)} could not install it "
+                        f"(exit {run.returncode}):\n{run.stdout}\n{run.stderr}", pytrace=False)
+    return CHROMIUM
+
+
+def headless(chromium, profile: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [str(chromium), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--hide-scrollbars", f"--user-data-dir={profile}", *args]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
+    assert run.returncode == 0, run.stderr
+    return run
+
+
+@pytest.fixture(scope="module")
+def seen(chromium, report_dir, tmp_path_factory):
+    page = (report_dir / "report.html").read_text()
+    probe = tmp_path_factory.mktemp("probe") / "probe.html"
+    probe.write_text(page.replace("</body>", PROBE + "</body>"))
+    dom = headless(chromium, tmp_path_factory.mktemp("profile"), "--window-size=1280,1600", "--dump-dom",
+                   probe.as_uri()).stdout
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
+    assert found, dom[-2000:]
+    return json.loads(html.unescape(found.group(1)))
+
+
+def test_the_page_is_self_contained(report_dir, seen):
+    page = (report_dir / "report.html").read_text()
+    for needle in ("<script", "<link", "<img", "<iframe", "@import", "url(", "http://", "https://", "src="):
+        assert needle not in page.lower(), needle
+    assert seen["loaded"] == []  # the browser fetched nothing besides the page
+
+
+def test_the_summary_a_person_sees(seen):
+    assert seen["title"] == "Remote Desktop Licensing report"
+    assert seen["cards"][0].startswith("6 Hosts 2 license servers (1 activated), 3 session hosts, 1 not read")
+    assert seen["cards"][1:] == ["7 Errors on 4 hosts", "2 Warnings on 2 hosts",
+                                 "1 Grace period warning session hosts with 30 days or less and no valid license server"]
+    assert seen["width"] <= 1280  # nothing runs off the side of the window
+
+
+def test_the_cal_bars(seen):
+    bars = {b["label"]: b for b in seen["bars"]}
+    assert list(bars) == ["Per Device CALs, Windows Server 2019", "Per User CALs, Windows Server 2022"]
+    device, user = bars.values()
+    assert device["numbers"] == "18 issued of 25 · 7 available · 72%"
+    assert user["numbers"] == "31 issued of 50 · 19 available · 62%"
+    assert device["ratio"] == pytest.approx(0.72, abs=0.01) and user["ratio"] == pytest.approx(0.62, abs=0.01)
+    assert device["height"] > 10 and device["colour"] not in ("rgba(0, 0, 0, 0)", "transparent")
+
+
+def test_the_hosts_table(seen):
+    hosts = seen["hosts"]
+    assert sorted(hosts) == HOSTS
+    heading = ["name", "roles", "os", "domain", "activation", "mode", "servers", "grace", "findings"]
+    ls1, ls2, sh1, sh2, sh3 = (dict(zip(heading, hosts[h])) for h in ("ls1", "ls2", "sh1", "sh2", "sh3"))
+    assert ls1["name"] == "LS1" and ls1["activation"] == "Activated" and ls1["roles"] == "License server"
+    assert ls2["activation"] == "Not activated" and ls2["os"] == "Windows Server 2016 Standard 10.0.14393"
+    assert sh1["mode"] == "Per Device (local setting)" and sh1["servers"] == "LS1.CORP.EXAMPLE.COM valid"
+    assert sh1["findings"] == "none" and sh1["domain"] == "corp.example.com"
+    assert sh2["mode"] == "Per User (local setting)" and sh2["servers"] == "ls2 lower version"
+    assert sh2["grace"] == "20 days left" and sh2["findings"] == "4 errors 1 warning"
+    assert sh3["grace"] == "120 days left" and sh3["findings"] == "1 error"
+    assert hosts["gone"][0] == "gone" and hosts["gone"][1].startswith(("Unreachable:", "Not read:"))
+    assert "Connection refused" in hosts["gone"][1] and hosts["gone"][2] == "1 error"
+    assert "not activated" in seen["text"].lower()
+
+
+def test_the_findings_with_severity_colours(seen):
+    findings = seen["findings"]
+    assert [f[0] for f in findings] == ["ERROR"] * 7 + ["WARNING"] * 2
+    messages = {(f[1], f[3].split()[0]): f[2] for f in findings}
+    assert messages[("SH2", "license_server_not_activated")] == (
+        "License server LS2 is not activated: it issues only temporary CALs, which expire after 90 days.")
+    assert messages[("SH2", "no_cals_for_mode")] == (
+        "The session host is in Per User mode, but none of its license servers in this report (LS2) has Per User "
+        "CALs.")
+    assert messages[("SH3", "cal_version_too_old")].startswith("The session host runs Microsoft Windows Server 2022")
+    assert messages[("SH2", "grace_period_ending")] == "The licensing grace period ends in 20 days."
+    assert "(fleet)" in [f[3] for f in findings if f[1] == "SH2"][2]
+    colours = seen["badge_colours"]
+    assert colours["error"] == "rgb(180, 35, 24)" and colours["warning"] == "rgb(247, 144, 9)"
+
+
+def test_the_screenshot(chromium, report_dir, tmp_path):
+    shot = tmp_path / "report.png"
+    headless(chromium, tmp_path / "profile", "--window-size=1280,1600", f"--screenshot={shot}",
+             (report_dir / "report.html").as_uri())
+    width, height, distinct = png_summary(shot.read_bytes())
+    assert (width, height) == (1280, 1600)
+    assert distinct > 50  # text, colours and bars, not a blank page
+    keep = ROOT / "build" / "e2e-report"
+    keep.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shot, keep / "report.png")  # for a person to look at after the run
+
+
+def png_summary(data: bytes) -> tuple[int, int, int]:
+    """Width, height and the number of distinct byte values in the image data (no imaging library needed)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    chunks, offset = [], 8
+    while offset < len(data):
+        length = int.from_bytes(data[offset:offset + 4], "big")
+        if data[offset + 4:offset + 8] == b"IDAT":
+            chunks.append(data[offset + 8:offset + 8 + length])
+        offset += 12 + length
+    return width, height, len(set(zlib.decompress(b"".join(chunks))))
