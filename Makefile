@@ -41,7 +41,7 @@ ANSIBLE_TEST = $(RUN) $(PY) tools/ansible-test-offline.py --collection $(COLLECT
 TARBALL_GLOB := build/remote_desktop-licensing-*.tar.gz
 
 .PHONY: help venv collections unit ps-syntax sanity lint changelog-lint build import e2e \
-	molecule ee-check test test-core221 demo clean distclean
+	molecule ee-check test test-core221 demo report-screenshot clean distclean
 
 help: ## list the targets
 	@echo "remote_desktop.licensing: make TARGET"
@@ -94,6 +94,7 @@ import: build ## galaxy-importer on the tarball (local, offline); fails on error
 		$(PY) "$(CURDIR)/tools/galaxy-import.py" remote_desktop-licensing-*.tar.gz
 
 e2e: venv collections ## end-to-end tests (tests/e2e) against the simulated lab
+	tools/install-chromium.sh  # the report test renders the page in Debian's chromium; no-op when installed
 	$(RUN) tools/run-pytest.sh "e2e ($(LEG))" "$(PY)" tests/e2e -- -o pythonpath="tests/lab $(COLLECTIONS)" -v
 
 # The lab scenario only: the windows scenario needs real hosts (extensions/molecule/windows/molecule.yml).
@@ -120,6 +121,10 @@ test-core221: ## unit + sanity + e2e on Python 3.12 / ansible-core 2.21 (skipped
 
 demo: venv collections ## run tools/demo.sh
 	$(RUN) bash tools/demo.sh
+
+report-screenshot: venv collections ## docs/images/report.png: the report of the demo lab, in headless chromium
+	tools/install-chromium.sh
+	$(RUN) bash tools/report-screenshot.sh
 
 # bench: not yet.
 

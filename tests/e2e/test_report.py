@@ -77,7 +77,8 @@ def report_dir(lab, tmp_path_factory):
     run = run_report(lab, directory)
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"Report written to {directory}/ (html, json, csv)" in run.stdout
-    assert "6 hosts (1 not read), 2 license servers (1 activated), 3 session hosts" in run.stdout
+    assert "hosts: 6 (1 not read); license servers: 2 (1 activated); session hosts: 3" in run.stdout
+    assert "errors: 7; warnings: 2; grace period warnings: 1" in run.stdout
     return directory
 
 
