@@ -31,22 +31,28 @@ class ActionModule(LicensingAction):
             self.result["warnings"] = plan.warnings
         before = _view(want, pack, recorded=how == "marker")
         if not plan.changed or self._task.check_mode:
-            return self._report(before, _predicted(want, pack), pack if want["state"] == "present" else None)
+            return self._report(before, _predicted(want, pack), pack if want["state"] == "present" else None, pack)
+        matched = pack
         if want["state"] == "present" and pack is None:
             pack = self._install(want, task_vars, plan, markers, fp)
             self.result["matched_by"] = "installed"
         else:
-            packs = self._apply_and_check(task_vars, plan, want, fp, pack["key_pack_id"])
-            pack = packs.get(pack["key_pack_id"])
-        return self._report(before, _view(want, pack, recorded=pack is not None), pack)
+            packs = self._apply_and_check(task_vars, plan, want, fp, matched["key_pack_id"])
+            pack = packs.get(matched["key_pack_id"])
+        return self._report(before, _view(want, pack, recorded=pack is not None), pack, matched)
 
     def _install(self, want, task_vars, plan, markers, fp):
         """Pending marker and install in one round trip; the pack's marker once Windows told its id."""
         install = Plan()
         install.steps = plan.steps[:1]
         results = self.apply(task_vars, install, _verify_batch())
-        key_pack_id = [r for r in results if r.operation.get("method", "").startswith("Install")][0].out.get(
-            "KeyPackId")
+        call = [r for r in results if r.operation.get("method", "").startswith("Install")][0]
+        key_pack_id = call.out.get("KeyPackId")
+        if key_pack_id is None:
+            raise TaskFailed(
+                "%s returned success but no KeyPackId, so the module cannot tell which key pack it installed. The "
+                "pending marker stays on the license server: the next run records the new key pack if one appeared, "
+                "or installs the pack if none did." % call.operation["method"], dict(self.result, changed=True))
         mark = Plan()
         mark.steps.append(planner.mark_after_install(want, markers, fp, key_pack_id))
         self.result["plan"] = install.report() + mark.report()
@@ -81,8 +87,9 @@ class ActionModule(LicensingAction):
                 "The installed key pack %d differs from the declaration: %s. Later runs match it by its marker."
                 % (pack["key_pack_id"], "; ".join(wrong)))
 
-    def _report(self, before, after, pack):
-        self.result["key_pack_id"] = pack["key_pack_id"] if pack else None
+    def _report(self, before, after, pack, matched=None):
+        """`pack` as it is after the task; `matched` as the declaration found it (a removed pack keeps its id)."""
+        self.result["key_pack_id"] = (pack or matched or {}).get("key_pack_id")
         self.result["key_pack"] = pack
         self.result["diff"] = {"before": before, "after": after}
         return self.result

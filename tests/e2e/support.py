@@ -140,8 +140,9 @@ class ModuleLab:
         return len(path.read_text().splitlines()) if path.exists() else 0
 
     def state(self, host: str) -> dict:
-        """The host's state without the lab's per-command bookkeeping."""
-        state = self.lab.state(host)
+        """The host's state without the lab's per-command bookkeeping (what `rdlab show` prints, read directly:
+        the lab replaces the file atomically)."""
+        state = json.loads((self.lab.dir / "hosts" / f"{host}.json").read_text())
         for key in VOLATILE:
             state.pop(key, None)
         return state
@@ -154,8 +155,8 @@ class ModuleLab:
     def fault(self, host: str, name: str, *options: str) -> None:
         self.lab.rdlab("fault", "set", host, name, *options)
 
-    def clear_faults(self, host: str) -> None:
-        self.lab.rdlab("fault", "clear", host)
+    def clear_faults(self, host: str, name: str | None = None) -> None:
+        self.lab.rdlab("fault", "clear", host, *([name] if name else []))
 
     def by_hand(self, host: str, *operations: dict, secrets: dict | None = None) -> list[dict]:
         """Bridge operations sent directly, as an administrator working on the host would act (RD Licensing
