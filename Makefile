@@ -41,7 +41,7 @@ ANSIBLE_TEST = $(RUN) $(PY) tools/ansible-test-offline.py --collection $(COLLECT
 TARBALL_GLOB := build/remote_desktop-licensing-*.tar.gz
 
 .PHONY: help venv collections unit ps-syntax sanity lint changelog-lint build import e2e \
-	molecule ee-check test test-core221 demo report-screenshot clean distclean
+	molecule ee-check docs test test-core221 demo report-screenshot clean distclean
 
 help: ## list the targets
 	@echo "remote_desktop.licensing: make TARGET"
@@ -107,7 +107,12 @@ molecule: venv collections ## molecule test -s lab: create (start a lab), conver
 ee-check: venv collections ## ansible-builder introspect on the collection + create from docs/awx (no image build)
 	$(RUN) tools/ee-check.sh "$(COLLECTIONS)" build/ee-context
 
-test: unit ps-syntax sanity lint changelog-lint build import e2e molecule ee-check test-core221 ## every gate, then the core 2.21 leg
+docs: venv collections ## the module reference (antsibull-docs) into build/docs, and its lint of the plugin docs
+	rm -rf build/docs && mkdir -p build/docs
+	$(RUN) antsibull-docs collection --use-current --dest-dir build/docs --fail-on-error remote_desktop.licensing
+	cd $(COLLECTION_DIR) && $(RUN) antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
+
+test: unit ps-syntax sanity lint changelog-lint build import docs e2e molecule ee-check test-core221 ## every gate, then the core 2.21 leg
 
 test-core221: ## unit + sanity + e2e on Python 3.12 / ansible-core 2.21 (skipped without Python 3.12)
 	@if py=$$(tools/find-python.sh $(CORE221_PYTHON_VERSION)); then \
