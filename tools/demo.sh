@@ -30,5 +30,7 @@ echo "== Converge again: nothing changes, one WinRM command per host per module 
 "$venv/bin/ansible-playbook" -i "$inventory" playbooks/site.yml -e @tests/lab/demo/vars.yml
 echo "WinRM commands for the second converge: $(( $(commands) - before )) (the floor is 5: ls1 runs license_server and cal_pack twice, sh1 and sh2 run session_host)"
 
-echo "== Report"
-"$venv/bin/ansible-playbook" -i "$inventory" playbooks/info.yml
+echo "== Report (playbooks/report.yml)"
+report_dir="$PWD/build/demo-report"
+"$venv/bin/ansible-playbook" -i "$inventory" playbooks/report.yml -e "report_dir=$report_dir"
+echo "Report files: $report_dir/report.html (open it in a browser), report.json, report.csv"
