@@ -179,6 +179,16 @@ def test_fail_on_error_fails_after_writing(lab, tmp_path):
     assert (directory / "report.html").exists() and (directory / "report.json").exists()
 
 
+def test_limit_narrows_the_report(lab, tmp_path):
+    directory = tmp_path / "limited"
+    run = run_report(lab, directory, "--limit", "ls2,sh2")
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = json.loads((directory / "report.json").read_text())
+    assert sorted(by_host(report)) == ["ls2", "sh2"]
+    assert codes(by_host(report)["sh2"], "fleet") == [
+        "license_server_not_activated", "license_server_older", "no_cals_for_mode"]
+
+
 # --- the HTML page, as a person sees it ----------------------------------------------------------------
 
 # Appended to a copy of the page (the report itself has no script): what the browser laid out, as JSON.
