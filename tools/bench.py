@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """make bench: the collection's cost on fleets of 1, 10, 100 and 300 lab hosts.
 
 For each size (one license server per 50 session hosts; a single host is both), against a fresh

@@ -20,10 +20,9 @@ def role_spec(role):
 
 
 def values(option):
+    small_dicts = st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=2)
     kinds = [st.none(), st.booleans(), st.integers(-5, 10 ** 6), st.text(max_size=20),
-             st.lists(st.one_of(st.text(max_size=5), st.booleans(), st.dictionaries(st.text(max_size=5),
-                                                                                   st.text(max_size=5))), max_size=3),
-             st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=2)]
+             st.lists(st.one_of(st.text(max_size=5), st.booleans(), small_dicts), max_size=3), small_dicts]
     if option.get("choices"):
         kinds.append(st.sampled_from(option["choices"]))
     return st.one_of(kinds)
