@@ -41,7 +41,7 @@ ANSIBLE_TEST = $(RUN) $(PY) tools/ansible-test-offline.py --collection $(COLLECT
 TARBALL_GLOB := build/remote_desktop-licensing-*.tar.gz
 
 .PHONY: help venv collections unit ps-syntax sanity lint changelog-lint build import e2e \
-	molecule ee-check docs test test-core221 demo report-screenshot clean distclean
+	molecule ee-check docs test test-core221 demo bench report-screenshot clean distclean
 
 help: ## list the targets
 	@echo "remote_desktop.licensing: make TARGET"
@@ -131,7 +131,8 @@ report-screenshot: venv collections ## docs/images/report.png: the report of the
 	tools/install-chromium.sh
 	$(RUN) bash tools/report-screenshot.sh
 
-# bench: not yet.
+bench: venv collections ## the benchmark on labs of 1, 10, 100, 300 hosts (docs/performance.md); BENCH_SIZES=1,10 for a quick run
+	$(RUN) $(PY) tools/bench.py --sizes $(or $(BENCH_SIZES),1,10,100,300) --forks $(or $(BENCH_FORKS),50)
 
 clean: ## remove build output, test output and caches (keeps the venvs)
 	rm -rf build tests/output .pytest_cache .coverage .coverage.* htmlcov importer_result.json
