@@ -60,21 +60,54 @@ def test_playbook_with_gather_facts(lab, tmp_path):
     assert "ok=2" in run.stdout
 
 
+def inventory_vars(lab):
+    return json.loads(lab.inventory.read_text().split("\n", 1)[1])["all"]["vars"]
+
+
 @pytest.fixture
 def https_lab(tmp_path_factory):
-    lab = start_lab(tmp_path_factory.mktemp("https"), "ls9:license_server", scheme="https")
+    lab = start_lab(tmp_path_factory.mktemp("https"), "ls9:license_server", "sh9:session_host:address=127.0.0.2",
+                    scheme="https")
     yield lab
     lab.rdlab("stop")
 
 
 def test_https_with_certificate_validation(https_lab, tmp_path):
     from rdlab.winrm.tls import CERT_NAME
-    cert = https_lab.dir / "tls" / CERT_NAME
-    result = https_lab.adhoc("ls9", "remote_desktop.licensing.licensing_info", None,
-                             "-e", "ansible_winrm_server_cert_validation=validate",
-                             "-e", f"ansible_winrm_ca_trust_path={cert}", tmp_path=tmp_path)["ls9"]
-    assert result["_rc"] == 0, result
-    assert result["license_server"]["installed"] is True
+    assert inventory_vars(https_lab) | {"ansible_password": "-"} == {
+        "ansible_connection": "winrm", "ansible_winrm_scheme": "https", "ansible_user": "Administrator",
+        "ansible_password": "-", "ansible_winrm_transport": "ntlm", "ansible_winrm_message_encryption": "auto",
+        "ansible_winrm_server_cert_validation": "validate",
+        "ansible_winrm_ca_trust_path": str(https_lab.dir / "tls" / CERT_NAME)}
+    # The certificate names both hosts' addresses.
+    results = https_lab.adhoc("all", "remote_desktop.licensing.licensing_info", tmp_path=tmp_path)
+    assert {host: result["_rc"] for host, result in results.items()} == {"ls9": 0, "sh9": 0}, results
+    assert results["ls9"]["license_server"]["installed"] is True
+
+
+def test_a_basic_lab_over_http(tmp_path_factory, tmp_path):
+    lab = start_lab(tmp_path_factory.mktemp("basic"), "ls8:license_server", auth="basic")
+    try:
+        assert {k: v for k, v in inventory_vars(lab).items() if k.startswith("ansible_winrm")} == {
+            "ansible_winrm_scheme": "http", "ansible_winrm_transport": "basic",
+            "ansible_winrm_message_encryption": "never"}
+        result = lab.adhoc("ls8", "remote_desktop.licensing.licensing_info", tmp_path=tmp_path)["ls8"]
+        assert result["_rc"] == 0, result
+        # A Basic lab offers Basic only: NTLM gets a 401, as from a listener with Negotiate turned off.
+        ntlm = lab.adhoc("ls8", "ansible.windows.win_ping", None, "-e", "ansible_winrm_transport=ntlm",
+                         tmp_path=tmp_path)["ls8"]
+        assert ntlm["_rc"] != 0 and "credentials were rejected" in ntlm["msg"]
+    finally:
+        lab.rdlab("stop")
+
+
+def test_the_default_lab_speaks_ntlm_with_encryption_only(lab, tmp_path):
+    assert {k: v for k, v in inventory_vars(lab).items() if k.startswith("ansible_winrm")} == {
+        "ansible_winrm_scheme": "http", "ansible_winrm_transport": "ntlm", "ansible_winrm_message_encryption": "auto"}
+    for override, message in (("ansible_winrm_transport=basic", "credentials were rejected"),
+                              ("ansible_winrm_message_encryption=never", "AllowUnencrypted is false")):
+        result = lab.adhoc("bare", "ansible.windows.win_ping", None, "-e", override, tmp_path=tmp_path)["bare"]
+        assert result["_rc"] != 0 and message in result["msg"], result
 
 
 def test_state_survives_a_restart(https_lab, tmp_path):

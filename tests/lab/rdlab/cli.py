@@ -51,10 +51,10 @@ def parse_host_spec(spec: str) -> dict:
     return host
 
 
-def create_lab(directory: Path, hosts: list[dict], scheme: str) -> None:
+def create_lab(directory: Path, hosts: list[dict], scheme: str, auth: str = "ntlm") -> None:
     """Write lab.json and a fresh state for each host (an existing lab is kept unless reset)."""
     (directory / "hosts").mkdir(parents=True, exist_ok=True)
-    config = {"scheme": scheme, "username": DEFAULT_USER, "password": secrets.token_urlsafe(12) + "-Aa1",
+    config = {"scheme": scheme, "auth": auth, "username": DEFAULT_USER, "password": secrets.token_urlsafe(12) + "-Aa1",
               "hosts": [{**h, "port": 0} for h in hosts]}
     (directory / "lab.json").write_text(json.dumps(config, indent=2))
     os.chmod(directory / "lab.json", 0o600)
@@ -76,6 +76,29 @@ def _inventory_groups(spec: dict) -> list[str]:
     return groups or ["other_hosts"]
 
 
+def _auth(config: dict) -> str:
+    # Labs created before --auth existed used Basic.
+    return config.get("auth", "basic")
+
+
+def _connection_vars(directory: Path, config: dict) -> dict:
+    """How ansible reaches the lab: NTLM with message encryption over HTTP (or Basic, unencrypted,
+    where a test needs it); over HTTPS, the lab's certificate is validated."""
+    lab_vars = {"ansible_connection": "winrm", "ansible_winrm_scheme": config["scheme"],
+                "ansible_user": config["username"], "ansible_password": config["password"]}
+    if _auth(config) == "ntlm":
+        # auto: encrypted over HTTP, left to TLS over HTTPS.
+        lab_vars.update(ansible_winrm_transport="ntlm", ansible_winrm_message_encryption="auto")
+    else:
+        lab_vars.update(ansible_winrm_transport="basic",
+                        ansible_winrm_message_encryption="never" if config["scheme"] == "http" else "auto")
+    if config["scheme"] == "https":
+        from .winrm.tls import CERT_NAME
+        lab_vars.update(ansible_winrm_server_cert_validation="validate",
+                        ansible_winrm_ca_trust_path=str(directory / "tls" / CERT_NAME))
+    return lab_vars
+
+
 def write_inventory(directory: Path) -> Path:
     config = json.loads((directory / "lab.json").read_text())
     groups = {"license_servers": {}, "session_hosts": {}, "other_hosts": {}}
@@ -83,12 +106,7 @@ def write_inventory(directory: Path) -> Path:
         for group in _inventory_groups(h):
             groups.setdefault(group, {})[h["name"]] = {}
         groups[_inventory_groups(h)[0]][h["name"]] = {"ansible_host": h["address"], "ansible_port": h["port"]}
-    lab_vars = {
-        "ansible_connection": "winrm", "ansible_winrm_transport": "basic", "ansible_winrm_scheme": config["scheme"],
-        "ansible_user": config["username"], "ansible_password": config["password"],
-        "ansible_winrm_server_cert_validation": "ignore",
-        "ansible_winrm_message_encryption": "never" if config["scheme"] == "http" else "auto",
-    }
+    lab_vars = _connection_vars(directory, config)
     inventory = {"all": {"vars": lab_vars, "children": {
         "windows": {"children": {g: {"hosts": hs} for g, hs in groups.items() if hs}}}}}
     path = directory / "inventory" / "hosts.yml"
@@ -108,7 +126,10 @@ def serve(directory: Path) -> None:
 
     fleet = Fleet(directory)
     config = fleet.config
-    context = server_context(*ensure_certificate(directory / "tls")) if config["scheme"] == "https" else None
+    context = None
+    if config["scheme"] == "https":
+        # The certificate names every host's address, so validating it works for each ansible_host.
+        context = server_context(*ensure_certificate(directory / "tls", [h["address"] for h in config["hosts"]]))
     servers = []
     for h in config["hosts"]:
         server = _bind(h, fleet, config, context, WinRMServer)
@@ -133,8 +154,11 @@ def _bind(h, fleet, config, context, server_class):
     """Keep the host's port across restarts when it is free; otherwise take a new one."""
     for port in ([h["port"], 0] if h["port"] else [0]):
         try:
+            # A Basic lab is a host set up for Basic over HTTP: Basic on, AllowUnencrypted true. An NTLM
+            # lab has Windows's defaults: Negotiate only, unencrypted HTTP refused.
             server = server_class(h["name"], fleet, address=h["address"], port=port, username=config["username"],
-                                  password=config["password"], tls_context=context)
+                                  password=config["password"], tls_context=context, auth=(_auth(config),),
+                                  allow_unencrypted=_auth(config) == "basic")
             server.start()
             return server
         except OSError:
@@ -142,12 +166,12 @@ def _bind(h, fleet, config, context, server_class):
     raise SystemExit(f"could not bind a port for {h['name']} on {h['address']}")
 
 
-def start(directory: Path, hosts: list[dict], scheme: str, reset: bool) -> int:
+def start(directory: Path, hosts: list[dict], scheme: str, auth: str, reset: bool) -> int:
     if _running_pid(directory):
         print(f"a lab is already running from {directory} (pid {_running_pid(directory)})", file=sys.stderr)
         return 1
     if hosts and (reset or not (directory / "lab.json").exists()):
-        create_lab(directory, hosts, scheme)
+        create_lab(directory, hosts, scheme, auth)
     elif not (directory / "lab.json").exists():
         print("no lab here yet: give at least one --host", file=sys.stderr)
         return 2
@@ -238,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="NAME[:ROLE[+ROLE]][:os=2022][:domain=FQDN][:installation=core][:address=127.0.0.N]; "
                         "roles: license_server, session_host, none")
     p.add_argument("--scheme", choices=["http", "https"], default="http")
+    p.add_argument("--auth", choices=["ntlm", "basic"], default="ntlm",
+                   help="ntlm (default): NTLM with message encryption over HTTP, unencrypted HTTP refused; "
+                        "basic: Basic, accepted unencrypted over HTTP")
     p.add_argument("--reset", action="store_true", help="start from fresh hosts even if state exists")
     command("stop", "stop the lab")
     command("serve", "run the lab in the foreground (what start runs)")
@@ -278,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args, parser) -> int:
     directory = args.dir.resolve()
     if args.command == "start":
-        return start(directory, args.host, args.scheme, args.reset)
+        return start(directory, args.host, args.scheme, args.auth, args.reset)
     if args.command == "stop":
         return stop(directory)
     if args.command == "serve":

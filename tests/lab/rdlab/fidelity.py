@@ -19,8 +19,18 @@ KNOWN_DIFFERENCES = [
     ("Host bridge", "The lab executes host_bridge.ps1's operations in Python (rdlab/bridge.py mirrors it "
      "function by function); the PowerShell itself never runs here. Its allowlist is read from the module "
      "source that ansible sends."),
-    ("WinRM", "HTTP and HTTPS with Basic authentication only; NTLM, Kerberos, CredSSP and message "
-     "encryption are not modelled."),
+    ("WinRM", "HTTP and HTTPS with Basic, and NTLM through Negotiate with message encryption (pyspnego is the "
+     "accepting side); Kerberos, CredSSP and certificate authentication are not modelled. A lab started with "
+     "--auth ntlm (the default) has Windows's default listener settings, Negotiate only and AllowUnencrypted "
+     "false; --auth basic stands for a host set up with Basic on and AllowUnencrypted true."),
+    ("WinRM", "With AllowUnencrypted false, Basic over HTTP is answered 401 (what ansible's troubleshooting guide "
+     "ties to unencrypted HTTP) and an unencrypted message on an NTLM connection HTTP 500 with a SOAP fault that "
+     "names AllowUnencrypted: Windows's exact answer (reports show 500, some 401) and its text are assumed. A "
+     "sealed message the lab cannot unseal (another connection's context, a wrong sequence number) is answered "
+     "400, also assumed."),
+    ("WinRM", "NTLM channel binding tokens (sent over HTTPS) are not checked; Windows's default CbtHardeningLevel, "
+     "Relaxed, checks them when the client sends them. The lab's local account is accepted as USER, .\\USER "
+     "and HOST\\USER; the NTLM challenge names the machine the lab runs on, not the lab host."),
     ("WinRM", "An unknown shell is answered with fault 0x803381A6 (what makes ansible re-create the shell); "
      "Windows answers 2150858843."),
     ("Security", "The licensing classes answer only to Administrators and root/cimv2/TerminalServices needs "

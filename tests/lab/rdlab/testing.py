@@ -56,9 +56,11 @@ class Lab:
         return subprocess.run(command, capture_output=True, text=True, env=self.env(), timeout=600, check=False)
 
 
-def start_lab(directory: Path, *hosts: str, scheme: str = "http") -> Lab:
+def start_lab(directory: Path, *hosts: str, scheme: str = "http", auth: str = "ntlm") -> Lab:
+    """A lab as `rdlab start` makes it: by default NTLM with message encryption over HTTP, the
+    transport the documentation tells users to use; auth="basic" where a test needs Basic."""
     lab = Lab(directory)
-    args = ["start", "--scheme", scheme, "--reset"]
+    args = ["start", "--scheme", scheme, "--auth", auth, "--reset"]
     for host in hosts:
         args += ["--host", host]
     lab.rdlab(*args)

@@ -61,11 +61,17 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture
 def start_server(certificate: tuple[Path, Path]) -> Iterator[Callable[..., WinRMServer]]:
-    """Start servers (stopped at teardown): start_server(runner, tls=False, host_name='win1', **kwargs)."""
+    """Start servers (stopped at teardown): start_server(runner, tls=False, host_name='win1', **kwargs).
+
+    Unless told otherwise, a server offers Basic and NTLM and allows unencrypted HTTP, as a Windows
+    host set up for Basic over HTTP does: most tests here talk Basic over HTTP.
+    """
     servers: list[WinRMServer] = []
 
     def start(runner: FakeRunner, tls: bool = False, host_name: str = "win1", **kwargs: object) -> WinRMServer:
         context = server_context(*certificate) if tls else None
+        kwargs.setdefault("auth", ("basic", "ntlm"))
+        kwargs.setdefault("allow_unencrypted", True)
         server = WinRMServer(host_name, runner, username=USER, password=PASSWORD, tls_context=context, **kwargs)
         server.start()
         servers.append(server)

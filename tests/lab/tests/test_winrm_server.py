@@ -15,7 +15,7 @@ import pytest
 import requests
 import winrm
 import xmltodict
-from winrm.exceptions import InvalidCredentialsError, WinRMOperationTimeoutError, WSManFaultError
+from winrm.exceptions import InvalidCredentialsError, WinRMOperationTimeoutError, WinRMTransportError, WSManFaultError
 
 from rdlab.winrm.payload import decode
 from rdlab.winrm.server import CMD_RESOURCE_URI, QUOTA_MAX_OPERATIONS, CommandResult, DropConnection, WinRMServer
@@ -30,6 +30,28 @@ def session(server: WinRMServer, password: str | None = None, **kwargs: object) 
 
 def protocol(server: WinRMServer, **kwargs: object) -> winrm.Protocol:
     return winrm.Protocol(server.url, transport="basic", username=server.username, password=server.password, **kwargs)
+
+
+def ntlm_session(server: WinRMServer, user: str | None = None, password: str | None = None, **kwargs: object):
+    return winrm.Session(server.url, auth=(user or server.username, password or server.password), transport="ntlm",
+                         **kwargs)
+
+
+def record_wire(server: WinRMServer) -> list[tuple[str, bytes]]:
+    """Every HTTP body the server receives and sends, as on the wire."""
+    wire: list[tuple[str, bytes]] = []
+    server.on_wire = lambda direction, body: wire.append((direction, body))
+    return wire
+
+
+def assert_sealed(wire: list[tuple[str, bytes]]) -> None:
+    """Every body with content is a sealed WinRM message: no SOAP to read."""
+    bodies = [body for direction, body in wire if body]
+    assert bodies
+    for body in bodies:
+        assert body.startswith(b"--Encrypted Boundary\r\n\tContent-Type: application/HTTP-SPNEGO-session-encrypted")
+        for plain in (b"Envelope", b"soap-envelope", b"ShellId", b"hostname", b"CommandState"):
+            assert plain not in body
 
 
 def echo(call) -> CommandResult:
@@ -98,13 +120,128 @@ def test_wrong_password_is_rejected(runner, start_server):
     assert runner.exchanges == []
 
 
-def test_missing_credentials_get_a_basic_challenge(runner, start_server):
+def test_missing_credentials_get_the_offered_challenges(runner, start_server):
+    both = start_server(runner)
+    ntlm_only = start_server(runner, host_name="win2", auth=("ntlm",))
+
+    responses = [requests.post(server.url, data=b"<x/>", timeout=5) for server in (both, ntlm_only)]
+
+    assert [response.status_code for response in responses] == [401, 401]
+    # Windows's order; requests joins repeated headers with ", ".
+    assert responses[0].headers["WWW-Authenticate"] == 'Negotiate, Basic realm="WSMAN"'
+    assert responses[1].headers["WWW-Authenticate"] == "Negotiate"
+
+
+def test_a_listener_without_basic_refuses_it(runner, start_server):
+    server = start_server(runner, auth=("ntlm",), tls=True)
+
+    with pytest.raises(InvalidCredentialsError):
+        session(server, server_cert_validation="ignore").run_cmd("hostname")
+    assert runner.exchanges == []
+
+
+def test_basic_over_http_needs_allow_unencrypted(runner, start_server):
+    server = start_server(runner, allow_unencrypted=False)
+
+    # Windows answers 401, so the client reports rejected credentials.
+    with pytest.raises(InvalidCredentialsError):
+        session(server).run_cmd("hostname")
+    assert runner.exchanges == []
+
+
+# --- NTLM and message encryption ----------------------------------------------------------------
+
+
+def test_ntlm_over_http_seals_every_message(runner, start_server):
+    runner.answer = echo
+    server = start_server(runner, allow_unencrypted=False)
+    wire = record_wire(server)
+
+    result = ntlm_session(server, message_encryption="always").run_cmd("hostname", ["/all"])
+
+    assert (result.std_out, result.status_code) == (b"win1: hostname /all", 3)
+    assert runner.exchanges == ["Create", "Command", "Receive", "Signal", "Delete"]
+    assert_sealed(wire)
+    assert sum(1 for direction, body in wire if direction == "request" and body) == 5
+
+
+def test_ntlm_over_http_encrypts_by_default(runner, start_server):
+    server = start_server(runner, allow_unencrypted=False)
+    wire = record_wire(server)
+
+    assert ntlm_session(server).run_cmd("hostname").std_out == b"out"  # message_encryption="auto"
+    assert_sealed(wire)
+
+
+@pytest.mark.parametrize("encryption", ["auto", "always"])
+def test_ntlm_over_https_validated_against_the_generated_certificate(runner, start_server, certificate, encryption):
+    server = start_server(runner, tls=True, auth=("ntlm",), allow_unencrypted=False)
+
+    result = ntlm_session(server, server_cert_validation="validate", ca_trust_path=str(certificate[0]),
+                          message_encryption=encryption).run_cmd("hostname")
+
+    assert result.std_out == b"out"
+
+
+@pytest.mark.parametrize("user", ["administrator", ".\\Administrator", "WIN1\\Administrator"])
+def test_ntlm_accepts_the_forms_of_a_local_account(runner, start_server, user):
     server = start_server(runner)
 
-    response = requests.post(server.url, data=b"<x/>", timeout=5)
+    assert ntlm_session(server, user=user).run_cmd("hostname").std_out == b"out"
 
-    assert response.status_code == 401
-    assert response.headers["WWW-Authenticate"] == 'Basic realm="WSMAN"'
+
+def test_ntlm_wrong_password_is_rejected(runner, start_server):
+    server = start_server(runner, allow_unencrypted=False)
+
+    with pytest.raises(InvalidCredentialsError, match="credentials were rejected"):
+        ntlm_session(server, password="wrong").run_cmd("hostname")
+    assert runner.exchanges == []
+
+
+def test_unencrypted_ntlm_over_http_is_refused(runner, start_server):
+    server = start_server(runner, allow_unencrypted=False)
+
+    with pytest.raises(WSManFaultError, match="AllowUnencrypted is false"):
+        ntlm_session(server, message_encryption="never").run_cmd("hostname")
+    assert runner.exchanges == []
+
+
+def test_unencrypted_ntlm_over_http_with_allow_unencrypted(runner, start_server):
+    server = start_server(runner, allow_unencrypted=True)
+    wire = record_wire(server)
+
+    assert ntlm_session(server, message_encryption="never").run_cmd("hostname").std_out == b"out"
+    assert any(b"Envelope" in body for direction, body in wire)
+
+
+def test_a_message_sealed_out_of_step_is_refused(runner, start_server):
+    server = start_server(runner, allow_unencrypted=False)
+    client = winrm.Protocol(server.url, transport="ntlm", username=server.username, password=server.password)
+    shell = client.open_shell()
+    # Seal a message the server never sees: the client's sequence number moves past the server's.
+    client.transport.session.auth.session_security.wrap(b"lost")
+
+    with pytest.raises(WinRMTransportError) as error:
+        client.run_command(shell, "hostname")
+
+    assert error.value.code == 400
+    assert runner.exchanges == ["Create"]
+
+
+def test_ntlm_is_per_connection_and_a_new_one_authenticates_again(runner, start_server):
+    server = start_server(runner, allow_unencrypted=False)
+    first = winrm.Protocol(server.url, transport="ntlm", username=server.username, password=server.password)
+    shell = first.open_shell()
+    server.stop()
+    server.start()  # the same port; every connection was cut
+
+    second = winrm.Protocol(server.url, transport="ntlm", username=server.username, password=server.password)
+    assert second.close_shell(second.open_shell()) is None
+    # The first client authenticates its new connection again, but the message it sends along was
+    # sealed with the old connection's context: the server cannot read it.
+    with pytest.raises(WinRMTransportError) as error:
+        first.run_command(shell, "hostname")
+    assert error.value.code == 400
 
 
 # --- stdin and receive timing -----------------------------------------------------------------
@@ -372,18 +509,23 @@ def collections_root() -> Path:
     return root
 
 
-def test_ansible_winrm_connection_end_to_end(runner, start_server, collections_root, tmp_path):
+@pytest.mark.parametrize("transport", ["ntlm", "basic"])
+def test_ansible_winrm_connection_end_to_end(runner, start_server, collections_root, tmp_path, transport):
     runner.answer = lab_host
-    server = start_server(runner)
+    # NTLM against Windows's defaults (unencrypted HTTP refused); Basic against a host that allows it.
+    server = start_server(runner, auth=(transport,), allow_unencrypted=transport == "basic")
+    wire = record_wire(server)
 
     def lose_shell_before_the_last_command(host: str, action: str) -> None:
         if action == "Command" and runner.exchanges.count("Command") == 5:
             server.forget_shells()
 
     runner.hook = lose_shell_before_the_last_command
-    result = run_playbook(tmp_path, server, collections_root)
+    result = run_playbook(tmp_path, server, collections_root, transport)
 
     assert result.returncode == 0, result.stdout + result.stderr
+    if transport == "ntlm":
+        assert_sealed(wire)
     assert "ok=5" in result.stdout and "failed=0" in result.stdout and "ignored=1" in result.stdout
     kinds = [decode(call.command, call.arguments, call.stdin).kind for call in runner.calls]
     assert kinds == ["module", "raw", "module", "module", "module"]
@@ -391,7 +533,9 @@ def test_ansible_winrm_connection_end_to_end(runner, start_server, collections_r
     assert runner.exchanges[-8:] == ["Command", "Delete", "Create", "Command", "Send", "Receive", "Signal", "Delete"]
 
 
-def run_playbook(tmp_path: Path, server: WinRMServer, collections_root: Path) -> subprocess.CompletedProcess[str]:
+def run_playbook(
+    tmp_path: Path, server: WinRMServer, collections_root: Path, transport: str
+) -> subprocess.CompletedProcess[str]:
     (tmp_path / "action_plugins").mkdir()
     (tmp_path / "action_plugins" / "double_ping.py").write_text(DOUBLE_PING)
     (tmp_path / "play.yml").write_text(PLAYBOOK)
@@ -400,7 +544,8 @@ def run_playbook(tmp_path: Path, server: WinRMServer, collections_root: Path) ->
 
             [all:vars]
             ansible_connection=winrm
-            ansible_winrm_transport=basic
+            ansible_winrm_transport={transport}
+            ansible_winrm_message_encryption={"auto" if transport == "ntlm" else "never"}
             ansible_winrm_scheme=http
             ansible_user={server.username}
             ansible_password={server.password}

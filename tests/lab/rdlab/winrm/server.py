@@ -5,14 +5,15 @@ ansible-core's ``winrm`` connection use, as observed in ``winrm-wire.md``: Creat
 Command in it, Send stdin, Receive the output, Signal terminate, Delete the shell. Every command
 goes to a `CommandRunner` (the host model), which decides what it does.
 
-Authentication is Basic only, accepted over HTTP too (like a host with ``AllowUnencrypted``).
+Authentication (`auth`): Basic, and Negotiate (NTLM) with WinRM message encryption over HTTP, as
+``rdlab/winrm/auth.py`` describes. Like a Windows listener with ``AllowUnencrypted`` false (the
+default), a server refuses unencrypted messages over HTTP unless `allow_unencrypted` is set.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import ipaddress
 import logging
 import re
@@ -22,12 +23,27 @@ import struct
 import threading
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 from xml.sax.saxutils import escape, quoteattr
+
+from .auth import (
+    BASIC_CHALLENGE,
+    ENCRYPTED_CONTENT_TYPE,
+    NEGOTIATE_CHALLENGE,
+    SCHEMES,
+    SOAP_CONTENT_TYPE,
+    AuthenticationFailed,
+    EncryptionError,
+    NegotiateSession,
+    basic_matches,
+    is_encrypted,
+    register_ntlm_user,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +108,14 @@ class CommandRunner(Protocol):
 
 
 class WinRMServer:
-    """Serves one lab host on one loopback (address, port); many may run in one process."""
+    """Serves one lab host on one loopback (address, port); many may run in one process.
+
+    `auth` names the schemes the listener offers ("basic", "ntlm"; Windows's default is NTLM through
+    Negotiate only). `allow_unencrypted` is the listener's AllowUnencrypted: when false (Windows's
+    default), HTTP requests must be encrypted, which only NTLM does; HTTPS carries anything.
+    `on_wire`, when set, is called with ("request" or "response", body) for every HTTP message body
+    as it is on the wire (after TLS), so tests can see what an eavesdropper would.
+    """
 
     def __init__(
         self,
@@ -103,13 +126,22 @@ class WinRMServer:
         username: str = DEFAULT_USERNAME,
         password: str = DEFAULT_PASSWORD,
         tls_context: ssl.SSLContext | None = None,
+        auth: Iterable[str] = ("ntlm",),
+        allow_unencrypted: bool = False,
     ) -> None:
         _require_loopback(address)
+        self.auth = frozenset(auth)
+        if not self.auth or not self.auth <= set(SCHEMES):
+            raise ValueError(f"auth must name one or more of {', '.join(SCHEMES)}, not {sorted(self.auth)}")
         self.host_name = host_name
         self.address = address
         self.username = username
         self.password = password
         self.tls_context = tls_context
+        self.allow_unencrypted = allow_unencrypted
+        self.on_wire: Callable[[str, bytes], None] | None = None
+        if "ntlm" in self.auth:
+            register_ntlm_user(username, password, host_name)
         self._port = port
         self._shells = _ShellService(host_name, runner)
         self._httpd: _HTTPServer | None = None
@@ -162,18 +194,16 @@ class WinRMServer:
         self.stop()
 
     def authorized(self, authorization: str | None) -> bool:
-        """Whether an Authorization header carries this host's credentials (Basic only, for now)."""
-        scheme, dummy, token = (authorization or "").partition(" ")
-        if scheme.lower() != "basic":
-            return False
-        try:
-            user, dummy, password = base64.b64decode(token, validate=True).decode("utf-8").partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            return False
-        # Windows user names are case-insensitive; passwords are not.
-        return user.casefold() == self.username.casefold() and hmac.compare_digest(
-            password.encode(), self.password.encode()
-        )
+        """Whether a Basic Authorization header carries this host's credentials and Basic is offered.
+
+        NTLM authenticates a connection rather than a request: the HTTP handler keeps its state.
+        """
+        return "basic" in self.auth and basic_matches(authorization, self.username, self.password)
+
+    def challenges(self) -> list[str]:
+        """The WWW-Authenticate values of a 401, in Windows's order."""
+        offered = [(NEGOTIATE_CHALLENGE, "ntlm"), (BASIC_CHALLENGE, "basic")]
+        return [challenge for challenge, scheme in offered if scheme in self.auth]
 
     def exchange(self, body: bytes) -> tuple[int, str]:
         """Answer one SOAP request: (HTTP status, envelope). May raise DropConnection."""
@@ -240,32 +270,100 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         if isinstance(self.request, ssl.SSLSocket):
             self.request.do_handshake()
+        # NTLM authenticates the TCP connection: its context lives as long as this handler.
+        self.negotiate = NegotiateSession()
+
+    @property
+    def secure(self) -> bool:
+        return isinstance(self.connection, ssl.SSLSocket)
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         endpoint = self.server.endpoint
+        self._tap("request", body)
         if self.path.rstrip("/").lower() != "/wsman":
             self._reply(404, b"", {})
-        elif not endpoint.authorized(self.headers.get("Authorization")):
-            self._reply(401, b"", {"WWW-Authenticate": 'Basic realm="WSMAN"'})
+            return
+        headers = self._authenticate(endpoint)
+        if headers is None:
+            return  # answered with a challenge or a refusal
+        if is_encrypted(self.headers.get("Content-Type")):
+            try:
+                body = self.negotiate.unwrap(body)
+            except EncryptionError as error:
+                log.debug("%s: %s", endpoint.host_name, error)
+                self._reply(400, b"", headers)
+                return
+            self._answer(endpoint, body, headers, encrypt=True)
+        elif self.negotiate.established and not body:
+            # pywinrm's first request after the handshake has no body: it only sets up the context.
+            self._reply(200, b"", headers)
+        elif self.negotiate.established and not self.secure and not endpoint.allow_unencrypted:
+            fault = _Fault(
+                f"rdlab {endpoint.host_name}: the WinRM service refuses unencrypted messages over HTTP "
+                "(AllowUnencrypted is false): use message encryption or HTTPS",
+                "w:AccessDenied",
+            )
+            self._reply(500, _fault_envelope(fault, None).encode("utf-8"), {**headers, "Content-Type": SOAP_CONTENT_TYPE})
         else:
-            self._answer(endpoint, body)
+            self._answer(endpoint, body, headers, encrypt=False)
 
-    def _answer(self, endpoint: WinRMServer, body: bytes) -> None:
+    def _authenticate(self, endpoint: WinRMServer) -> dict[str, str] | None:
+        """The headers of the answer when the request is authenticated; None once it is answered (401)."""
+        authorization = self.headers.get("Authorization")
+        scheme, dummy, token = (authorization or "").partition(" ")
+        if scheme.lower() == "negotiate" and "ntlm" in endpoint.auth:
+            try:
+                out = self.negotiate.step(token)
+            except AuthenticationFailed as error:
+                log.debug("%s: %s", endpoint.host_name, error)
+                self._unauthorized(endpoint)
+                return None
+            headers = {"WWW-Authenticate": f"{NEGOTIATE_CHALLENGE} {base64.b64encode(out).decode()}"} if out else {}
+            if not self.negotiate.established:
+                self._reply(401, b"", headers)  # the NTLM CHALLENGE
+                return None
+            return headers
+        if endpoint.authorized(authorization):
+            if self.secure or endpoint.allow_unencrypted:
+                return {}
+            # Basic cannot encrypt: with AllowUnencrypted false, Windows refuses it over HTTP.
+            log.debug("%s: Basic over HTTP refused (allow_unencrypted is false)", endpoint.host_name)
+        elif not authorization and self.negotiate.established:
+            return {}
+        self._unauthorized(endpoint)
+        return None
+
+    def _unauthorized(self, endpoint: WinRMServer) -> None:
+        self.negotiate.forget()
+        self._reply(401, b"", {}, challenges=endpoint.challenges())
+
+    def _answer(self, endpoint: WinRMServer, body: bytes, headers: dict[str, str], encrypt: bool) -> None:
         try:
             status, envelope = endpoint.exchange(body)
         except DropConnection:
             self._drop()
             return
-        self._reply(status, envelope.encode("utf-8"), {"Content-Type": "application/soap+xml;charset=UTF-8"})
+        payload, content_type = envelope.encode("utf-8"), SOAP_CONTENT_TYPE
+        if encrypt:
+            payload, content_type = self.negotiate.wrap(payload), ENCRYPTED_CONTENT_TYPE
+        self._reply(status, payload, {**headers, "Content-Type": content_type})
 
-    def _reply(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
+    def _reply(self, status: int, payload: bytes, headers: dict[str, str], challenges: Iterable[str] = ()) -> None:
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
+        for challenge in challenges:
+            self.send_header("WWW-Authenticate", challenge)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
+        self._tap("response", payload)
         self.wfile.write(payload)
+
+    def _tap(self, direction: str, data: bytes) -> None:
+        on_wire = self.server.endpoint.on_wire
+        if on_wire is not None:
+            on_wire(direction, data)
 
     def _drop(self) -> None:
         # Linger 0 makes close() send a reset: the client sees the connection die mid-exchange.
