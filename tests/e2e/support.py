@@ -16,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 
+from rdlab import cli as rdlab_cli
 from rdlab.testing import BIN, Lab, start_lab
 
 HERE = Path(__file__).resolve().parent
@@ -97,7 +98,7 @@ class ModuleLab:
             extra: tuple[str, ...] = ()) -> Run:
         """An ad-hoc run of remote_desktop.licensing.<module> on one host (or pattern)."""
         command = [str(BIN / "ansible"), host, "-m", f"{COLLECTION}.{module}"]
-        if args is not None:
+        if args:  # ansible takes "-a {}" for free-form arguments
             command += ["-a", json.dumps(args)]
         return self._ansible(command + (["--check"] if check else []) + (["--diff"] if diff else []) + list(extra))
 
@@ -126,7 +127,7 @@ class ModuleLab:
                    ANSIBLE_CALLBACKS_ENABLED="e2e_results", ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
         seen = self._transcript_length()
         done = subprocess.run([command[0], "-i", str(self.lab.inventory), *command[1:]], capture_output=True,
-                              text=True, env=env, timeout=300)
+                              text=True, env=env, timeout=300, check=False)
         tasks = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
         return Run(done.returncode, done.stdout + done.stderr, tasks, self._transcript()[seen:])
 
@@ -147,16 +148,20 @@ class ModuleLab:
             state.pop(key, None)
         return state
 
+    def rdlab(self, *args: str) -> None:
+        """The rdlab command line, run in this process: no interpreter start-up, so a fault lands in time."""
+        assert rdlab_cli.main([*args, "--dir", str(self.lab.dir)]) == 0, args
+
     def seed(self, host: str, document: dict) -> None:
         path = self.work / "seed.json"
         path.write_text(json.dumps(document))
-        self.lab.rdlab("seed", host, str(path))
+        self.rdlab("seed", host, str(path))
 
     def fault(self, host: str, name: str, *options: str) -> None:
-        self.lab.rdlab("fault", "set", host, name, *options)
+        self.rdlab("fault", "set", host, name, *options)
 
     def clear_faults(self, host: str, name: str | None = None) -> None:
-        self.lab.rdlab("fault", "clear", host, *([name] if name else []))
+        self.rdlab("fault", "clear", host, *([name] if name else []))
 
     def by_hand(self, host: str, *operations: dict, secrets: dict | None = None) -> list[dict]:
         """Bridge operations sent directly, as an administrator working on the host would act (RD Licensing
@@ -166,9 +171,9 @@ class ModuleLab:
         assert run.rc == 0, run.output
         return run.result()["results"]
 
-    def during_second_command(self, host: str, action, poll: float = 0.02) -> threading.Thread:
-        """Call `action` once `host` has received a command: with the host slowed down (fault `slow`), it runs
-        before the next command of the same task arrives. Returns the watching thread (join it)."""
+    def after_next_command(self, host: str, action, poll: float = 0.02) -> threading.Thread:
+        """Call `action` from a thread as soon as `host` has received its next command. With the host slowed
+        down (fault `slow`), that is before the same task's following command arrives. Join the thread."""
         seen = self._transcript_length()
 
         def watch():
@@ -191,7 +196,6 @@ def plan_actions(result: dict) -> list[str]:
     return [step["action"] for step in result["plan"]]
 
 
-def secret_free(texts: dict[str, str], secrets: list[str]) -> list[str]:
+def leaks(texts: dict[str, str], secrets: list[str]) -> list[str]:
     """'<where>: <secret>' for every secret found in a text; [] when none leaked."""
     return [f"{where}: {secret}" for where, text in texts.items() for secret in secrets if secret in text]
-
