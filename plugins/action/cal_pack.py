@@ -25,7 +25,7 @@ class ActionModule(LicensingAction):
         want = planner.validate(args)
         have, results = self.read_info(task_vars, planner.read_ops(Batch()))
         salt, markers = planner.read_markers(results)
-        plan, pack, how, fp, new_salt = planner.plan(want, have, salt, markers)
+        plan, pack, how, fp, new_salt = planner.plan(want, have, salt, markers, check_mode=self._task.check_mode)
         self.result = {"changed": plan.changed, "plan": plan.report(), "matched_by": how}
         if plan.warnings:
             self.result["warnings"] = plan.warnings

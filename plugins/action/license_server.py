@@ -29,6 +29,10 @@ class ActionModule(LicensingAction):
     # --- state: present ----------------------------------------------------------------------
     def _present(self, want, have, task_vars):
         role = planner.plan_role(want, have)
+        if role.steps:
+            # Refuse what the configuration cannot do (missing contact, domain options in a workgroup)
+            # before installing anything: plan it on the host as it will read after the install.
+            planner.plan_config(want, planner.after_install(want, have))
         self._record(role)
         if role.steps and not self._task.check_mode:
             have = self._install(want, role, task_vars)

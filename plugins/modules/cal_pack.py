@@ -89,8 +89,10 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Reports what would be installed, recognised or removed. A new pack's id is not known before Windows
-      assigns it.
+    details: >-
+      Reports what would be installed, recognised or removed. A new pack's id is not known before Windows
+      assigns it. On a host whose license server is not installed or activated yet (an earlier task of the
+      same run would do it), the install is predicted with a warning instead of failing.
   diff_mode:
     support: full
     details: >-

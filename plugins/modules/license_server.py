@@ -18,7 +18,8 @@ description:
     Servers group.
   - Each option is managed only when given. Only what differs is changed; a second run changes nothing.
   - After installing the role the module waits until the licensing WMI classes answer, then configures the
-    server in the same task.
+    server in the same task. What it would refuse to configure (missing contact fields, domain options on a
+    workgroup host) it refuses before installing anything.
 options:
   state:
     description:

@@ -150,6 +150,13 @@ features:
   returned: always
   type: dict
   sample: {"RDS-Licensing": true, "RDS-Licensing-UI": true, "RDS-RD-Server": false}
+restart_pending:
+  description: Features whose install or removal Windows finishes only at the next restart
+    (C(InstallState) C(InstallPending)).
+  returned: always
+  type: list
+  elements: str
+  sample: ["RDS-RD-Server"]
 license_server:
   description: The host as a license server. Keys other than RV(license_server.installed) are null or empty
     when the role is not installed.

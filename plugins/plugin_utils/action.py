@@ -34,13 +34,12 @@ class LicensingAction(ActionBase):
     TRANSFERS_FILES = False
     ARGUMENT_SPEC = {}
     reveal = False  # return the license server ID in reports (it is never in diffs)
+    applied = False  # whether this task has changed the host so far
 
     def run(self, tmp=None, task_vars=None):
         result = super(LicensingAction, self).run(tmp, task_vars)
         del tmp  # unused: nothing is copied to the host
-        errors = _suboption_errors(self.ARGUMENT_SPEC, self._task.args)
-        validation = None if errors else ArgumentSpecValidator(self.ARGUMENT_SPEC).validate(self._task.args)
-        errors = errors or validation.error_messages
+        validation, errors = _validate(self.ARGUMENT_SPEC, self._task.args)
         if errors:
             result.update(failed=True, msg="Invalid options for %s: %s" % (self._task.action, "; ".join(errors)))
             return result
@@ -53,6 +52,8 @@ class LicensingAction(ActionBase):
             result.update(failed=True, msg=str(e))
         except (PlanError, HostTimeout, bridge.BridgeError) as e:
             result.update(failed=True, msg=str(e))
+        if not self._task.diff:
+            result.pop("diff", None)  # before and after only in diff mode, as ansible's modules do
         return result
 
     def run_module(self, args, task_vars):
@@ -71,12 +72,14 @@ class LicensingAction(ActionBase):
     def apply(self, task_vars, plan, verify=None):
         """Send the plan's operations, then the verification reads, in one round trip."""
         results = bridge.run(self, task_vars, plan.batch(verify), stop_on_error=True)
+        self.applied = self.applied or plan.applied_any(results)
         failure = plan.failure(results)
         if failure:
             # What the task has reported so far (the whole plan, with steps applied in earlier round trips)
-            # when the action keeps it in self.result; otherwise this plan.
+            # when the action keeps it in self.result; otherwise this plan. changed: whether anything was
+            # applied, in this round trip or an earlier one.
             known = getattr(self, "result", None) or {"plan": plan.report()}
-            raise TaskFailed(failure, dict(known, changed=True))
+            raise TaskFailed(failure, dict(known, changed=self.applied))
         return results
 
     def apply_and_read(self, task_vars, plan):
@@ -84,6 +87,25 @@ class LicensingAction(ActionBase):
         verify = info.read_batch()
         results = self.apply(task_vars, plan, verify)
         return info.parse(results, reveal_license_server_id=self.reveal)
+
+
+def _validate(spec, args):
+    """(validation, error messages). ansible-core's validator itself raises on some values, for example
+    OverflowError for an int option given 'inf' (module_utils/common/validation.py check_type_int):
+    find the option that makes it raise, and name it."""
+    errors = _suboption_errors(spec, args)
+    if errors:
+        return None, errors
+    try:
+        validation = ArgumentSpecValidator(spec).validate(args)
+    except (TypeError, ValueError, OverflowError):
+        for name in spec:
+            try:
+                ArgumentSpecValidator({name: spec[name]}).validate({name: args.get(name)} if name in args else {})
+            except (TypeError, ValueError, OverflowError) as e:
+                return None, ["argument '%s' could not be converted to %s: %s" % (name, spec[name].get("type"), e)]
+        raise
+    return validation, validation.error_messages
 
 
 def _suboption_errors(spec, args):

@@ -246,14 +246,24 @@ def check_server(want, have):
                         % (have["host"]["name"], ls["activation_status"] or "not readable"))
 
 
-def plan(want, have, salt, markers, make_salt=new_salt):
+def plan(want, have, salt, markers, make_salt=new_salt, check_mode=False):
     """Returns (plan, matched pack or None, how, fingerprint, salt to write or None)."""
-    check_server(want, have)
     result = Plan()
     new_salt_value = None
     if salt is None:
         salt = new_salt_value = make_salt()
     fp = fingerprint(want, salt)
+    if want["state"] == "absent" and not have["license_server"]["installed"]:
+        return result, None, None, fp, None  # no license server, no pack to remove
+    try:
+        check_server(want, have)
+    except PlanError as e:
+        if not check_mode:
+            raise
+        # In check mode an earlier task of the same run may be about to install and activate the server.
+        result.warnings.append("Check mode: %s. The pack is shown as it would be installed once that is done." % e)
+        _plan_install(result, want, have, {"packs": {}, "pending": []}, fp, new_salt_value)
+        return result, None, None, fp, new_salt_value
     pack, how = match(want, have["license_server"]["key_packs"], markers, fp)
     if want["state"] == "present":
         _warn_version(result, want, have)

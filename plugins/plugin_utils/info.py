@@ -88,6 +88,7 @@ def parse(results, reveal_license_server_id=False):
             "session_host": features.get(wmi.FEATURE_SESSION_HOST, False),
         },
         "features": features,
+        "restart_pending": _restart_pending(reader),
         "license_server": _license_server(reader, features, reveal_license_server_id),
         "session_host": _session_host(reader, features),
     }
@@ -100,6 +101,14 @@ def _features(reader):
     if result is None:
         return {}
     return {f["name"]: bool(f.get("installed")) for f in result.raw.get("features") or []}
+
+
+def _restart_pending(reader):
+    """Features whose install Windows finishes only at the next restart (InstallState InstallPending)."""
+    result = reader.results["features"]
+    if not result.ok:
+        return []
+    return [f["name"] for f in result.raw.get("features") or [] if f.get("install_state") == "InstallPending"]
 
 
 def _host(reader):

@@ -202,22 +202,26 @@ def _plan_activation(plan, want, ls, contact):
             step = plan.add("activate", "Activate the license server automatically over the Internet",
                             _activation_hint)
             step.invoke(wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, "ActivateServerAutomatic")
+            step.expect_out = {"ActivationStatus": 0}  # 0 = activated [W32]
         else:
             step = plan.add("activate", "Activate the license server with a license server ID",
                             lambda r: "Check the license server ID you were given for this server's product ID.")
             step.invoke(wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, "ActivateServer",
                         secret_arguments={"sLicenseServerId": want["license_server_id"]})
+            step.expect_out = {"ActivationStatus": 0}
     elif wanted == "deactivated" and status == "activated":
         _require_contact(contact, DEACTIVATION_CONTACT, "Automatic deactivation")
         step = plan.add("deactivate", "Deactivate the license server automatically over the Internet",
                         _activation_hint)
         step.invoke(wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, "DeactivateServerAutomatic")
+        step.expect_out = {"ActivationStatus": 1}  # 1 = not activated [W32]
     elif want.get("reactivation_reason") and status == "activated":
         _require_contact(contact, ACTIVATION_CONTACT, "Automatic reactivation")
         step = plan.add("reactivate", "Reactivate the license server (reason: %s)" % want["reactivation_reason"],
                         _activation_hint)
         step.invoke(wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, "ReactivateServerAutomatic",
                     arguments={"Reason": REACTIVATION_REASONS[want["reactivation_reason"]]})
+        step.expect_out = {"ActivationStatus": 0}
     elif want.get("reactivation_reason") and wanted != "activated":
         raise PlanError("reactivation_reason needs an activated license server; it is %s" % (status or "unknown"))
 

@@ -27,6 +27,7 @@ class Step(object):
         self.action = action
         self.description = description
         self.failure_hint = failure_hint  # what to tell the user when this step's call fails
+        self.expect_out = {}  # out parameters the step's calls must return, e.g. ActivationStatus 0
         self.batch = Batch()
         self._count = 0
 
@@ -88,14 +89,29 @@ class Plan(object):
         return combined
 
     def failure(self, results):
-        """The first failed operation of the applied steps as a message, or None."""
+        """The first failed operation of the applied steps as a message, or None. A call that returned
+        0 but an out parameter other than the step expects has failed too ([W32]: check both)."""
         for step in self.steps:
             for op in step.batch.operations:
                 result = results[op["id"]]
                 if not result.ok and result.error.get("kind") != "skipped":
-                    what = step.description[0].lower() + step.description[1:]
-                    message = "Could not %s: %s." % (what, result.message())
-                    if step.failure_hint:
-                        message += " " + step.failure_hint(result)
-                    return message
+                    problem = result.message()
+                elif result.ok and op["kind"] == "cim_invoke" and _unexpected(step.expect_out, result.out):
+                    problem = "%s returned 0 but %s" % (op["method"], _unexpected(step.expect_out, result.out))
+                else:
+                    continue
+                what = step.description[0].lower() + step.description[1:]
+                message = "Could not %s: %s." % (what, problem)
+                if step.failure_hint:
+                    message += " " + step.failure_hint(result)
+                return message
         return None
+
+    def applied_any(self, results):
+        """Whether any operation of the steps succeeded, i.e. whether the host may have changed."""
+        return any(results[op["id"]].ok for step in self.steps for op in step.batch.operations)
+
+
+def _unexpected(expected, out):
+    wrong = ["%s %s (expected %s)" % (k, out.get(k), v) for k, v in sorted(expected.items()) if out.get(k) != v]
+    return ", ".join(wrong)

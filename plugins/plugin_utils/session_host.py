@@ -130,6 +130,10 @@ def plan_config(want, have, record):
     if not sh["installed"] and (want.get("mode") or want.get("license_servers") is not None):
         raise PlanError("%s is not an RD Session Host: set install_role: true, or install %s first"
                         % (have["host"]["name"], wmi.FEATURE_SESSION_HOST))
+    if wmi.FEATURE_SESSION_HOST in have.get("restart_pending", []):
+        raise PlanError("%s has RD Session Host installed, but Windows finishes the install only at the next "
+                        "restart: reboot the host (install_role: true with reboot: true does), then run again"
+                        % have["host"]["name"])
     if want.get("mode") and want["mode"] == "per_user" and not have["host"].get("part_of_domain"):
         plan.warnings.append("Per User licensing is not tracked or enforced in a workgroup; Microsoft supports only "
                              "Per Device CALs for session hosts in a workgroup.")

@@ -35,7 +35,14 @@ def test_role_variables_fail_clearly(role):
     @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(st.fixed_dictionaries({}, optional=dict((k, values(v)) for k, v in spec.items())))
     def check(variables):
-        result = ArgumentSpecValidator(spec).validate(variables)
+        try:
+            result = ArgumentSpecValidator(spec).validate(variables)
+        except OverflowError:
+            # ansible-core's check_type_int raises on 'inf' and the like instead of reporting it; roles
+            # cannot change how ansible validates their variables (noted in docs/roadmap.md).
+            assert any(isinstance(v, str) and v.strip().lower().lstrip("+-") in ("inf", "infinity", "nan")
+                       or isinstance(v, str) and "e" in v.lower() for v in variables.values()), variables
+            return
         for message in result.error_messages:
             if message == ANSIBLE_UNNAMED_ELEMENT_ERROR:
                 continue  # ansible-core's own wording for a bad list element; it does not name the variable

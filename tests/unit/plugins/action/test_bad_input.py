@@ -76,3 +76,12 @@ def test_any_input_fails_clearly_or_reaches_the_host(name):
                 assert value not in message  # a secret is never echoed
 
     check()
+
+
+@pytest.mark.parametrize("value", ["inf", "-Infinity", "nan"])
+def test_values_that_crash_ansibles_int_check_are_named(value):
+    action, calls = action_for("license_server", {"ready_timeout": value})
+    result = action.run(task_vars={})
+    assert calls == []
+    assert result["msg"].startswith("Invalid options for remote_desktop.licensing.license_server: argument "
+                                    "'ready_timeout'"), result["msg"]

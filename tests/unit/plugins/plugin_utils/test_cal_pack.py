@@ -188,3 +188,17 @@ def test_cal_newer_than_the_server_warns():
     result = plan(cal_pack.validate(args(product_version="2025")), host(os_version="10.0.20348"))[0]
     assert result.warnings == ["2025 CALs are newer than this license server (Windows Server 2022): a license "
                                "server holds CALs of its own version and earlier, so Windows may refuse them."]
+
+
+def test_check_mode_on_a_server_still_to_be_set_up_predicts_the_install():
+    bare = host(activated=False)
+    result = cal_pack.plan(cal_pack.validate(args()), bare, None, NO_MARKERS, make_salt=lambda: "s",
+                           check_mode=True)[0]
+    assert [s.action for s in result.steps] == ["install", "mark"]
+    assert result.warnings[0].startswith("Check mode: CAL packs can be installed only on an activated license server")
+
+
+def test_absent_on_a_host_without_the_role_changes_nothing():
+    bare = host()
+    bare["license_server"]["installed"] = False
+    assert plan(cal_pack.validate(args(state="absent")), bare)[0].steps == []

@@ -106,3 +106,10 @@ def test_connectivity_meanings():
                                   {"ok": True, "out": {"TsToLsConnectivityStatus": 6}}])
     report = sh.connectivity(results, ["ls1", "nowhere"])
     assert [(r["name"], r["valid"]) for r in report] == [("valid", True), ("not_connectable", False)]
+
+
+def test_a_restart_pending_install_is_named_not_attempted():
+    host = have()
+    host["restart_pending"] = ["RDS-RD-Server"]
+    with pytest.raises(PlanError, match="Windows finishes the install only at the next restart: reboot the host"):
+        sh.plan_config(sh.validate(args(mode="per_user")), host, {})
