@@ -7,7 +7,8 @@ data directory and hands it to ansible-runner:
   env/extravars      AWX's meta variables and the survey answers, written with AWX's safe_dump (every
                      string tagged !unsafe)
   env/tmpXXXXXXXX    the Remote Desktop Licensing credential's extra_vars injectors, rendered, mode 0400
-  env/cmdline        -u USER --ask-pass -e @env/tmpXXXXXXXX (the Machine credential, the injector file)
+  env/cmdline        -u USER --ask-pass -vvvv --diff -e @env/tmpXXXXXXXX (the Machine credential, the job
+                     template's verbosity 4 and diff mode, the injector file)
   env/envvars, env/settings
 and the Machine password goes to ansible-runner as an expect answer to "SSH password:", never to a
 file. The survey answers follow docs/awx/surveys/site.json, the credential docs/awx/credential_type.json.
@@ -157,7 +158,10 @@ def lay_out_job(private_data_dir, lab, job_id):
     handle, injected = tempfile.mkstemp(dir=private_data_dir / "env")
     os.close(handle)
     write_private(Path(injected), safe_dump(credential_extra_vars(CREDENTIAL_INPUTS)))
-    write_private(private_data_dir / "env" / "cmdline", args2cmdline("-u", user, "--ask-pass", "-e", "@" + injected))
+    # The job template runs at verbosity 4 (Debug) with diff mode on, the most a job can show: AWX adds
+    # -vvvv and --diff to the command line.
+    write_private(private_data_dir / "env" / "cmdline",
+                  args2cmdline("-u", user, "--ask-pass", "-vvvv", "--diff", "-e", "@" + injected))
 
     envvars = {
         "JOB_ID": str(job_id), "INVENTORY_ID": "3", "ANSIBLE_RETRY_FILES_ENABLED": "False",
