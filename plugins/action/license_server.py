@@ -19,7 +19,7 @@ class ActionModule(LicensingAction):
         want = planner.validate(args)
         have = self.read_info(task_vars)[0]
         self.before = have
-        self.result = {"changed": False, "reboot_required": False, "plan": []}
+        self.begin(reboot_required=False)
         if want["state"] == "present":
             final = self._present(want, have, task_vars)
         else:
@@ -33,7 +33,7 @@ class ActionModule(LicensingAction):
             # Refuse what the configuration cannot do (missing contact, domain options in a workgroup)
             # before installing anything: plan it on the host as it will read after the install.
             planner.plan_config(want, planner.after_install(want, have))
-        self._record(role)
+        self.record(role)
         if role.steps and not self._task.check_mode:
             have = self._install(want, role, task_vars)
         elif role.steps:
@@ -42,23 +42,18 @@ class ActionModule(LicensingAction):
             config = planner.plan_config(want, have)
         except PlanError as e:
             raise TaskFailed(str(e), self.result)  # with the role step, when one was applied
-        self._record(config)
+        self.record(config)
         if not config.steps or self._task.check_mode:
-            self.predicted = planner.predict(want, self.before, self._whole_plan())
+            self.predicted = planner.predict(want, self.before, self.plan)
             return None
         final = self.apply_and_read(task_vars, config)
-        self._verify(planner.predict(want, have, config), final)
+        self.verify(planner.predict(want, have, config), planner.view(final))
         return final
 
     def _install(self, want, role, task_vars):
         probe = lifecycle.probe_batch("ready", wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, "GetActivationStatus")
         results = self.apply(task_vars, role, verify=probe)
-        restart = _restart_needed(results)
-        if restart and want["reboot"]:
-            lifecycle.reboot(self, task_vars, want["reboot_timeout"])
-            self.result["rebooted"] = True
-        elif restart:
-            self.result["reboot_required"] = True
+        self.handle_restart(results, want, task_vars)
         if not results["ready"].ok:
             lifecycle.wait_until_ready(self, task_vars, probe, want["ready_timeout"])
         have = self.read_info(task_vars)[0]
@@ -71,40 +66,17 @@ class ActionModule(LicensingAction):
             plan.extend(planner.plan_config(want, have))  # deactivation comes before removal
         role = planner.plan_role(want, have)
         plan.extend(role)
-        self._record(plan)
+        self.record(plan)
         if not plan.steps or self._task.check_mode:
             self.predicted = planner.predict(want, have, plan)
             return None
         results = self.apply(task_vars, plan, verify=info.read_batch())
-        self.result["reboot_required"] = _restart_needed(results)
         final = info.parse(results, reveal_license_server_id=self.reveal)
-        self._verify(planner.predict(want, have, plan), final)
-        if self.result["reboot_required"] and want["reboot"]:
-            lifecycle.reboot(self, task_vars, want["reboot_timeout"])
-            self.result.update(reboot_required=False, rebooted=True)
+        self.verify(planner.predict(want, have, plan), planner.view(final))
+        self.handle_restart(results, want, task_vars)
         return final
 
     # --- results -----------------------------------------------------------------------------
-    def _record(self, plan):
-        self.plans = getattr(self, "plans", []) + [plan]
-        self.result["plan"] += plan.report()
-        self.result.setdefault("warnings", []).extend(plan.warnings)
-        self.result["changed"] = self.result["changed"] or plan.changed
-
-    def _whole_plan(self):
-        whole = Plan()
-        for plan in self.plans:
-            whole.extend(plan)
-        return whole
-
-    def _verify(self, expected, final):
-        actual = planner.view(final)
-        wrong = sorted(k for k in expected if expected[k] != actual.get(k))
-        if wrong:
-            raise TaskFailed("The changes were applied but the host reads back differently: %s" % "; ".join(
-                "%s is %r, expected %r" % (k, actual.get(k), expected[k]) for k in wrong),
-                dict(self.result, changed=True))
-
     def _report(self, want, have, final):
         after = planner.view(final) if final is not None else self.predicted
         ls = (final or have)["license_server"]
@@ -112,12 +84,4 @@ class ActionModule(LicensingAction):
         self.result["activation_status"] = after.get("activation")
         self.result["product_id"] = ls.get("product_id")
         self.result["license_server_id"] = ls.get("license_server_id") if self.reveal else None
-        if not self.result["warnings"]:
-            del self.result["warnings"]
         return self.result
-
-
-def _restart_needed(results):
-    """Install- and Uninstall-WindowsFeature say Yes, No or Maybe; Maybe is treated as Yes."""
-    return any(r.raw.get("restart_needed") in ("Yes", "Maybe") for r in results
-               if r.operation.get("kind") in ("feature_install", "feature_uninstall"))

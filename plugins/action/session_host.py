@@ -5,11 +5,10 @@
 
 from __future__ import annotations
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import info, lifecycle
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import info
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import session_host as planner
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.action import LicensingAction, TaskFailed
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.bridge import Batch
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.plan import Plan
 
 
 class ActionModule(LicensingAction):
@@ -17,11 +16,10 @@ class ActionModule(LicensingAction):
 
     def run_module(self, args, task_vars):
         want = planner.validate(args)
-        self.result = {"changed": False, "plan": [], "reboot_required": False, "warnings": []}
-        self.plan = Plan()
+        self.begin(reboot_required=False)
         have, results = self._read(want, task_vars)
         self.initial = planner.view(have)
-        role = self._record(planner.plan_role(want, have))
+        role = self.record(planner.plan_role(want, have))
         if role.steps and self._task.check_mode:
             have = planner.after_install(have)  # plan the configuration on the fresh role
         elif role.steps:
@@ -30,12 +28,12 @@ class ActionModule(LicensingAction):
                 self.result["warnings"].append("Reboot the host to finish installing the RD Session Host role, "
                                                "then run the task again to configure licensing.")
                 return self._finish(want, have, planner.view(have), results)
-        config = self._record(planner.plan_config(want, have, planner.read_record(results)))
+        config = self.record(planner.plan_config(want, have, planner.read_record(results)))
         if not config.steps or self._task.check_mode:
             return self._finish(want, have, planner.predict(want, have, config), results)
         results = self.apply(task_vars, config, planner.read_ops(info.read_batch(), self._servers(want, have)))
         final = info.parse(results)
-        self._verify(planner.predict(want, have, config), planner.view(final))
+        self.verify(planner.predict(want, have, config), planner.view(final))
         return self._finish(want, final, planner.view(final), results)
 
     def _servers(self, want, have):
@@ -55,28 +53,8 @@ class ActionModule(LicensingAction):
         return have, results
 
     def _install(self, want, role, task_vars):
-        results = self.apply(task_vars, role)
-        restart = any(r.raw.get("restart_needed") in ("Yes", "Maybe") for r in results
-                      if r.operation.get("kind") == "feature_install")
-        if restart and want["reboot"]:
-            lifecycle.reboot(self, task_vars, want["reboot_timeout"])
-            self.result["rebooted"] = True
-        elif restart:
-            self.result["reboot_required"] = True
+        self.handle_restart(self.apply(task_vars, role), want, task_vars)
         return self._read(want, task_vars)
-
-    def _record(self, plan):
-        self.plan.extend(plan)
-        self.result["plan"] += plan.report()
-        self.result["warnings"].extend(plan.warnings)
-        self.result["changed"] = self.result["changed"] or plan.changed
-        return plan
-
-    def _verify(self, expected, actual):
-        wrong = sorted(k for k in expected if expected[k] != actual.get(k))
-        if wrong:
-            raise TaskFailed("The changes were applied but the host reads back differently: %s" % "; ".join(
-                "%s is %r, expected %r" % (k, actual.get(k), expected[k]) for k in wrong), self.result)
 
     def _finish(self, want, have, after, results):
         sh = have["session_host"]
@@ -85,8 +63,6 @@ class ActionModule(LicensingAction):
         self.result["grace_period_days_left"] = sh.get("grace_period_days_left")
         self.result["connectivity"] = report
         self.result["diff"] = {"before": self.initial, "after": after}
-        if not self.result["warnings"]:
-            del self.result["warnings"]
         failure = planner.grace_check(want, sh, report)
         if failure:
             raise TaskFailed(failure, self.result)

@@ -15,9 +15,9 @@ from __future__ import annotations
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import bridge, info
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import bridge, info, lifecycle
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.lifecycle import HostTimeout
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.plan import PlanError
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.plan import Plan, PlanError
 
 
 class TaskFailed(Exception):
@@ -54,10 +54,44 @@ class LicensingAction(ActionBase):
             result.update(failed=True, msg=str(e))
         if not self._task.diff:
             result.pop("diff", None)  # before and after only in diff mode, as ansible's modules do
+        if result.get("warnings") == []:
+            del result["warnings"]
         return result
 
     def run_module(self, args, task_vars):
         raise NotImplementedError
+
+    # --- the task's result, built up across round trips --------------------------------------
+    def begin(self, **fields):
+        """A task that plans in phases: self.plan holds every phase's steps, self.result what is reported."""
+        self.plan = Plan()
+        self.result = dict({"changed": False, "plan": [], "warnings": []}, **fields)
+
+    def record(self, plan):
+        """Add a phase's plan to the task's plan and result."""
+        self.plan.extend(plan)
+        self.result["plan"] += plan.report()
+        self.result["warnings"].extend(plan.warnings)
+        self.result["changed"] = self.result["changed"] or plan.changed
+        return plan
+
+    def verify(self, expected, actual):
+        """Fail when what the host reads back after a change differs from what the plan predicted."""
+        wrong = sorted(k for k in expected if expected[k] != actual.get(k))
+        if wrong:
+            raise TaskFailed("The changes were applied but the host reads back differently: %s" % "; ".join(
+                "%s is %r, expected %r" % (k, actual.get(k), expected[k]) for k in wrong),
+                dict(self.result, changed=True))
+
+    def handle_restart(self, results, want, task_vars):
+        """After a feature install or removal: reboot when Windows asks and the task allows it, else say so."""
+        if not restart_needed(results):
+            return
+        if want["reboot"]:
+            lifecycle.reboot(self, task_vars, want["reboot_timeout"])
+            self.result["rebooted"] = True
+        else:
+            self.result["reboot_required"] = True
 
     # --- shared steps ------------------------------------------------------------------------
     def read_info(self, task_vars, extra=None):
@@ -87,6 +121,12 @@ class LicensingAction(ActionBase):
         verify = info.read_batch()
         results = self.apply(task_vars, plan, verify)
         return info.parse(results, reveal_license_server_id=self.reveal)
+
+
+def restart_needed(results):
+    """Install- and Uninstall-WindowsFeature say Yes, No or Maybe; Maybe is treated as Yes."""
+    return any(r.raw.get("restart_needed") in ("Yes", "Maybe") for r in results
+               if r.operation.get("kind") in ("feature_install", "feature_uninstall"))
 
 
 def _validate(spec, args):
