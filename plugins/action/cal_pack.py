@@ -5,11 +5,12 @@
 
 from __future__ import annotations
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import cal_pack as planner
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import info, wmi
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.action import LicensingAction, TaskFailed
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.bridge import Batch
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.plan import Plan
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _cal_pack as planner
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _info as info
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._action import LicensingAction, TaskFailed
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._bridge import Batch
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import Plan
 
 
 def _verify_batch():

@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import bridge, diagnostics
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import session_host
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.action import LicensingAction
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _bridge as bridge
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _diagnostics as diagnostics
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _session_host as session_host
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._action import LicensingAction
 
 
 class ActionModule(LicensingAction):

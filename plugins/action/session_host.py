@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import info
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import session_host as planner
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.action import LicensingAction, TaskFailed
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.bridge import Batch
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _info as info
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _session_host as planner
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._action import LicensingAction, TaskFailed
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._bridge import Batch
 
 
 class ActionModule(LicensingAction):

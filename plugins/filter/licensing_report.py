@@ -2,13 +2,13 @@
 # Copyright: (c) 2026, remote_desktop.licensing contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The licensing_report and licensing_report_csv filters. Documentation: licensing_report.yml and
-licensing_report_csv.yml beside this file. The logic is plugin_utils/report.py."""
+licensing_report_csv.yml beside this file. The logic is plugin_utils/_report.py."""
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import report
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _report as report
 
 
 def licensing_report(results, title=None):

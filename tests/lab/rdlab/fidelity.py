@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 # Differences that live outside the CIM model: how the lab as a whole departs from Windows.
 KNOWN_DIFFERENCES = [
-    ("Host bridge", "The lab executes host_bridge.ps1's operations in Python (rdlab/bridge.py mirrors it "
+    ("Host bridge", "The lab executes host_bridge.ps1's operations in Python (rdlab/modules/host_bridge.py mirrors it "
      "function by function); the PowerShell itself never runs here. Its allowlist is read from the module "
      "source that ansible sends."),
     ("WinRM", "HTTP and HTTPS with Basic, and NTLM through Negotiate with message encryption (pyspnego is the "

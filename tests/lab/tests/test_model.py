@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rdlab import bridge
+from rdlab.modules import host_bridge as bridge
 from rdlab.model.cim import WBEM_E_TYPE_MISMATCH, WbemError
 from rdlab.model.host import Host, new_host_state
 from rdlab.model.repository import REPOSITORY

@@ -3,7 +3,7 @@ in process, as ansible's call of host_bridge would."""
 
 from pathlib import Path
 
-from rdlab import bridge
+from rdlab.modules import host_bridge as bridge
 
 SOURCE = (Path(__file__).resolve().parents[3] / "plugins/modules/host_bridge.ps1").read_text()
 LS = {"namespace": "root/cimv2", "class": "Win32_TSLicenseServer"}

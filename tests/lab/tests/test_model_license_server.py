@@ -4,7 +4,7 @@ removing and reinstalling the role. Through the bridge executor in process, like
 import pytest
 from test_model_helpers import CONTACT, LS, PACKS, SOURCE, invoke, one
 
-from rdlab import bridge
+from rdlab.modules import host_bridge as bridge
 from rdlab.model.cim import LabStateError
 from rdlab.model.host import Host, new_host_state
 from rdlab.model.licensing import issue_licenses

@@ -2,7 +2,8 @@
 
 import pytest
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import bridge, wmi
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _bridge as bridge
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
 
 
 def test_secrets_travel_by_reference_only():

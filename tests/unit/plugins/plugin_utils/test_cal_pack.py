@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import cal_pack
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.plan import PlanError
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _cal_pack as cal_pack
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import PlanError
 
 SALT = "00112233445566778899aabbccddeeff"
 BUILT_IN = {"key_pack_id": 2, "built_in": True, "unlimited": True, "product_version_id": 0,

@@ -2,7 +2,7 @@
 
 import datetime
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.diagnostics import diagnose
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._diagnostics import diagnose
 
 NOW = datetime.datetime(2026, 11, 28, tzinfo=datetime.timezone.utc)
 

@@ -1,7 +1,7 @@
 """licensing_info's parser, fed with results shaped as the bridge returns them."""
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import info
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.bridge import BatchResult
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _info as info
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._bridge import BatchResult
 
 MISSING = {"ok": False, "error": {"kind": "invalid_class", "hresult": 0x80041010, "message": "Invalid class"}}
 NOT_FOUND = {"ok": False, "error": {"kind": "return_value", "return_value": 2, "out": {}}}

@@ -4,8 +4,8 @@ import copy
 
 import pytest
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import license_server as ls
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.plan import PlanError
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _license_server as ls
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import PlanError
 
 CONTACT = {"first_name": "Ada", "last_name": "Lovelace", "company": "Example", "country_region": "Denmark"}
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import report
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _report as report
 
 NOW = datetime.datetime(2026, 3, 1, 8, 0, tzinfo=datetime.timezone.utc)
 OS = {

@@ -2,8 +2,8 @@
 
 import pytest
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import session_host as sh
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.plan import PlanError
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _session_host as sh
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import PlanError
 
 
 def args(**overrides):
@@ -100,7 +100,7 @@ def test_grace_check():
 
 
 def test_connectivity_meanings():
-    from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.bridge import Batch, BatchResult
+    from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._bridge import Batch, BatchResult
     batch = sh.connectivity_ops(Batch(), ["ls1", "nowhere"])
     results = BatchResult(batch, [{"ok": True, "out": {"TsToLsConnectivityStatus": 11}},
                                   {"ok": True, "out": {"TsToLsConnectivityStatus": 6}}])

@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, remote_desktop.licensing contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY
+# The interfaces in this file serve this collection's own plugins; they may change in any release,
+# even a bugfix release. Do not import them from other collections or playbooks.
 """The session_host planner: licensing mode and license servers of an RD Session Host.
-
-FOR INTERNAL COLLECTION USE ONLY.
 
 Two ways to write them ([WSD] rds-license-session-hosts.md: without a Connection Broker, use WMI or
 Group Policy):
@@ -20,9 +21,9 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import wmi
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.cal_pack import MARKER_KEY
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.plan import Plan, PlanError
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._cal_pack import MARKER_KEY
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import Plan, PlanError
 
 POLICY_RECORD = "LocalPolicy"
 VALID_CONNECTIVITY = (9, 11)  # [JAG] counts 9 and 11 as success

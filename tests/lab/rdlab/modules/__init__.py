@@ -1,6 +1,6 @@
 """What a lab host does with a command: decode ansible's payload and run the module it names.
 
-Simulated modules: remote_desktop.licensing.host_bridge (rdlab.bridge), ansible.windows.win_ping and
+Simulated modules: remote_desktop.licensing.host_bridge (rdlab/modules/host_bridge.py), ansible.windows.win_ping and
 a minimal ansible.windows.setup. Everything else, raw commands included, fails with a clear
 "not simulated" message rather than an answer that merely looks plausible.
 """
@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 
-from . import bridge
-from .model.host import OPERATING_SYSTEMS, Host
-from .winrm.payload import PayloadError, decode
-from .winrm.server import CommandResult
+from . import host_bridge as bridge
+from . import setup, win_ping
+from ..model.host import Host
+from ..winrm.payload import PayloadError, decode
+from ..winrm.server import CommandResult
 
 BRIDGE = "remote_desktop.licensing.host_bridge"
+# The ansible.windows modules the lab answers, each a stand-in in its own file of this package.
+STAND_INS = {"ansible.windows.win_ping": win_ping.run, "ansible.windows.setup": setup.run}
 
 
 def execute(host: Host, command: str, arguments: list[str], stdin: bytes) -> tuple[CommandResult, dict]:
@@ -55,13 +58,8 @@ def _run_module(host: Host, invocation, record: dict) -> dict:
         result = bridge.run(host, args, invocation.script)
         record["operations"] = [_transcribe(op, res) for op, res in zip(args.get("operations") or [], result["results"])]
         return result
-    if name == "ansible.windows.win_ping":
-        data = args.get("data", "pong")
-        if data == "crash":  # win_ping's documented way to test a failure
-            return {"failed": True, "msg": "boom", "changed": False}
-        return {"changed": False, "ping": data}
-    if name == "ansible.windows.setup":
-        return {"changed": False, "ansible_facts": _facts(host)}
+    if name in STAND_INS:
+        return STAND_INS[name](host, args)
     return {"failed": True, "msg": f"The simulated Windows lab does not simulate the module {name}. Simulated: "
                                    f"{BRIDGE}, ansible.windows.win_ping, ansible.windows.setup."}
 
@@ -97,21 +95,6 @@ def _event_log_entry(invocation, args: dict) -> dict | None:
         return None
     shown = {k: v for k, v in args.items() if not k.startswith("_ansible_")}
     return {"source": "Ansible", "module": invocation.module_name, "message": "Invoked with:\n" + json.dumps(shown)}
-
-
-def _facts(host: Host) -> dict:
-    caption, version = OPERATING_SYSTEMS[host.state["os"]][:2]
-    domain = host.state.get("domain") or ""
-    return {
-        "ansible_hostname": host.name.upper(), "ansible_fqdn": f"{host.name}.{domain}" if domain else host.name,
-        "ansible_domain": domain, "ansible_windows_domain": domain or "WORKGROUP",
-        "ansible_windows_domain_member": bool(domain), "ansible_os_family": "Windows",
-        "ansible_system": "Win32NT", "ansible_os_name": caption, "ansible_distribution": caption,
-        "ansible_distribution_version": version, "ansible_distribution_major_version": version.split(".")[0],
-        "ansible_architecture": "64-bit", "ansible_powershell_version": 5,
-        "ansible_os_installation_type": "Server Core" if host.state["installation"] == "core" else "Server",
-        "module_setup": True,
-    }
 
 
 def _fail(message: str, raw: bool = False) -> CommandResult:

@@ -1,11 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, remote_desktop.licensing contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY
+# The interfaces in this file serve this collection's own plugins; they may change in any release,
+# even a bugfix release. Do not import them from other collections or playbooks.
 """The license_server planner: pure functions from (want, have) to a Plan.
 
-FOR INTERNAL COLLECTION USE ONLY.
-
-`have` is the licensing_info report (plugin_utils/info.py). The role phase (install or remove the
+`have` is the licensing_info report (plugin_utils/_info.py). The role phase (install or remove the
 role service) and the configuration phase (service, contact, activation, scope, AD) are planned
 apart, because the licensing classes exist only once the role is installed: after an install the
 action plugin reads the host again and plans the configuration from what it finds.
@@ -16,9 +17,9 @@ from __future__ import annotations
 import copy
 import re
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import wmi
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.info import CONTACT_PROPERTIES
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.plan import Plan, PlanError
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._info import CONTACT_PROPERTIES
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import Plan, PlanError
 
 # ReactivateServerAutomatic Reason. [W32] reactivateserverautomatic-win32-tslicenseserver.md.
 REACTIVATION_REASONS = {

@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, remote_desktop.licensing contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY
+# The interfaces in this file serve this collection's own plugins; they may change in any release,
+# even a bugfix release. Do not import them from other collections or playbooks.
 """Base class of the collection's action plugins.
-
-FOR INTERNAL COLLECTION USE ONLY.
 
 Subclasses declare ARGUMENT_SPEC and implement run_module(args, task_vars). Arguments are validated
 on the controller before anything touches the host; validation (ValueError), planning (PlanError),
@@ -15,9 +16,11 @@ from __future__ import annotations
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import bridge, info, lifecycle
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.lifecycle import HostTimeout
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.plan import Plan, PlanError
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _bridge as bridge
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _info as info
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _lifecycle as lifecycle
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._lifecycle import HostTimeout
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import Plan, PlanError
 
 
 class TaskFailed(Exception):

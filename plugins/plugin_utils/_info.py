@@ -1,16 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, remote_desktop.licensing contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY
+# The interfaces in this file serve this collection's own plugins; they may change in any release,
+# even a bugfix release. Do not import them from other collections or playbooks.
 """Reading a host's licensing state: the read batch and the parser that turns its results into
 the licensing_info result. Pure functions, unit tested without a host.
-
-FOR INTERNAL COLLECTION USE ONLY.
 """
 
 from __future__ import annotations
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import wmi
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.bridge import Batch
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._bridge import Batch
 
 
 def _registry_read(batch, op_id, method, key, value):

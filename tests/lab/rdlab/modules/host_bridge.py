@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from .model.cim import WbemError, coerce, dmtf_to_datetime
-from .model.host import FeatureError, Host
-from .model.repository import REPOSITORY
+from ..model.cim import WbemError, coerce, dmtf_to_datetime
+from ..model.host import FeatureError, Host
+from ..model.repository import REPOSITORY
 
 NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"  # what Ansible.Basic puts in invocation
 OPTIONS = {"operations", "secrets", "stop_on_error"}
@@ -246,7 +246,7 @@ class _Batch:
         names = op.get("names")
         names = [names] if isinstance(names, str) else [str(n) for n in names]
         if op["kind"] == "feature_get":
-            from .model.host import FEATURES
+            from ..model.host import FEATURES
             return {"features": [
                 {"name": n, "display_name": FEATURES[n]["display_name"], "installed": self.host.feature_installed(n),
                  "install_state": self.host.feature_install_state(n)}

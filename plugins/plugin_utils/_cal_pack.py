@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, remote_desktop.licensing contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY
+# The interfaces in this file serve this collection's own plugins; they may change in any release,
+# even a bugfix release. Do not import them from other collections or playbooks.
 """The cal_pack planner: which key pack a declaration means, and how to install or remove it.
-
-FOR INTERNAL COLLECTION USE ONLY.
 
 Windows keeps no agreement number or license code on a key pack (Win32_TSLicenseKeyPack has none,
 rd-licensing-wmi.md §2), so the collection keeps its own marker per pack, under
@@ -29,8 +30,8 @@ import hashlib
 import os
 import re
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import wmi
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.plan import Plan, PlanError
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import Plan, PlanError
 
 MARKER_KEY = r"SOFTWARE\Ansible\RemoteDesktopLicensing"
 SALT_VALUE = "Salt"

@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, remote_desktop.licensing contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY
+# The interfaces in this file serve this collection's own plugins; they may change in any release,
+# even a bugfix release. Do not import them from other collections or playbooks.
 """Plans: what a module will change, as steps that carry the exact bridge operations to send.
-
-FOR INTERNAL COLLECTION USE ONLY.
 
 A planner (a pure function of what the user wants and what the host has) returns a Plan. In check
 mode the plan is reported and nothing is sent; otherwise all steps go to the host in one batch,
@@ -13,7 +14,7 @@ a read.
 
 from __future__ import annotations
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.bridge import Batch
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._bridge import Batch
 
 
 class PlanError(Exception):

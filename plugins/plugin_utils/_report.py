@@ -1,11 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, remote_desktop.licensing contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY
+# The interfaces in this file serve this collection's own plugins; they may change in any release,
+# even a bugfix release. Do not import them from other collections or playbooks.
 """The fleet licensing report: licensing_info results of many hosts in, one report out, with the
 findings that need more than one host. Pure functions, unit tested; the licensing_report filter is a
 thin wrapper.
 
-FOR INTERNAL COLLECTION USE ONLY.
 
 Cross-host findings follow Microsoft's compatibility rules ([WSD] rds-client-access-license.md, "RDS CAL
 version compatibility"): a session host needs CALs of its own Windows Server version or later, and a
@@ -26,7 +28,8 @@ import datetime
 import io
 import re
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import diagnostics, info
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _diagnostics as diagnostics
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _info as info
 
 SCHEMA_VERSION = 1
 SEVERITIES = ("error", "warning", "info")

@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, remote_desktop.licensing contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY
+# The interfaces in this file serve this collection's own plugins; they may change in any release,
+# even a bugfix release. Do not import them from other collections or playbooks.
 """Client for the host bridge: build a batch, send it in one round trip, read the results.
-
-FOR INTERNAL COLLECTION USE ONLY.
 
 The protocol is described in docs/architecture.md. Secrets are registered with the batch and sent
 in the bridge's no_log `secrets` option; operations refer to them by name only.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleConnectionFailure
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import wmi
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
 
 BRIDGE_MODULE = "remote_desktop.licensing.host_bridge"
 _MISSING_KINDS = ("invalid_class", "invalid_namespace")

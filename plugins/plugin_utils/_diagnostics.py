@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, remote_desktop.licensing contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY
+# The interfaces in this file serve this collection's own plugins; they may change in any release,
+# even a bugfix release. Do not import them from other collections or playbooks.
 """Findings about one host's licensing, like the RD Licensing Diagnoser: pure, unit tested.
-
-FOR INTERNAL COLLECTION USE ONLY.
 
 The causes of "no Remote Desktop license servers available" that Microsoft lists
 (support/windows-server/remote/cannot-connect-rds-no-license-server.md; ecosystem.md §2.4): the

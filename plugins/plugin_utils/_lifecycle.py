@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, remote_desktop.licensing contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY
+# The interfaces in this file serve this collection's own plugins; they may change in any release,
+# even a bugfix release. Do not import them from other collections or playbooks.
 """Waiting for a role's classes after an install, and rebooting a host, through the bridge.
-
-FOR INTERNAL COLLECTION USE ONLY.
 
 A reboot uses CIM like everything else: Win32_OperatingSystem.Win32ShutdownTracker starts it (with a
 delay so the answer gets back first) and LastBootUpTime tells when the host is back, so no raw
@@ -16,7 +17,8 @@ import time
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import bridge, wmi
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _bridge as bridge
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
 
 POLL_SECONDS = 5
 # Win32ShutdownTracker [W32 wmi] win32shutdowntracker-method-in-class-win32-operatingsystem:

@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, remote_desktop.licensing contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# FOR INTERNAL COLLECTION USE ONLY
+# The interfaces in this file serve this collection's own plugins; they may change in any release,
+# even a bugfix release. Do not import them from other collections or playbooks.
 """Windows facts about RD Licensing: classes, methods, enumerations, codes.
-
-FOR INTERNAL COLLECTION USE ONLY.
 
 Every value cites its source. Keys, as in docs/sources.md:
   [W32] MicrosoftDocs/win32 desktop-src/TermServ/<page>
