@@ -31,9 +31,9 @@ import os
 import re
 
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import Plan, PlanError
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import Plan, PlanError, compact_code
 
-MARKER_KEY = r"SOFTWARE\Ansible\RemoteDesktopLicensing"
+MARKER_KEY = wmi.MARKER_KEY
 SALT_VALUE = "Salt"
 MARKERS_VALUE = "KeyPackMarkers"
 PBKDF2_ITERATIONS = 100000
@@ -87,8 +87,7 @@ ARGUMENT_SPEC = {
 }
 
 
-def normalize(value):
-    return re.sub(r"[\s-]", "", value or "").upper()
+normalize = compact_code
 
 
 def validate(args):

@@ -4,15 +4,48 @@
 # FOR INTERNAL COLLECTION USE ONLY
 # The interfaces in this file serve this collection's own plugins; they may change in any release,
 # even a bugfix release. Do not import them from other collections or playbooks.
-"""Plans: what a module will change, as steps that carry the exact bridge operations to send.
+"""Plans, and the one interface every planner follows.
 
-A planner (a pure function of what the user wants and what the host has) returns a Plan. In check
-mode the plan is reported and nothing is sent; otherwise all steps go to the host in one batch,
-followed by the read operations that verify the result, so a change costs one round trip more than
-a read.
+A module is an action plugin (plugins/action/<module>.py) over a planner (plugin_utils/_<module>.py).
+The planner holds all the module's knowledge as pure functions, so pytest tests it without a host;
+the action plugin only moves data between the planner and the host. Every planner module defines:
+
+  ARGUMENT_SPEC             the module's whole argument spec (shared options: the *_OPTIONS below,
+                            documented by the doc fragments of the same names)
+  validate(args) -> want    checks the spec cannot express, before anything touches the host;
+                            raises ValueError naming the option and the expected form; `want` is
+                            the normalised declaration
+  read_ops(batch, want)     adds the module's own reads to the licensing_info read batch
+                            (_info.read_batch) and returns it: one round trip reads everything
+  observe(want, have, results) -> have
+                            `have` (the licensing_info report of those results) with the module's
+                            own reads parsed into it
+  plan(want, have) -> Plan  the steps that make the host match `want`, each with its phase; empty
+                            when nothing differs. Raises PlanError when `want` cannot be reached
+  after_install(want, have) -> have
+                            the host as it reads once the "role" phase is applied: the licensing
+                            classes exist only then, so check mode plans the later phases on it
+                            (planners without a role phase return `have` unchanged)
+  view(have) -> dict        the part of the host the module manages, as the diff shows it; never
+                            a secret
+  predict(want, have, plan) -> dict
+                            view() after the plan: check mode's "after", and what a real run must
+                            read back (a mismatch fails the task)
+
+Phases, in the order they are applied; each is one round trip, sent only when it has steps:
+  role      install or remove a Windows feature (a restart may follow)
+  config    everything else, applied with the verification reads in the same round trip
+  record    what the module writes once an earlier phase told it something (cal_pack's marker
+            needs the KeyPackId that Windows returns from the install)
+
+A step names the operations the action must look at (Step.invoke(..., name="install")), and
+Plan.result(results, name) finds that operation's result: the action never searches by position or
+by method name. In check mode the plan is reported and nothing that changes the host is sent.
 """
 
 from __future__ import annotations
+
+import re
 
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._bridge import Batch
 
@@ -21,11 +54,37 @@ class PlanError(Exception):
     """The wanted state cannot be reached from the host's state; nothing was changed."""
 
 
+PHASES = ("role", "config", "record")
+
+# Options several modules share; their documentation is the doc fragment of the same name
+# (plugins/doc_fragments/reboot.py, reveal.py), and a unit test holds the two together.
+REBOOT_OPTIONS = {
+    "reboot": {"type": "bool", "default": False},
+    "reboot_timeout": {"type": "int", "default": 600},
+}
+REVEAL_OPTIONS = {"reveal_license_server_id": {"type": "bool", "default": False}}
+
+
+def compact_code(value):
+    """Codes and numbers are typed with hyphens and spaces and in any case; Windows takes them without."""
+    return re.sub(r"[\s-]", "", value or "").upper()
+
+
+def check_timeouts(args, *names):
+    for name in names:
+        if args[name] < 0:
+            raise ValueError("%s must be 0 or more seconds, got %d" % (name, args[name]))
+
+
 class Step(object):
     """One change, in words and in bridge operations."""
 
-    def __init__(self, action, description, failure_hint=None):
+    def __init__(self, action, description, failure_hint=None, phase="config"):
+        if phase not in PHASES:
+            raise ValueError("unknown phase %r" % phase)
         self.action = action
+        self.phase = phase
+        self.names = {}  # operation name -> operation id, for Plan.result
         self.description = description
         self.failure_hint = failure_hint  # what to tell the user when this step's call fails
         self.expect_out = {}  # out parameters the step's calls must return, e.g. ActivationStatus 0
@@ -40,7 +99,11 @@ class Step(object):
         return self.batch.get(self._id(), *args, **kwargs)
 
     def invoke(self, *args, **kwargs):
-        return self.batch.invoke(self._id(), *args, **kwargs)
+        name = kwargs.pop("name", None)
+        op = self.batch.invoke(self._id(), *args, **kwargs)
+        if name is not None:
+            self.names[name] = op["id"]
+        return op
 
     def set(self, *args, **kwargs):
         return self.batch.set(self._id(), *args, **kwargs)
@@ -52,7 +115,7 @@ class Step(object):
         return self.batch.feature_uninstall(self._id(), *args, **kwargs)
 
     def report(self):
-        return {"action": self.action, "description": self.description,
+        return {"action": self.action, "phase": self.phase, "description": self.description,
                 "operations": [dict(op) for op in self.batch.operations]}
 
 
@@ -61,10 +124,23 @@ class Plan(object):
         self.steps = []
         self.warnings = []
 
-    def add(self, action, description, failure_hint=None):
-        step = Step(action, description, failure_hint)
+    def add(self, action, description, failure_hint=None, phase="config"):
+        step = Step(action, description, failure_hint, phase)
         self.steps.append(step)
         return step
+
+    def phase(self, name):
+        """The steps of one phase, as a plan of their own (warnings stay with the whole plan)."""
+        part = Plan()
+        part.steps = [step for step in self.steps if step.phase == name]
+        return part
+
+    def result(self, results, name):
+        """The result of the operation a step named `name`."""
+        for step in self.steps:
+            if name in step.names:
+                return results[step.names[name]]
+        raise KeyError("no step of this plan has an operation named %r" % name)
 
     def extend(self, other):
         self.steps.extend(other.steps)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import copy
 
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._cal_pack import MARKER_KEY
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import Plan, PlanError
 
 POLICY_RECORD = "LocalPolicy"
@@ -65,7 +64,7 @@ def validate(args):
 def read_ops(batch, servers):
     """The policy record and, for each server, the connectivity check (all read-only)."""
     batch.invoke("policy_record", wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "GetMultiStringValue", read_only=True,
-                 arguments={"hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": MARKER_KEY, "sValueName": POLICY_RECORD})
+                 arguments={"hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": wmi.MARKER_KEY, "sValueName": POLICY_RECORD})
     return connectivity_ops(batch, servers)
 
 
@@ -209,9 +208,9 @@ def _plan_policy(plan, notes, want, sh, record):
     if new_record != record and plan.steps:
         step = plan.steps[-1]
         step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "CreateKey",
-                    arguments={"hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": MARKER_KEY})
+                    arguments={"hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": wmi.MARKER_KEY})
         step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "SetMultiStringValue", arguments={
-            "hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": MARKER_KEY, "sValueName": POLICY_RECORD,
+            "hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": wmi.MARKER_KEY, "sValueName": POLICY_RECORD,
             "sValue": ["%s=%s" % kv for kv in sorted(new_record.items())]})
 
 

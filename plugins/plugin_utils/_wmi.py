@@ -128,6 +128,8 @@ POLICY_LICENSING_MODE = "LicensingMode"
 POLICY_LICENSE_SERVERS = "LicenseServers"
 # StdRegProv Get*Value returns 2 (ERROR_FILE_NOT_FOUND) when the key or value does not exist.
 REGISTRY_NOT_FOUND = 2
+# The collection's own registry key: CAL pack markers and the Group Policy values the module wrote.
+MARKER_KEY = r"SOFTWARE\Ansible\RemoteDesktopLicensing"
 # HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion InstallationType: "Server" or "Server Core".
 CURRENT_VERSION_KEY = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion"
 
