@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _cal_pack as planner
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _bridge as bridge
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _info as info
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._action import LicensingAction, TaskFailed
@@ -20,11 +21,11 @@ def _verify_batch():
 
 
 class ActionModule(LicensingAction):
-    ARGUMENT_SPEC = planner.ARGUMENT_SPEC
+    PLANNER = planner
 
-    def run_module(self, args, task_vars):
-        want = planner.validate(args)
-        have, results = self.read_info(task_vars, planner.read_ops(Batch()))
+    def run_module(self, want, task_vars):
+        results = bridge.run(self, task_vars, planner.read_ops(info.read_batch()))
+        have = info.parse(results)
         salt, markers = planner.read_markers(results)
         plan, pack, how, fp, new_salt = planner.plan(want, have, salt, markers, check_mode=self._task.check_mode)
         self.result = {"changed": plan.changed, "plan": plan.report(), "matched_by": how}

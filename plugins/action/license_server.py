@@ -5,50 +5,36 @@
 
 from __future__ import annotations
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _info as info
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _lifecycle as lifecycle
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _license_server as planner
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._action import LicensingAction, TaskFailed
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import Plan, PlanError
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._action import LicensingAction
 
 
 class ActionModule(LicensingAction):
-    ARGUMENT_SPEC = dict(planner.ARGUMENT_SPEC, reveal_license_server_id={"type": "bool", "default": False})
+    PLANNER = planner
 
-    def run_module(self, args, task_vars):
-        self.reveal = args["reveal_license_server_id"]
-        want = planner.validate(args)
-        have = self.read_info(task_vars)[0]
-        self.before = have
-        self.begin(reboot_required=False)
-        if want["state"] == "present":
-            final = self._present(want, have, task_vars)
+    def run_module(self, want, task_vars):
+        self.result["reboot_required"] = False
+        have = self.read(task_vars, want)[0]
+        plan = planner.plan(want, have)
+        if want["state"] == "absent":
+            final = self._remove(want, have, plan, task_vars)
         else:
-            final = self._absent(want, have, task_vars)
+            final = self._converge(want, have, plan, task_vars)
         return self._report(want, have, final)
 
-    # --- state: present ----------------------------------------------------------------------
-    def _present(self, want, have, task_vars):
-        role = planner.plan_role(want, have)
-        if role.steps:
-            # Refuse what the configuration cannot do (missing contact, domain options in a workgroup)
-            # before installing anything: plan it on the host as it will read after the install.
-            planner.plan_config(want, planner.after_install(want, have))
-        self.record(role)
+    def _converge(self, want, have, plan, task_vars):
+        """The role phase (its own round trip, then a new read), then the configuration phase."""
+        role = self.record(plan.phase("role"))
         if role.steps and not self._task.check_mode:
             have = self._install(want, role, task_vars)
-        elif role.steps:
-            have = planner.after_install(want, have)  # check mode: plan on the fresh role
-        try:
-            config = planner.plan_config(want, have)
-        except PlanError as e:
-            raise TaskFailed(str(e), self.result)  # with the role step, when one was applied
-        self.record(config)
+            plan = planner.plan(want, have)  # on the host as it reads now
+        config = self.record(plan.phase("config"))
+        self.result["warnings"].extend(plan.warnings)
         if not config.steps or self._task.check_mode:
-            self.predicted = planner.predict(want, self.before, self.plan)
             return None
-        final = self.apply_and_read(task_vars, config)
+        final = self.apply_and_read(task_vars, config, want)[0]
         self.verify(planner.predict(want, have, config), planner.view(final))
         return final
 
@@ -58,31 +44,22 @@ class ActionModule(LicensingAction):
         self.handle_restart(results, want, task_vars)
         if not results["ready"].ok:
             lifecycle.wait_until_ready(self, task_vars, probe, want["ready_timeout"])
-        have = self.read_info(task_vars)[0]
-        return have
+        return self.read(task_vars, want)[0]
 
-    # --- state: absent -----------------------------------------------------------------------
-    def _absent(self, want, have, task_vars):
-        plan = Plan()
-        if have["roles"]["license_server"]:
-            plan.extend(planner.plan_config(want, have))  # deactivation comes before removal
-        role = planner.plan_role(want, have)
-        plan.extend(role)
+    def _remove(self, want, have, plan, task_vars):
+        """Deactivation and removal in one round trip: the removal takes the classes with it."""
         self.record(plan)
         if not plan.steps or self._task.check_mode:
-            self.predicted = planner.predict(want, have, plan)
             return None
-        results = self.apply(task_vars, plan, verify=info.read_batch())
-        final = info.parse(results, reveal_license_server_id=self.reveal)
+        final, results = self.apply_and_read(task_vars, plan, want)
         self.verify(planner.predict(want, have, plan), planner.view(final))
         self.handle_restart(results, want, task_vars)
         return final
 
-    # --- results -----------------------------------------------------------------------------
     def _report(self, want, have, final):
-        after = planner.view(final) if final is not None else self.predicted
+        after = planner.view(final) if final is not None else planner.predict(want, have, self.plan)
         ls = (final or have)["license_server"]
-        self.result["diff"] = {"before": planner.view(have), "after": after}
+        self.result["diff"] = {"before": self.before, "after": after}
         self.result["activation_status"] = after.get("activation")
         self.result["product_id"] = ls.get("product_id")
         self.result["license_server_id"] = ls.get("license_server_id") if self.reveal else None

@@ -7,25 +7,21 @@ from __future__ import annotations
 
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _bridge as bridge
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _diagnostics as diagnostics
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _licensing_info as planner
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _session_host as session_host
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._action import LicensingAction
 
 
 class ActionModule(LicensingAction):
-    ARGUMENT_SPEC = {
-        "reveal_license_server_id": {"type": "bool", "default": False},
-        "check_connectivity": {"type": "bool", "default": False},
-    }
+    PLANNER = planner
 
-    def run_module(self, args, task_vars):
-        self.reveal = args["reveal_license_server_id"]
-        report = self.read_info(task_vars)[0]
-        servers = report["session_host"]["license_servers"] or []
-        report["session_host"]["connectivity"] = None
-        if args["check_connectivity"] and report["roles"]["session_host"] and servers:
-            # The configured servers are known only after the first read: one more round trip.
-            results = bridge.run(self, task_vars, session_host.connectivity_ops(bridge.Batch(), servers))
-            report["session_host"]["connectivity"] = session_host.connectivity(results, servers)
-        report["diagnostics"] = diagnostics.diagnose(report)
+    def run_module(self, want, task_vars):
+        report = self.read(task_vars, want)[0]
+        servers = planner.connectivity_wanted(want, report)
+        if servers:
+            # Only the connectivity calls: the rest of the host was read in the first round trip.
+            results = bridge.run(self, task_vars, planner.read_ops(bridge.Batch(), want, servers))
+            report["session_host"]["connectivity"] = session_host.connectivity(results)
+            report["diagnostics"] = diagnostics.diagnose(report)
         report["changed"] = False
         return report

@@ -5,36 +5,32 @@
 
 from __future__ import annotations
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _info as info
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _session_host as planner
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._action import LicensingAction, TaskFailed
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._bridge import Batch
 
 
 class ActionModule(LicensingAction):
-    ARGUMENT_SPEC = planner.ARGUMENT_SPEC
+    PLANNER = planner
 
-    def run_module(self, args, task_vars):
-        want = planner.validate(args)
-        self.begin(reboot_required=False)
-        have, results = self._read(want, task_vars)
-        self.initial = planner.view(have)
-        role = self.record(planner.plan_role(want, have))
-        if role.steps and self._task.check_mode:
-            have = planner.after_install(have)  # plan the configuration on the fresh role
-        elif role.steps:
-            have, results = self._install(want, role, task_vars)
+    def run_module(self, want, task_vars):
+        self.result["reboot_required"] = False
+        have = self._read(want, task_vars)
+        plan = planner.plan(want, have)
+        role = self.record(plan.phase("role"))
+        if role.steps and not self._task.check_mode:
+            have = self._install(want, role, task_vars)
             if self.result["reboot_required"]:
                 self.result["warnings"].append("Reboot the host to finish installing the RD Session Host role, "
                                                "then run the task again to configure licensing.")
-                return self._finish(want, have, planner.view(have), results)
-        config = self.record(planner.plan_config(want, have, planner.read_record(results)))
+                return self._finish(want, have, planner.view(have))
+            plan = planner.plan(want, have)  # on the host as it reads now
+        config = self.record(plan.phase("config"))
+        self.result["warnings"].extend(plan.warnings)
         if not config.steps or self._task.check_mode:
-            return self._finish(want, have, planner.predict(want, have, config), results)
-        results = self.apply(task_vars, config, planner.read_ops(info.read_batch(), self._servers(want, have)))
-        final = info.parse(results)
+            return self._finish(want, have, planner.predict(want, have, plan))
+        final = self.apply_and_read(task_vars, config, want, servers=self._servers(want, have))[0]
         self.verify(planner.predict(want, have, config), planner.view(final))
-        return self._finish(want, final, planner.view(final), results)
+        return self._finish(want, final, planner.view(final))
 
     def _servers(self, want, have):
         """The servers whose connectivity is checked: the wanted list, else the configured one."""
@@ -45,25 +41,23 @@ class ActionModule(LicensingAction):
         return have["session_host"]["license_servers"] or []
 
     def _read(self, want, task_vars):
-        wanted = want.get("license_servers") if want["check_connectivity"] else []
-        have, results = self.read_info(task_vars, planner.read_ops(Batch(), wanted))
-        if wanted is None and have["session_host"]["license_servers"]:
+        have = self.read(task_vars, want)[0]
+        if want["check_connectivity"] and want.get("license_servers") is None and have["session_host"]["license_servers"]:
             # license_servers not given: the configured list is known only now (one more round trip).
-            have, results = self.read_info(task_vars, planner.read_ops(Batch(), self._servers(want, have)))
-        return have, results
+            have = self.read(task_vars, want, servers=self._servers(want, have))[0]
+        return have
 
     def _install(self, want, role, task_vars):
         self.handle_restart(self.apply(task_vars, role), want, task_vars)
         return self._read(want, task_vars)
 
-    def _finish(self, want, have, after, results):
+    def _finish(self, want, have, after):
         sh = have["session_host"]
-        report = planner.connectivity(results, self._servers(want, have)) if sh["installed"] else []
         self.result.update(after)
         self.result["grace_period_days_left"] = sh.get("grace_period_days_left")
-        self.result["connectivity"] = report
-        self.result["diff"] = {"before": self.initial, "after": after}
-        failure = planner.grace_check(want, sh, report)
+        self.result["connectivity"] = have["connectivity"]
+        self.result["diff"] = {"before": self.before, "after": after}
+        failure = planner.grace_check(want, sh, have["connectivity"])
         if failure:
             raise TaskFailed(failure, self.result)
         return self.result

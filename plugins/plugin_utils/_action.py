@@ -4,11 +4,15 @@
 # FOR INTERNAL COLLECTION USE ONLY
 # The interfaces in this file serve this collection's own plugins; they may change in any release,
 # even a bugfix release. Do not import them from other collections or playbooks.
-"""Base class of the collection's action plugins.
+"""Base class of the collection's action plugins: the life of a task, written once.
 
-Subclasses declare ARGUMENT_SPEC and implement run_module(args, task_vars). Arguments are validated
-on the controller before anything touches the host; validation (ValueError), planning (PlanError),
-bridge and timeout failures become a task failure with a clear message, never a traceback.
+A subclass names its planner (PLANNER, the interface is in _plan.py) and implements
+run_module(want, task_vars). The base class validates the task's arguments against the planner's
+ARGUMENT_SPEC and its validate() before anything touches the host, keeps the task's result across
+round trips (begin, record), reads the host (read: one round trip, the first one also gives
+`self.before`), and applies a phase with its verification reads in one round trip (apply).
+Validation (ValueError), planning (PlanError), bridge and timeout failures become a task failure with
+a clear message, never a traceback.
 """
 
 from __future__ import annotations
@@ -35,40 +39,46 @@ class LicensingAction(ActionBase):
     _supports_check_mode = True
     _supports_async = False
     TRANSFERS_FILES = False
-    ARGUMENT_SPEC = {}
+    PLANNER = None  # the module's planner (plugin_utils/_<module>.py)
     reveal = False  # return the license server ID in reports (it is never in diffs)
     applied = False  # whether this task has changed the host so far
 
     def run(self, tmp=None, task_vars=None):
         result = super(LicensingAction, self).run(tmp, task_vars)
         del tmp  # unused: nothing is copied to the host
-        validation, errors = _validate(self.ARGUMENT_SPEC, self._task.args)
+        validation, errors = _validate(self.PLANNER.ARGUMENT_SPEC, self._task.args)
         if errors:
             result.update(failed=True, msg="Invalid options for %s: %s" % (self._task.action, "; ".join(errors)))
             return result
+        self.result = {}
         try:
-            result.update(self.run_module(validation.validated_parameters, task_vars or {}))
+            want = self.PLANNER.validate(validation.validated_parameters)
+            self.reveal = bool(want.get("reveal_license_server_id"))
+            self.begin()
+            result.update(self.run_module(want, task_vars or {}))
         except ValueError as e:
             result.update(failed=True, msg="Invalid options for %s: %s" % (self._task.action, e))
         except TaskFailed as e:
             result.update(e.result)
             result.update(failed=True, msg=str(e))
         except (PlanError, HostTimeout, bridge.BridgeError) as e:
-            result.update(failed=True, msg=str(e))
+            result.update(self.result, failed=True, msg=str(e), changed=self.applied)
         if not self._task.diff:
             result.pop("diff", None)  # before and after only in diff mode, as ansible's modules do
         if result.get("warnings") == []:
             del result["warnings"]
         return result
 
-    def run_module(self, args, task_vars):
+    def run_module(self, want, task_vars):
         raise NotImplementedError
 
     # --- the task's result, built up across round trips --------------------------------------
     def begin(self, **fields):
-        """A task that plans in phases: self.plan holds every phase's steps, self.result what is reported."""
+        """self.plan holds every phase's steps, self.result what is reported; self.before is the
+        view of the host as the task found it (set by the first read)."""
         self.plan = Plan()
         self.result = dict({"changed": False, "plan": [], "warnings": []}, **fields)
+        self.before = None
 
     def record(self, plan):
         """Add a phase's plan to the task's plan and result."""
@@ -96,34 +106,37 @@ class LicensingAction(ActionBase):
         else:
             self.result["reboot_required"] = True
 
-    # --- shared steps ------------------------------------------------------------------------
-    def read_info(self, task_vars, extra=None):
-        """The licensing_info report, and the raw results (one round trip)."""
-        batch = info.read_batch()
-        if extra is not None:
-            batch.operations.extend(extra.operations)
-            batch.secrets.update(extra.secrets)
-        results = bridge.run(self, task_vars, batch)
-        return info.parse(results, reveal_license_server_id=self.reveal), results
+    # --- round trips -------------------------------------------------------------------------
+    def read_batch(self, want, **read_args):
+        """The licensing_info reads plus the planner's own."""
+        return self.PLANNER.read_ops(info.read_batch(), want, **read_args)
+
+    def observe(self, want, results):
+        have = info.parse(results, reveal_license_server_id=self.reveal)
+        return self.PLANNER.observe(want, have, results)
+
+    def read(self, task_vars, want, **read_args):
+        """One round trip: the host as the planner sees it. The first read of a task gives self.before."""
+        results = bridge.run(self, task_vars, self.read_batch(want, **read_args))
+        have = self.observe(want, results)
+        if self.before is None:
+            self.before = self.PLANNER.view(have)
+        return have, results
 
     def apply(self, task_vars, plan, verify=None):
-        """Send the plan's operations, then the verification reads, in one round trip."""
+        """Send the plan's operations, then the verification reads, in one round trip. A failed
+        operation fails the task with everything reported so far."""
         results = bridge.run(self, task_vars, plan.batch(verify), stop_on_error=True)
         self.applied = self.applied or plan.applied_any(results)
         failure = plan.failure(results)
         if failure:
-            # What the task has reported so far (the whole plan, with steps applied in earlier round trips)
-            # when the action keeps it in self.result; otherwise this plan. changed: whether anything was
-            # applied, in this round trip or an earlier one.
-            known = getattr(self, "result", None) or {"plan": plan.report()}
-            raise TaskFailed(failure, dict(known, changed=self.applied))
+            raise TaskFailed(failure, dict(self.result, changed=self.applied))
         return results
 
-    def apply_and_read(self, task_vars, plan):
-        """Apply the plan and read the licensing_info report back in the same round trip."""
-        verify = info.read_batch()
-        results = self.apply(task_vars, plan, verify)
-        return info.parse(results, reveal_license_server_id=self.reveal)
+    def apply_and_read(self, task_vars, plan, want, **read_args):
+        """Apply a phase and read the host back in the same round trip; returns (have, results)."""
+        results = self.apply(task_vars, plan, self.read_batch(want, **read_args))
+        return self.observe(want, results), results
 
 
 def restart_needed(results):

@@ -19,7 +19,8 @@ import re
 
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._info import CONTACT_PROPERTIES
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import Plan, PlanError
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import (
+    REBOOT_OPTIONS, REVEAL_OPTIONS, Plan, PlanError, check_timeouts, compact_code)
 
 # ReactivateServerAutomatic Reason. [W32] reactivateserverautomatic-win32-tslicenseserver.md.
 REACTIVATION_REASONS = {
@@ -54,14 +55,9 @@ ARGUMENT_SPEC = {
     "publish_in_ad": {"type": "bool"},
     "ad_group_membership": {"type": "bool"},
     "ready_timeout": {"type": "int", "default": 300},
-    "reboot": {"type": "bool", "default": False},
-    "reboot_timeout": {"type": "int", "default": 600},
 }
-
-
-def normalize_code(value):
-    """Codes are typed with hyphens and spaces and in any case; Windows takes them without."""
-    return re.sub(r"[\s-]", "", value or "").upper()
+ARGUMENT_SPEC.update(REBOOT_OPTIONS)
+ARGUMENT_SPEC.update(REVEAL_OPTIONS)
 
 
 def validate(args):
@@ -69,7 +65,7 @@ def validate(args):
     want = dict(args)
     want["contact"] = dict((k, v) for k, v in (args.get("contact") or {}).items() if v is not None)
     if args["activation_method"] == "license_server_id" and args.get("activation") == "activated":
-        code = normalize_code(args.get("license_server_id"))
+        code = compact_code(args.get("license_server_id"))
         if not code:
             raise ValueError("license_server_id is required when activation_method is license_server_id")
         if not LICENSE_SERVER_ID.match(code):
@@ -82,9 +78,7 @@ def validate(args):
                          "activation_method: license_server_id")
     if args.get("reactivation_reason") and args.get("activation") == "deactivated":
         raise ValueError("reactivation_reason cannot be used with activation: deactivated")
-    for option in ("ready_timeout", "reboot_timeout"):
-        if args[option] < 0:
-            raise ValueError("%s must be 0 or more seconds, got %d" % (option, args[option]))
+    check_timeouts(args, "ready_timeout", "reboot_timeout")
     if args["state"] == "absent":
         configured = [o for o in ("contact", "scope", "publish_in_ad", "ad_group_membership", "reactivation_reason")
                       if args.get(o) not in (None, {})]
@@ -92,6 +86,32 @@ def validate(args):
             raise ValueError("state: absent removes the role service; %s cannot be set with it"
                              % ", ".join(configured or ["activation: activated"]))
     return want
+
+
+# --- reads and the whole plan ------------------------------------------------------------------
+
+def read_ops(batch, want):
+    """The licensing_info reads tell everything this module manages."""
+    return batch
+
+
+def observe(want, have, results):
+    return have
+
+
+def plan(want, have):
+    """Present: the role phase, then the configuration planned on the host as it will read after the
+    install, so that a configuration the host cannot take is refused before anything is installed.
+    Absent: deactivation (while the classes still exist), then the removal, in one round trip."""
+    role = plan_role(want, have)
+    if want["state"] == "absent":
+        whole = plan_config(want, have) if have["roles"]["license_server"] else Plan()
+        whole.extend(role)
+        return whole
+    whole = Plan()
+    whole.extend(role)
+    whole.extend(plan_config(want, after_install(want, have) if role.steps else have))
+    return whole
 
 
 # --- the role phase ---------------------------------------------------------------------------
@@ -111,14 +131,14 @@ def plan_role(want, have):
         missing = [f for f in [wmi.FEATURE_LICENSING] + (tools_for(have) if want["include_management_tools"] else [])
                    if not features[f]]
         if missing:
-            step = plan.add("install_role", "Install %s" % ", ".join(missing))
+            step = plan.add("install_role", "Install %s" % ", ".join(missing), phase="role")
             step.feature_install(missing)
     elif features[wmi.FEATURE_LICENSING]:
         if have["license_server"].get("activation_status") == "activated" and want.get("activation") != "deactivated":
             plan.warnings.append("The license server is removed while activated: deactivate it first "
                                  "(activation: deactivated) to release its ID with the Microsoft Clearinghouse.")
         installed = [f for f in [wmi.FEATURE_LICENSING] + tools_for(have) if features[f]]
-        step = plan.add("remove_role", "Remove %s" % ", ".join(installed))
+        step = plan.add("remove_role", "Remove %s" % ", ".join(installed), phase="role")
         step.feature_uninstall(installed)
     return plan
 

@@ -16,7 +16,9 @@ the action plugin only moves data between the planner and the host. Every planne
                             raises ValueError naming the option and the expected form; `want` is
                             the normalised declaration
   read_ops(batch, want)     adds the module's own reads to the licensing_info read batch
-                            (_info.read_batch) and returns it: one round trip reads everything
+                            (_info.read_batch) and returns it: one round trip reads everything.
+                            Keyword arguments, where a planner takes them, name what only a
+                            first read can tell (the configured license servers to check)
   observe(want, have, results) -> have
                             `have` (the licensing_info report of those results) with the module's
                             own reads parsed into it
@@ -32,11 +34,15 @@ the action plugin only moves data between the planner and the host. Every planne
                             view() after the plan: check mode's "after", and what a real run must
                             read back (a mismatch fails the task)
 
-Phases, in the order they are applied; each is one round trip, sent only when it has steps:
-  role      install or remove a Windows feature (a restart may follow)
+Phases: a phase ends where the action must read the host again before it can plan on:
+  role      install a Windows feature. The licensing classes the later steps use exist only
+            afterwards (and a restart may come first), so the action applies this phase alone,
+            reads the host again and plans the rest anew. A removal needs no new read: it goes
+            last in the same round trip as the steps before it.
   config    everything else, applied with the verification reads in the same round trip
   record    what the module writes once an earlier phase told it something (cal_pack's marker
             needs the KeyPackId that Windows returns from the install)
+Plan.phase(name) gives one phase's steps; the plan's warnings stay with the whole plan.
 
 A step names the operations the action must look at (Step.invoke(..., name="install")), and
 Plan.result(results, name) finds that operation's result: the action never searches by position or

@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import Plan, PlanError
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import REBOOT_OPTIONS, Plan, PlanError, check_timeouts
 
 POLICY_RECORD = "LocalPolicy"
 VALID_CONNECTIVITY = (9, 11)  # [JAG] counts 9 and 11 as success
@@ -32,11 +32,10 @@ ARGUMENT_SPEC = {
     "license_servers": {"type": "list", "elements": "str"},
     "method": {"type": "str", "choices": ["wmi", "group_policy"], "default": "wmi"},
     "install_role": {"type": "bool", "default": False},
-    "reboot": {"type": "bool", "default": False},
-    "reboot_timeout": {"type": "int", "default": 600},
     "check_connectivity": {"type": "bool", "default": True},
     "min_grace_days": {"type": "int"},
 }
+ARGUMENT_SPEC.update(REBOOT_OPTIONS)
 
 
 def validate(args):
@@ -54,17 +53,20 @@ def validate(args):
     if args.get("min_grace_days") is not None and not 0 <= args["min_grace_days"] <= 120:
         raise ValueError("min_grace_days must be between 0 and 120 (the grace period is 120 days), got %d"
                          % args["min_grace_days"])
-    if args["reboot_timeout"] < 0:
-        raise ValueError("reboot_timeout must be 0 or more seconds, got %d" % args["reboot_timeout"])
+    check_timeouts(args, "reboot_timeout")
     return want
 
 
 # --- reads -------------------------------------------------------------------------------------
 
-def read_ops(batch, servers):
-    """The policy record and, for each server, the connectivity check (all read-only)."""
+def read_ops(batch, want, servers=None):
+    """The policy record and the connectivity check of `servers`, by default the wanted ones when
+    check_connectivity is on (all read-only)."""
     batch.invoke("policy_record", wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "GetMultiStringValue", read_only=True,
-                 arguments={"hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": wmi.MARKER_KEY, "sValueName": POLICY_RECORD})
+                 arguments={"hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": wmi.MARKER_KEY,
+                            "sValueName": POLICY_RECORD})
+    if servers is None and want["check_connectivity"]:
+        servers = want.get("license_servers")
     return connectivity_ops(batch, servers)
 
 
@@ -74,6 +76,14 @@ def connectivity_ops(batch, servers):
         batch.invoke("connectivity.%d" % index, wmi.TS_NAMESPACE, wmi.TS_SETTING_CLASS, "GetTStoLSConnectivityStatus",
                      instances=True, read_only=True, arguments={"ServerName": server})
     return batch
+
+
+def observe(want, have, results):
+    """`have` with the module's Group Policy record and the connectivity of the servers checked."""
+    have = dict(have)
+    have["policy_record"] = read_record(results)
+    have["connectivity"] = connectivity(results) if have["session_host"]["installed"] else []
+    return have
 
 
 def read_record(results):
@@ -90,11 +100,14 @@ def read_record(results):
     return record
 
 
-def connectivity(results, servers):
-    """Each server's GetTStoLSConnectivityStatus, with its documented meaning."""
+def connectivity(results):
+    """Each checked server's GetTStoLSConnectivityStatus, with its documented meaning, in the order
+    the checks were sent (the server is the call's ServerName argument)."""
     report = []
-    for index, server in enumerate(servers or []):
-        result = results["connectivity.%d" % index]
+    for result in results:
+        if not result.operation["id"].startswith("connectivity."):
+            continue
+        server = result.operation["arguments"]["ServerName"]
         if not result.ok:
             report.append({"server": server, "status": None, "name": None, "valid": False,
                            "meaning": "could not be checked: %s" % result.message()})
@@ -108,13 +121,23 @@ def connectivity(results, servers):
 
 # --- planning ------------------------------------------------------------------------------------
 
+def plan(want, have):
+    """The role phase, then the configuration planned on the host as it will read after the install."""
+    role = plan_role(want, have)
+    config = plan_config(want, after_install(want, have) if role.steps else have, have["policy_record"])
+    whole = Plan()
+    whole.extend(role)
+    whole.extend(config)
+    return whole
+
+
 def plan_role(want, have):
     plan = Plan()
     if want["install_role"] and not have["roles"]["session_host"]:
         if wmi.FEATURE_SESSION_HOST not in have["features"]:
             raise PlanError("%s does not offer %s (Server Core has no RD Session Host)"
                             % (have["host"]["name"], wmi.FEATURE_SESSION_HOST))
-        step = plan.add("install_role", "Install %s" % wmi.FEATURE_SESSION_HOST)
+        step = plan.add("install_role", "Install %s" % wmi.FEATURE_SESSION_HOST, phase="role")
         step.feature_install([wmi.FEATURE_SESSION_HOST])
     return plan
 
@@ -236,7 +259,7 @@ def view(have):
     }
 
 
-def after_install(have):
+def after_install(want, have):
     """The host as it reads once RD Session Host is installed: not configured, no license servers
     (ASSUMED for a fresh role; check mode plans on it). Group Policy values still apply."""
     fresh = copy.deepcopy(have)
@@ -253,6 +276,8 @@ def after_install(have):
 
 
 def predict(want, have, plan):
+    if plan.phase("role").steps:
+        have = after_install(want, have)
     after = view(have)
     for step in plan.steps:
         if step.action in ("mode", "policy_mode"):

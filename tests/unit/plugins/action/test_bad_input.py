@@ -31,7 +31,7 @@ def action_for(name, args):
 
 def spec_of(name):
     return importlib.import_module("ansible_collections.remote_desktop.licensing.plugins.action.%s" % name) \
-        .ActionModule.ARGUMENT_SPEC
+        .ActionModule.PLANNER.ARGUMENT_SPEC
 
 
 def value_for(option_spec):

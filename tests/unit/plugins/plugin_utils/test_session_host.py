@@ -104,7 +104,7 @@ def test_connectivity_meanings():
     batch = sh.connectivity_ops(Batch(), ["ls1", "nowhere"])
     results = BatchResult(batch, [{"ok": True, "out": {"TsToLsConnectivityStatus": 11}},
                                   {"ok": True, "out": {"TsToLsConnectivityStatus": 6}}])
-    report = sh.connectivity(results, ["ls1", "nowhere"])
+    report = sh.connectivity(results)
     assert [(r["name"], r["valid"]) for r in report] == [("valid", True), ("not_connectable", False)]
 
 
