@@ -123,25 +123,10 @@ options:
       - Seconds to wait after installing the role for the licensing WMI classes to answer.
     type: int
     default: 300
-  reboot:
-    description:
-      - Reboot the host when Windows says the install or removal needs a restart, and wait for it to come back.
-      - Without it, RV(reboot_required) tells whether a restart is pending.
-    type: bool
-    default: false
-  reboot_timeout:
-    description:
-      - Seconds to wait for the host to come back from a reboot.
-    type: int
-    default: 600
-  reveal_license_server_id:
-    description:
-      - Return the license server ID in RV(license_server_id). It identifies the server to the Microsoft
-        Clearinghouse and is not returned unless asked for.
-    type: bool
-    default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - remote_desktop.licensing.reboot
+  - remote_desktop.licensing.reveal
 attributes:
   check_mode:
     support: full

@@ -29,12 +29,6 @@ description:
     RV(problems) and never fails the task.
   - Reads only; never changes the host.
 options:
-  reveal_license_server_id:
-    description:
-      - Return the license server ID of an activated license server in RV(license_server.license_server_id).
-      - The ID identifies the server to the Microsoft Clearinghouse, so it is not returned unless asked for.
-    type: bool
-    default: false
   check_connectivity:
     description:
       - On a session host with license servers, ask Windows whether each can be reached and is valid
@@ -44,6 +38,7 @@ options:
     default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - remote_desktop.licensing.reveal
 attributes:
   check_mode:
     support: full

@@ -51,14 +51,6 @@ options:
         RV(reboot_required) and configures licensing on the next run.
     type: bool
     default: false
-  reboot:
-    description: Reboot the host when the role install needs it, wait for it to come back, then configure licensing.
-    type: bool
-    default: false
-  reboot_timeout:
-    description: Seconds to wait for the host to come back from a reboot.
-    type: int
-    default: 600
   check_connectivity:
     description:
       - Ask Windows whether each license server can be reached and is valid (C(GetTStoLSConnectivityStatus)).
@@ -73,6 +65,7 @@ options:
     type: int
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - remote_desktop.licensing.reboot
 attributes:
   check_mode:
     support: full

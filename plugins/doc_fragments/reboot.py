@@ -1,0 +1,25 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, remote_desktop.licensing contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The reboot options of the modules that install Windows features (plugin_utils/_plan.py REBOOT_OPTIONS)."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+    DOCUMENTATION = r"""
+options:
+  reboot:
+    description:
+      - Reboot the host when Windows says the role install or removal needs a restart, wait for it to come
+        back, then go on with the task.
+      - Without it, RV(reboot_required) tells whether a restart is pending, and the task stops where the
+        restart is needed.
+    type: bool
+    default: false
+  reboot_timeout:
+    description:
+      - Seconds to wait for the host to come back from a reboot.
+    type: int
+    default: 600
+"""
