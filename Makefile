@@ -40,7 +40,7 @@ ANSIBLE_TEST = $(RUN) $(PY) tools/ansible-test-offline.py --collection $(COLLECT
 TARBALL_GLOB := build/remote_desktop-licensing-*.tar.gz
 
 .PHONY: help venv collections unit ps-syntax sanity lint changelog-lint build import e2e \
-	molecule ee-check docs test test-core221 demo bench report-screenshot clean distclean
+	integration molecule ee-check docs test test-core221 demo bench report-screenshot clean distclean
 
 help: ## list the targets
 	@echo "remote_desktop.licensing: make TARGET"
@@ -93,6 +93,9 @@ e2e: venv collections ## end-to-end tests (tests/e2e) against the simulated lab
 	tools/install-chromium.sh  # the report test renders the page in Debian's chromium; no-op when installed
 	$(RUN) tools/run-pytest.sh "e2e ($(LEG))" "$(PY)" tests/e2e -- -o pythonpath="tests/lab $(COLLECTIONS)" -v
 
+integration: venv collections ## the ansible-test integration targets (tests/integration) against a lab
+	$(RUN) tools/run-integration.sh "$(COLLECTION_DIR)" $(SANITY_PYTHON)
+
 # The lab scenario only: the windows scenario needs real hosts (extensions/molecule/windows/molecule.yml).
 # Its lab runs in build/molecule-lab; molecule keeps its own state under ~/.ansible/tmp. Molecule logs
 # "CRITICAL 'extensions/molecule/default/molecule.yml' glob failed": there is no default scenario, and
@@ -108,7 +111,7 @@ docs: venv collections ## the module reference (antsibull-docs) into build/docs,
 	$(RUN) antsibull-docs collection --use-current --dest-dir build/docs --fail-on-error remote_desktop.licensing
 	cd $(COLLECTION_DIR) && $(RUN) antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
 
-test: unit ps-syntax sanity lint changelog-lint build import docs e2e molecule ee-check test-core221 ## every gate, then the core 2.21 leg
+test: unit ps-syntax sanity lint changelog-lint build import docs e2e integration molecule ee-check test-core221 ## every gate, then the core 2.21 leg
 
 test-core221: ## unit + sanity + e2e on Python 3.12 / ansible-core 2.21 (skipped without Python 3.12)
 	@if py=$$(tools/find-python.sh $(CORE221_PYTHON_VERSION)); then \
