@@ -147,7 +147,8 @@ def _same_servers(a, b):
 
 
 def plan_config(want, have, record):
-    """Returns (plan, notes): notes say what Group Policy outside the module decides."""
+    """The configuration phase (WMI or local Group Policy). What Group Policy outside the module
+    decides is not changed: the plan's warnings say so."""
     sh = have["session_host"]
     plan, notes = Plan(), []
     if not sh["installed"] and (want.get("mode") or want.get("license_servers") is not None):
