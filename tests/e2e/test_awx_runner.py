@@ -113,7 +113,8 @@ def survey_extra_vars(spec, answers):
         if kind == "multiplechoice":
             assert value in question["choices"], (name, value)
         elif kind == "integer":
-            assert type(value) is int and question.get("min", value) <= value <= question.get("max", value), name
+            assert isinstance(value, int) and not isinstance(value, bool), name
+            assert question.get("min", value) <= value <= question.get("max", value), name
         else:
             assert isinstance(value, str) and question["min"] <= len(value) <= question["max"], name
     return dict(answers)
@@ -347,9 +348,8 @@ def credential_values():
 
 def test_the_jobs_carry_every_field_of_both_credential_types():
     """The secret search below covers every credential field, the license server ID included."""
-    given = {(type_file, field) for type_file, inputs in CREDENTIALS + [("cal_pack.json", inputs)
-                                                                         for _answers, inputs in MORE_PACKS]
-             for field in inputs}
+    jobs = CREDENTIALS + [("cal_pack.json", inputs) for _answers, inputs in MORE_PACKS]
+    given = {(type_file, field) for type_file, inputs in jobs for field in inputs}
     for type_file in ("cal_pack.json", "license_server_id.json"):
         definition = json.loads((AWX_FILES / "credential_types" / type_file).read_text())
         for field in definition["inputs"]["fields"]:

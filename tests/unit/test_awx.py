@@ -126,6 +126,11 @@ def survey_spec_errors(survey):
     return errors
 
 
+def of_type(value, kind):
+    """AWX compares types exactly (`type(x) != int`), so a bool is not an int there."""
+    return isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+
+
 def survey_answer_errors(question, value):
     """SurveyJobTemplateMixin._survey_element_validation for one answered question."""
     kind = question["type"]
@@ -139,7 +144,7 @@ def survey_answer_errors(question, value):
             errors.append("too long")
         return errors
     if kind == "integer":
-        if type(value) is not int:  # noqa: E721 (AWX compares the type exactly: a bool is refused)
+        if not of_type(value, int):
             return ["not an integer"]
         low, high = question.get("min"), question.get("max")
         return [] if (low in ("", None) or value >= low) and (high in ("", None) or value <= high) else ["out of range"]
@@ -216,7 +221,7 @@ def notification_configuration_errors(notification_type, configuration):
                   "sender": str, "recipients": list, "timeout": int}
     errors = ["%s missing" % name for name in parameters if name not in configuration and name != "timeout"]
     for name, kind in parameters.items():
-        if name in configuration and type(configuration[name]) is not kind:
+        if name in configuration and not of_type(configuration[name], kind):
             errors.append("%s is not a %s" % (name, kind.__name__))
     if not configuration.get("recipients"):
         errors.append("recipients is empty")
