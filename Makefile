@@ -2,8 +2,8 @@
 # `make` (or `make help`) lists the targets. CI runs `make test` through .ci/run.
 #
 # Everything is installed by this file from PyPI: the tools into .venv (requirements-dev.txt),
-# ansible.windows into build/collections (tools/install-ansible-windows.sh). Ansible Galaxy is
-# never contacted.
+# ansible.windows and awx.awx into build/collections (tools/install-ansible-windows.sh,
+# tools/install-awx-collection.sh). Ansible Galaxy is never contacted.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -28,6 +28,7 @@ PY := $(VENV_BIN)/python
 COLLECTION_DIR := $(COLLECTIONS)/ansible_collections/remote_desktop/licensing
 WINDOWS_DIR := $(COLLECTIONS)/ansible_collections/ansible/windows
 INSTALL_ANSIBLE_WINDOWS = tools/install-ansible-windows.sh
+AWX_DIR := $(COLLECTIONS)/ansible_collections/awx/awx
 CORE221_PYTHON_VERSION := 3.12
 BENCH_SIZES ?= 1,10,100,300
 BENCH_FORKS ?= 50
@@ -49,13 +50,15 @@ help: ## list the targets
 venv: ## create .venv (python3) with requirements-dev.txt; reinstalls when that file changes
 	@tools/make-venv.sh "$(PYTHON)" "$(VENV)" "$(REQUIREMENTS)"
 
-collections: venv ## build/collections: this collection (symlink to the repo) + ansible.windows
+collections: venv ## build/collections: this collection (symlink to the repo) + ansible.windows + awx.awx
 	@mkdir -p "$(dir $(COLLECTION_DIR))"
 	@if [ -e "$(COLLECTION_DIR)" ] && [ ! -L "$(COLLECTION_DIR)" ]; then rm -rf "$(COLLECTION_DIR)"; fi
 	@ln -sfn ../../../.. "$(COLLECTION_DIR)"
 	@test -f "$(COLLECTION_DIR)/galaxy.yml" || { echo "collections: $(COLLECTION_DIR) does not lead to the repository root" >&2; exit 1; }
 	@PYTHON="$(PY)" $(INSTALL_ANSIBLE_WINDOWS) "$(COLLECTIONS)"
 	@test -f "$(WINDOWS_DIR)/MANIFEST.json" || { echo "collections: ansible.windows missing from $(WINDOWS_DIR)" >&2; exit 1; }
+	@PYTHON="$(PY)" tools/install-awx-collection.sh "$(COLLECTIONS)"
+	@test -f "$(AWX_DIR)/MANIFEST.json" || { echo "collections: awx.awx missing from $(AWX_DIR)" >&2; exit 1; }
 
 unit: venv collections ## unit tests + lab tests with coverage (tests/unit, tests/lab/tests)
 	@mkdir -p build
@@ -103,7 +106,7 @@ integration: venv collections ## the ansible-test integration targets (tests/int
 molecule: venv collections ## molecule test -s lab: create (start a lab), converge, idempotence, verify, destroy
 	$(RUN) NO_COLOR=1 molecule test -s lab
 
-ee-check: venv collections ## ansible-builder introspect on the collection + create from docs/awx (no image build)
+ee-check: venv collections build ## ansible-builder introspect on the collection + create from both docs/awx definitions (no image build)
 	$(RUN) tools/ee-check.sh "$(COLLECTIONS)" build/ee-context
 
 docs: venv collections ## the module reference (antsibull-docs) into build/docs, and its lint of the plugin docs
