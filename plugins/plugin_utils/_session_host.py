@@ -100,7 +100,7 @@ def connectivity(results, servers):
             report.append({"server": server, "status": None, "name": None, "valid": False,
                            "meaning": "could not be checked: %s" % result.message()})
             continue
-        code = result.out.get("TsToLsConnectivityStatus")
+        code = result.out.get("TStoLSConnectivityStatus")
         name, meaning = wmi.CONNECTIVITY_STATUS.get(code, ("unknown_%s" % code, "A status Microsoft does not document."))
         report.append({"server": server, "status": code, "name": name, "meaning": meaning,
                        "valid": code in VALID_CONNECTIVITY})
