@@ -12,6 +12,8 @@ in the bridge's no_log `secrets` option; operations refer to them by name only.
 
 from __future__ import annotations
 
+import json
+
 from ansible.errors import AnsibleConnectionFailure
 
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
@@ -73,7 +75,21 @@ class Batch:
                          include_management_tools=include_management_tools)
 
     def module_args(self, stop_on_error=False):
-        return {"operations": self.operations, "secrets": dict(self.secrets), "stop_on_error": stop_on_error}
+        return {"operations": self.operations, "secrets": encode_secrets(self.secrets), "stop_on_error": stop_on_error}
+
+
+def encode_secrets(secrets):
+    """The bridge's `secrets` option: a JSON object in one string, '' when there are none.
+
+    Ansible.Basic (lib/ansible/module_utils/csharp/Ansible.Basic.cs) registers a no_log option's value for
+    masking as its ToString() (SetNoLogValues, run by the constructor before CheckArguments). A dict's
+    ToString() is only its type name, so a dict of secrets went unmasked into the invocation that FailJson
+    returns when the argument check fails, before host_bridge.ps1 runs a line. A string's ToString() is the
+    string: RemoveValueConditions replaces it with VALUE_SPECIFIED_IN_NO_LOG_PARAMETER wherever it
+    appears. An empty string is not registered (String.IsNullOrEmpty), so '' stands for none rather than
+    '{}', which would mask every '{}' in the output.
+    """
+    return json.dumps(secrets, sort_keys=True) if secrets else ""
 
 
 class CimNames(dict):

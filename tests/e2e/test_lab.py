@@ -10,7 +10,7 @@ BRIDGE = "remote_desktop.licensing.host_bridge"
 
 
 def bridge_call(lab, host, tmp_path, *operations, secrets=None):
-    args = {"operations": [dict(op, id=str(i)) for i, op in enumerate(operations)], "secrets": secrets or {}}
+    args = {"operations": [dict(op, id=str(i)) for i, op in enumerate(operations)], "secrets": json.dumps(secrets) if secrets else ""}
     return lab.adhoc(host, BRIDGE, args, tmp_path=tmp_path)[host]
 
 

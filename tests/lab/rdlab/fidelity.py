@@ -18,8 +18,10 @@ ROOT = Path(__file__).resolve().parents[3]
 # Differences that live outside the CIM model: how the lab as a whole departs from Windows.
 KNOWN_DIFFERENCES = [
     ("Host bridge", "The lab executes host_bridge.ps1's operations in Python (rdlab/modules/host_bridge.py mirrors it "
-     "function by function); the PowerShell itself never runs here. Its allowlist is read from the module "
-     "source that ansible sends."),
+     "function by function); the PowerShell itself never runs here. Its tables (allowlist, read-only methods, "
+     "registry keys, services, features, required fields, read-only kinds) are read from the module source that "
+     "ansible sends; a tree-sitter test holds the rest of it to the script (tests/lab/tests/test_bridge_agreement.py), "
+     "and the differences that remain are listed at the end of rdlab/modules/host_bridge.py."),
     ("WinRM", "HTTP and HTTPS with Basic, and NTLM through Negotiate with message encryption (pyspnego is the "
      "accepting side); Kerberos, CredSSP and certificate authentication are not modelled. A lab started with "
      "--auth ntlm (the default) has Windows's default listener settings, Negotiate only and AllowUnencrypted "
