@@ -40,6 +40,8 @@ class ActionModule(LicensingAction):
             have = self._install(want, role, task_vars)
         elif role.steps:
             have = planner.after_install(want, have)  # check mode: plan on the fresh role
+        if not self._task.check_mode:
+            have = self._service_after_restart(want, have, task_vars)
         try:
             config = planner.plan_config(want, have)
         except PlanError as e:
@@ -60,6 +62,23 @@ class ActionModule(LicensingAction):
             lifecycle.wait_until_ready(self, task_vars, probe, want["ready_timeout"])
         have = self.read_info(task_vars)[0]
         return have
+
+    def _service_after_restart(self, want, have, task_vars):
+        """RDS-Licensing installed while an RDS-RD-Server install waits for its restart: Windows registers the
+        TermServLicensing service only at that restart (a public setup script; rd-licensing-wmi.md §12).
+        Reboot when the task allows it, else stop and say so."""
+        waiting = wmi.FEATURE_SESSION_HOST in have.get("restart_pending", [])
+        if not (have["roles"]["license_server"] and have["license_server"].get("service") is None and waiting):
+            return have
+        if not want["reboot"]:
+            self.result["reboot_required"] = True
+            raise TaskFailed("RD Licensing is installed, but Windows registers its service (%s) only at the restart "
+                             "that the pending installation of %s needs. Restart the host (or set reboot: true) and "
+                             "run the task again." % (wmi.LICENSING_SERVICE, wmi.FEATURE_SESSION_HOST),
+                             dict(self.result, changed=self.applied))
+        lifecycle.reboot(self, task_vars, want["reboot_timeout"])
+        self.result["rebooted"] = True
+        return self.read_info(task_vars)[0]
 
     # --- state: absent -----------------------------------------------------------------------
     def _absent(self, want, have, task_vars):

@@ -146,6 +146,10 @@ def _result_names(raw):
             raw[key] = cim_names(raw[key])
     if isinstance(raw.get("error"), dict) and "out" in raw["error"]:
         raw["error"] = dict(raw["error"], out=cim_names(raw["error"]["out"]))
+    if raw.get("exit_code") == "SuccessRestartRequired":
+        # Install-/Uninstall-WindowsFeature's ExitCode (ServerManager FeatureOperationExitCode): the change
+        # completes at the next restart, whatever RestartNeeded says.
+        raw["restart_needed"] = "Yes"
     return raw
 
 

@@ -96,7 +96,13 @@ LICENSING_TYPE = {
     2: "per_device",
     4: "per_user",
     5: "not_configured",
+    # Group Policy LicensingMode 6, "AAD Per User" (Entra ID Per User) in the newest TerminalServer.admx
+    # (rd-licensing-wmi.md §12). That LicensingType then reads 6 as the policy value does is ASSUMED: no
+    # source shows the WMI property under this policy. A configured mode, never "not configured".
+    6: "entra_id_per_user",
 }
+# Licensing modes that are configured but not served by CALs of an RD license server.
+ENTRA_ID_MODES = ("entra_id_per_user",)
 # ChangeMode's LicensingType parameter. [W32] win32-terminalservicesetting-changemode.md.
 CHANGE_MODE_VALUE = {"per_device": 2, "per_user": 4}
 

@@ -73,3 +73,29 @@ def test_the_report_shows_the_valid_license_server(lab, tmp_path):
     codes = lambda host: [f["code"] for f in host["diagnostics"]]  # noqa: E731
     assert "license_server_not_valid" not in codes(hosts["good"])
     assert "license_server_not_valid" in codes(hosts["lost"])
+
+
+# --- licensing mode 6, Entra ID Per User (newest ADMX) ----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def entra(lab):
+    policy = r"software\policies\microsoft\windows nt\terminal services"
+    lab.seed("good", {"registry": {policy: {"licensingmode": {"name": "LicensingMode", "type": "REG_DWORD",
+                                                              "data": 6}}}})
+    yield "good"
+    lab.seed("good", {"registry": {policy: {"licensingmode": None}}})
+
+
+def test_mode_6_is_reported_by_licensing_info_session_host_and_the_report(lab, entra, tmp_path):
+    info = lab.run(entra, "licensing_info", diff=False).result()
+    assert info["session_host"]["licensing_mode"] == "entra_id_per_user"
+    assert info["session_host"]["licensing_mode_source"] == "group_policy"
+    codes = [d["code"] for d in info["diagnostics"]]
+    assert "mode_not_configured" not in codes and "entra_id_per_user" in codes
+    module = lab.tasks(entra, ("session_host", {"license_servers": [LS1]})).result()
+    assert module["mode"] == "entra_id_per_user" and module["mode_source"] == "group_policy"
+    run = lab.play(REPORT, "-e", json.dumps({"report_dir": str(tmp_path), "rds_report_hosts_pattern": entra}))
+    assert run.rc == 0, run.output
+    (host,) = json.loads(next(tmp_path.glob("*.json")).read_text())["hosts"]
+    assert host["session_host"]["licensing_mode"] == "entra_id_per_user"
+    assert "Entra ID Per User" in next(tmp_path.glob("*.html")).read_text()
