@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from rdlab.schema import SCHEMA, find_method, find_property
 from rdlab.testing import ROOT
 
 from .support import ModuleLab
@@ -62,6 +63,24 @@ def test_licensing_info_reports_valid_and_not_valid(lab):
     assert [(c["status"], c["valid"]) for c in lost["connectivity"]] == [(6, False)]
     assert "license_server_not_valid" not in [p["code"] for p in results["good"]["diagnostics"]]
     assert "license_server_not_valid" in [p["code"] for p in results["lost"]["diagnostics"]]
+
+
+def test_every_name_that_came_back_is_microsofts(lab):
+    """The transcript records the names of what each call returned: all are in Microsoft's schema, exactly."""
+    run = lab.run("good:ls1", "licensing_info", {"check_connectivity": True}, diff=False)
+    checked = 0
+    for line in run.transcript:
+        if line.get("kind") not in ("cim_get", "cim_invoke") or not line.get("ok"):
+            continue
+        cls = SCHEMA.find_class(line["namespace"], line["class"])
+        for name in line.get("properties", []):
+            assert find_property(cls, name)["name"] == name, (line["class"], name)
+            checked += 1
+        for name in line.get("out", []):
+            params = find_method(cls, line["method"])["params"]
+            assert name in [p["name"] for p in params if p["direction"] != "in"], (line["method"], name)
+            checked += 1
+    assert checked > 20
 
 
 def test_the_report_shows_the_valid_license_server(lab, tmp_path):
