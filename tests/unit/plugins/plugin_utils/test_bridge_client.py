@@ -192,3 +192,23 @@ def test_the_old_dict_form_would_have_leaked():
 
 def test_no_secrets_is_an_empty_string_not_an_empty_object():
     assert bridge.Batch().module_args()["secrets"] == ""
+
+
+def test_cim_names_are_read_in_any_case():
+    batch = bridge.Batch()
+    batch.invoke("c", wmi.TS_NAMESPACE, wmi.TS_SETTING_CLASS, "GetTStoLSConnectivityStatus", instances=True)
+    batch.get("g", wmi.CIMV2, wmi.SERVICE_CLASS)
+    results = bridge.BatchResult(batch, [{"ok": True, "out": {"TStoLSConnectivityStatus": 11}},
+                                         {"ok": True, "instances": [{"STATE": "Running"}]}])
+    assert results["c"].out.get("TsToLsConnectivityStatus") == 11
+    assert results["c"].out["tstolsconnectivitystatus"] == 11 and "TSTOLSCONNECTIVITYSTATUS" in results["c"].out
+    assert results["g"].instance.get("State") == "Running"
+    assert list(results["c"].out) == ["TStoLSConnectivityStatus"]  # the host's spelling is kept
+
+
+def test_exit_code_success_restart_required_means_a_restart():
+    batch = bridge.Batch()
+    batch.feature_install("f", ["RDS-RD-Server"])
+    results = bridge.BatchResult(batch, [{"ok": True, "success": True, "restart_needed": "No",
+                                          "exit_code": "SuccessRestartRequired", "changed_features": ["RDS-RD-Server"]}])
+    assert results["f"].raw["restart_needed"] == "Yes"
