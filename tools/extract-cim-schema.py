@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Extract Microsoft's published CIM schema of the classes the collection and its lab touch.
 
 Reads local git mirrors (nothing is fetched here; the mirrors come from a `fetch` of the public
@@ -88,7 +88,7 @@ class Git:
     def full(self, short: str) -> str | None:
         """The full hash of a commit of this mirror, None when the mirror does not have it."""
         found = subprocess.run(["git", "-C", self.path, "rev-parse", "--verify", "-q", short + "^{commit}"],
-                               capture_output=True, text=True)
+                               capture_output=True, text=True, check=False)
         return found.stdout.strip() or None
 
     def blame(self, path: str) -> dict[str, str]:
@@ -361,7 +361,7 @@ def value_disagreements(classes: list[dict]) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--docs", required=True, help="git dir of a MicrosoftDocs/win32 mirror")
     parser.add_argument("--bindings", required=True, help="git dir of a microsoft/wmi mirror")
     parser.add_argument("--out", default=str(OUT))

@@ -27,7 +27,8 @@ $spec = @{
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $secrets = @{}
 if ($module.Params.secrets) {
-    try { $secrets = [Ansible.Basic.AnsibleModule]::FromJson($module.Params.secrets) }
+    # ParseDict reads a '{...}' string as JSON into a Dictionary[string, object] on both .NET runtimes.
+    try { $secrets = [Ansible.Basic.AnsibleModule]::ParseDict($module.Params.secrets) }
     catch { $module.FailJson('secrets must be a JSON object in a string') }  # never the text: it is secret
 }
 

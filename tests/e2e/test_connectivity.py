@@ -89,9 +89,12 @@ def test_the_report_shows_the_valid_license_server(lab, tmp_path):
     report = json.loads(next(tmp_path.glob("*.json")).read_text())
     hosts = {h["inventory_hostname"]: h for h in report["hosts"]}
     assert [(c["status"], c["valid"]) for c in hosts["good"]["session_host"]["connectivity"]] == [(11, True)]
-    codes = lambda host: [f["code"] for f in host["diagnostics"]]  # noqa: E731
     assert "license_server_not_valid" not in codes(hosts["good"])
     assert "license_server_not_valid" in codes(hosts["lost"])
+
+
+def codes(host):
+    return [f["code"] for f in host["diagnostics"]]
 
 
 # --- licensing mode 6, Entra ID Per User (newest ADMX) ----------------------------------------------------

@@ -10,8 +10,6 @@ from rdlab.model.cim import WBEM_E_TYPE_MISMATCH, WbemError
 from rdlab.model.host import Host, new_host_state
 from rdlab.model.repository import REPOSITORY
 
-from test_model_helpers import WIDE_SOURCE  # noqa: E402
-
 SOURCE = (Path(__file__).resolve().parents[3] / "plugins/modules/host_bridge.ps1").read_text()
 LS = {"namespace": "root/cimv2", "class": "Win32_TSLicenseServer"}
 PACKS = {"namespace": "root/cimv2", "class": "Win32_TSLicenseKeyPack"}

@@ -450,5 +450,7 @@ def _error(kind: str, message: str) -> dict:
 #   knows of (unknown parameter on an instance call, read-only property) are raised client side.
 # - Module failures (Ansible.Basic's FailJson: unknown option, missing operations, secrets that are not a
 #   JSON object) are BridgeModuleError here; the lab renders them as a failed module result.
+# - secrets: the script reads them with Ansible.Basic's ParseDict, which also takes 'key=value' text; the mirror
+#   takes only the JSON object the controller sends.
 # - PowerShell 7's Start-Job detour for ServerManager (Invoke-ServerManager) has no counterpart: the lab's
 #   features answer the same whichever PowerShell would run.
