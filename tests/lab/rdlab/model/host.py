@@ -156,6 +156,8 @@ class Host:
         changed = [n for n in dict.fromkeys(wanted) if not self.feature_installed(n)]
         for name in changed:
             self.state["features"][name] = True
+            if name in self.state.get("uninstall_pending", []):
+                self.state["uninstall_pending"].remove(name)  # installed again before the restart
             self._on_feature_installed(name)
         waiting = [n for n in changed if n in RESTART_NEEDED]
         if waiting:
