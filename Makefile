@@ -40,7 +40,7 @@ ANSIBLE_TEST = $(RUN) $(PY) tools/ansible-test-offline.py --collection $(COLLECT
 
 TARBALL_GLOB := build/remote_desktop-licensing-*.tar.gz
 
-.PHONY: help venv collections unit ps-syntax sanity lint changelog-lint build import e2e \
+.PHONY: help venv collections schema unit ps-syntax sanity lint changelog-lint build import e2e \
 	integration molecule ee-check docs test test-core221 demo bench report-screenshot clean distclean
 
 help: ## list the targets
@@ -59,6 +59,14 @@ collections: venv ## build/collections: this collection (symlink to the repo) + 
 	@test -f "$(WINDOWS_DIR)/MANIFEST.json" || { echo "collections: ansible.windows missing from $(WINDOWS_DIR)" >&2; exit 1; }
 	@PYTHON="$(PY)" tools/install-awx-collection.sh "$(COLLECTIONS)"
 	@test -f "$(AWX_DIR)/MANIFEST.json" || { echo "collections: awx.awx missing from $(AWX_DIR)" >&2; exit 1; }
+
+# Microsoft's published CIM schema of the classes the collection and the lab touch, as data for the lab.
+# Reads local mirrors of MicrosoftDocs/win32 and microsoft/wmi (a `fetch` brings them to /work/.mirror);
+# never fetches. `make test` uses the committed tests/lab/rdlab/schema/cim_schema.json.
+SCHEMA_DOCS = /work/.mirror/MicrosoftDocs+win32/repo
+SCHEMA_BINDINGS = /work/.mirror/microsoft+wmi/repo
+schema: venv ## regenerate tests/lab/rdlab/schema/ from mirrors (SCHEMA_DOCS, SCHEMA_BINDINGS git dirs)
+	$(PY) tools/extract-cim-schema.py --docs "$(SCHEMA_DOCS)" --bindings "$(SCHEMA_BINDINGS)"
 
 unit: venv collections ## unit tests + lab tests with coverage (tests/unit, tests/lab/tests)
 	@mkdir -p build

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _lifecycle as lifecycle
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _license_server as planner
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._action import LicensingAction
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._action import LicensingAction, TaskFailed
 
 
 class ActionModule(LicensingAction):
@@ -17,6 +17,8 @@ class ActionModule(LicensingAction):
     def run_module(self, want, task_vars):
         self.result["reboot_required"] = False
         have = self.read(task_vars, want)[0]
+        if want["state"] == "present" and not self._task.check_mode:
+            have = self._service_after_restart(want, have, task_vars)
         plan = planner.plan(want, have)
         if want["state"] == "absent":
             final = self._remove(want, have, plan, task_vars)
@@ -28,7 +30,7 @@ class ActionModule(LicensingAction):
         """The role phase (its own round trip, then a new read), then the configuration phase."""
         role = self.record(plan.phase("role"))
         if role.steps and not self._task.check_mode:
-            have = self._install(want, role, task_vars)
+            have = self._service_after_restart(want, self._install(want, role, task_vars), task_vars)
             plan = planner.plan(want, have)  # on the host as it reads now
         config = self.record(plan.phase("config"))
         self.result["warnings"].extend(plan.warnings)
@@ -44,6 +46,23 @@ class ActionModule(LicensingAction):
         self.handle_restart(results, want, task_vars)
         if not results["ready"].ok:
             lifecycle.wait_until_ready(self, task_vars, probe, want["ready_timeout"])
+        return self.read(task_vars, want)[0]
+
+    def _service_after_restart(self, want, have, task_vars):
+        """RDS-Licensing installed while an RDS-RD-Server install waits for its restart: Windows registers the
+        TermServLicensing service only at that restart (a public setup script; rd-licensing-wmi.md §12).
+        Reboot when the task allows it, else stop and say so."""
+        waiting = wmi.FEATURE_SESSION_HOST in have.get("restart_pending", [])
+        if not (have["roles"]["license_server"] and have["license_server"].get("service") is None and waiting):
+            return have
+        if not want["reboot"]:
+            self.result["reboot_required"] = True
+            raise TaskFailed("RD Licensing is installed, but Windows registers its service (%s) only at the restart "
+                             "that the pending installation of %s needs. Restart the host (or set reboot: true) and "
+                             "run the task again." % (wmi.LICENSING_SERVICE, wmi.FEATURE_SESSION_HOST),
+                             dict(self.result, changed=self.applied))
+        lifecycle.reboot(self, task_vars, want["reboot_timeout"])
+        self.result["rebooted"] = True
         return self.read(task_vars, want)[0]
 
     def _remove(self, want, have, plan, task_vars):

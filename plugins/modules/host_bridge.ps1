@@ -11,25 +11,63 @@
 $spec = @{
     options = @{
         operations = @{ type = 'list'; elements = 'dict'; required = $true }
-        secrets = @{ type = 'dict'; no_log = $true; default = @{} }
+        # A JSON object in a string, not a dict. Ansible.Basic (module_utils/csharp/Ansible.Basic.cs) registers a
+        # no_log option's value for masking as noLogObject.ToString() in SetNoLogValues, which the constructor
+        # runs before CheckArguments: for a dict that text is only its type name, so its values went unmasked
+        # into the invocation FailJson returns when the argument check fails, before this script could act.
+        # A string's ToString() is the string itself: RemoveValueConditions then replaces it wherever it
+        # appears, the invocation included.
+        secrets = @{ type = 'str'; no_log = $true; default = '' }
         stop_on_error = @{ type = 'bool'; default = $false }
     }
     supports_check_mode = $true
-    # Ansible.Basic masks only ToString() of a no_log dict ("System.Collections.Hashtable"), so the
-    # secrets' values would reach the "Invoked with" event-log entry: module-level no_log stops it.
+    # Module-level no_log: no "Invoked with" entry in the Windows event log at all.
     no_log = $true
 }
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
-if ($module.Result.ContainsKey('invocation')) {
-    $module.Result.invocation.module_args.secrets = 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
+$secrets = @{}
+if ($module.Params.secrets) {
+    # ParseDict reads a '{...}' string as JSON into a Dictionary[string, object] on both .NET runtimes.
+    try { $secrets = [Ansible.Basic.AnsibleModule]::ParseDict($module.Params.secrets) }
+    catch { $module.FailJson('secrets must be a JSON object in a string') }  # never the text: it is secret
 }
 
-# The only namespaces and classes this module may touch. The lab reads this table from this file.
+function ConvertTo-CaseInsensitive($Value) {
+    # Ansible.Basic gives dicts as Dictionary[string, object], whose keys are case-sensitive; operation keys
+    # and CIM names are not. A PowerShell hashtable ignores case.
+    if ($Value -isnot [System.Collections.IDictionary]) { return $Value }
+    $table = @{}
+    foreach ($k in $Value.Keys) { $table[$k] = $Value[$k] }
+    $table
+}
+
+# What this module may touch, and nothing more: the namespaces and classes, each class's methods (those
+# that change nothing, which may run in check mode, and those that change the host), the registry keys
+# (HKLM only), the services and the Windows features the collection needs. The executor keeps the list
+# of read-only methods itself: a caller's 'read_only' flag is not trusted. The lab reads these tables
+# from this file.
 $allowed = @{
     'root/cimv2' = @('Win32_TSLicenseServer', 'Win32_TSLicenseKeyPack', 'Win32_TSIssuedLicense', 'Win32_Service', 'Win32_OperatingSystem', 'Win32_ComputerSystem')
     'root/cimv2/TerminalServices' = @('Win32_TerminalServiceSetting')
     'root/default' = @('StdRegProv')
 }
+$readOnlyMethods = @{
+    'Win32_TSLicenseServer' = @('GetActivationStatus', 'GetLicenseServerId', 'IsLSPublished', 'IsLSinTSLSGroup')
+    'Win32_TerminalServiceSetting' = @('GetSpecifiedLicenseServerList', 'GetGracePeriodDays', 'GetTStoLSConnectivityStatus')
+    'StdRegProv' = @('GetDWORDValue', 'GetStringValue', 'GetMultiStringValue')
+}
+$changingMethods = @{
+    'Win32_TSLicenseServer' = @('ActivateServer', 'ActivateServerAutomatic', 'DeactivateServerAutomatic', 'ReactivateServerAutomatic', 'ChangeRole', 'PublishLS', 'UnpublishLS', 'AddLStoTSLSGroup', 'RemoveLSfromTSLSGroup')
+    'Win32_TSLicenseKeyPack' = @('InstallAgreementLicenseKeyPack', 'InstallOpenLicenseKeyPack', 'InstallRetailPurchaseLicenseKeyPack', 'InstallLicenseKeyPack', 'UninstallLicenseKeyPackWithId')
+    'Win32_TerminalServiceSetting' = @('ChangeMode', 'SetSpecifiedLicenseServerList')
+    'Win32_Service' = @('StartService', 'ChangeStartMode')
+    'Win32_OperatingSystem' = @('Win32ShutdownTracker')
+    'StdRegProv' = @('SetDWORDValue', 'SetStringValue', 'SetMultiStringValue', 'CreateKey', 'DeleteValue')
+}
+$registryKeys = @('SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services', 'SOFTWARE\Microsoft\Windows NT\CurrentVersion', 'SOFTWARE\Ansible\RemoteDesktopLicensing')
+$services = @('TermServLicensing')
+$features = @('RDS-Licensing', 'RDS-Licensing-UI', 'RSAT-RDS-Licensing-Diagnosis-UI', 'RDS-RD-Server')
+$HKLM = 2147483650  # StdRegProv hDefKey HKEY_LOCAL_MACHINE (0x80000002)
 
 # The fields each kind needs, and the kinds that change nothing (they may run in check mode).
 $requiredFields = @{
@@ -37,6 +75,23 @@ $requiredFields = @{
     feature_get = @('names'); feature_install = @('names'); feature_uninstall = @('names')
 }
 $readOnlyKinds = @('cim_get', 'feature_get')
+
+function New-BridgeError([string]$Message, [string]$Kind) {
+    # An error this script raises itself, marked with the kind to report: only these are reported as the
+    # caller's fault; an ArgumentException a cmdlet throws is a cim_error or feature_error.
+    $e = [System.ArgumentException]::new($Message)
+    $e.Data['host_bridge_kind'] = $Kind
+    $e
+}
+
+function New-InputError([string]$Message) { New-BridgeError $Message 'invalid_operation' }
+
+function Get-Instance($Op) {
+    # The instances a cim_set or an instance method acts on; none is an error, never a silent success.
+    $targets = @(Get-Target $Op)
+    if ($targets.Count -eq 0) { throw (New-BridgeError "no instance of $($Op['class']) matches the filter '$($Op['filter'])'" 'not_found') }
+    $targets
+}
 
 function ConvertTo-BridgeValue($Value) {
     # JSON-safe values: datetimes as ISO 8601 UTC, instances as dicts, arrays as lists.
@@ -56,24 +111,24 @@ function ConvertTo-BridgeValue($Value) {
 function ConvertTo-CimScalar($Value, [type]$Type, $CimType, [string]$Name) {
     # Strict: the same rules as the lab's coerce(). Never echoes the value: it may be a secret.
     $bad = "cannot convert the value of '$Name' to CIM type $CimType"
-    if ($Value -is [System.Collections.IDictionary] -or $Value -is [System.Collections.IList]) { throw [System.ArgumentException]$bad }
+    if ($Value -is [System.Collections.IDictionary] -or $Value -is [System.Collections.IList]) { throw (New-InputError $bad) }
     if ($Type -eq [bool]) {
         if ($Value -is [bool]) { return $Value }
-        throw [System.ArgumentException]$bad
+        throw (New-InputError $bad)
     }
     if ($Type -eq [string]) {
         if ($Value -is [bool]) { return "$Value".ToLowerInvariant() }
         return [System.Convert]::ToString($Value, [System.Globalization.CultureInfo]::InvariantCulture)
     }
     if ($Value -is [string]) {
-        if ($Value -notmatch '^\s*-?\d+\s*$') { throw [System.ArgumentException]$bad }
+        if ($Value -notmatch '^\s*-?\d+\s*$') { throw (New-InputError $bad) }
         $Value = $Value.Trim()
     }
     elseif ($Value -is [bool] -or $Value -is [double] -or $Value -is [decimal] -or $Value -is [single]) {
-        throw [System.ArgumentException]$bad
+        throw (New-InputError $bad)
     }
     try { [System.Management.Automation.LanguagePrimitives]::ConvertTo($Value, $Type, [System.Globalization.CultureInfo]::InvariantCulture) }
-    catch { throw [System.ArgumentException]$bad }
+    catch { throw (New-InputError $bad) }
 }
 
 function ConvertTo-CimValue($Value, $CimType, [string]$Name) {
@@ -92,6 +147,7 @@ function ConvertTo-CimValue($Value, $CimType, [string]$Name) {
         return $Value
     }
     if (-not $isArray) { return ConvertTo-CimScalar $Value $type $CimType $Name }
+    foreach ($item in @($Value)) { if ($null -eq $item) { throw (New-InputError "'$Name' has a null item") } }
     $items = @(foreach ($item in @($Value)) { ConvertTo-CimScalar $item $type $CimType $Name })
     return , [System.Management.Automation.LanguagePrimitives]::ConvertTo($items, $type.MakeArrayType())
 }
@@ -114,8 +170,8 @@ function Get-MethodArgument($Op) {
     if ($Op['secret_arguments']) {
         foreach ($k in $Op['secret_arguments'].Keys) {
             $secretName = $Op['secret_arguments'][$k]
-            if (-not $module.Params.secrets.ContainsKey($secretName)) { throw [System.ArgumentException]"unknown secret '$secretName'" }
-            $given[$k] = $module.Params.secrets[$secretName]
+            if (-not $secrets.ContainsKey($secretName)) { throw (New-InputError "unknown secret '$secretName'") }
+            $given[$k] = $secrets[$secretName]
         }
     }
     if ($given.Count -eq 0) { return $arguments }
@@ -142,11 +198,11 @@ function ConvertFrom-MethodResult($Result) {
 function Invoke-CimCall($Op) {
     $arguments = Get-MethodArgument $Op
     if ($Op['instances']) {
-        $calls = @(Get-Target $Op | ForEach-Object {
+        $calls = @(Get-Instance $Op | ForEach-Object {
                 ConvertFrom-MethodResult (Invoke-CimMethod -InputObject $_ -MethodName $Op['method'] -Arguments $arguments -ErrorAction Stop)
             })
         $bad = @($calls | Where-Object { $_.return_value -ne 0 })
-        $first = if ($bad.Count) { $bad[0] } elseif ($calls.Count) { $calls[0] } else { @{ return_value = 0; out = @{} } }
+        $first = if ($bad.Count) { $bad[0] } else { $calls[0] }
         return @{ calls = $calls; return_value = $first.return_value; out = $first.out }
     }
     $params = @{ Namespace = $Op['namespace']; ClassName = $Op['class']; MethodName = $Op['method']; Arguments = $arguments }
@@ -154,7 +210,7 @@ function Invoke-CimCall($Op) {
 }
 
 function Invoke-CimSet($Op) {
-    foreach ($instance in (Get-Target $Op)) {
+    foreach ($instance in (Get-Instance $Op)) {
         $properties = @{}
         foreach ($k in $Op['properties'].Keys) {
             $declared = $instance.CimInstanceProperties[$k]
@@ -200,6 +256,50 @@ function Invoke-Feature($Op) {
     }
 }
 
+function Get-Argument($Op, [string]$Name) {
+    # Hashtable keys ignore case, as CIM parameter names do.
+    if ($Op['arguments'] -is [System.Collections.IDictionary]) { return $Op['arguments'][$Name] }
+    $null
+}
+
+function Test-Shape($Op, [string]$Kind) {
+    # The operation's fields have the shapes the kind needs; otherwise why not, in words.
+    if ($null -ne $Op['arguments'] -and $Op['arguments'] -isnot [System.Collections.IDictionary]) { return "'arguments' must be a dict" }
+    if ($null -ne $Op['secret_arguments'] -and $Op['secret_arguments'] -isnot [System.Collections.IDictionary]) { return "'secret_arguments' must be a dict" }
+    if ($Kind -ceq 'cim_set' -and ($Op['properties'] -isnot [System.Collections.IDictionary] -or $Op['properties'].Count -eq 0)) { return "a 'cim_set' operation needs 'properties', a dict of at least one property" }
+    if ($Kind -ceq 'cim_get' -and $null -ne $Op['properties'] -and $Op['properties'] -isnot [System.Collections.IList]) { return "'properties' of a 'cim_get' operation must be a list" }
+    if ($Kind -clike 'feature_*' -and $Op['names'] -isnot [System.Collections.IList]) { return "'names' must be a list" }
+    $null
+}
+
+function Test-Allowed($Op, [string]$Kind) {
+    # The allowlist: why the operation is refused, or $null when it may run.
+    if ($Kind -clike 'feature_*') {
+        $unknown = @($Op['names'] | Where-Object { -not ($features -contains $_) })
+        if ($unknown.Count) { return "the feature(s) $($unknown -join ', ') are not on the bridge's allowlist" }
+        return $null
+    }
+    if (-not ($allowed[$Op['namespace']] -contains $Op['class'])) { return "$($Op['namespace']):$($Op['class']) is not on the bridge's allowlist" }
+    if ($Kind -ceq 'cim_invoke' -and -not (@($readOnlyMethods[$Op['class']]) + @($changingMethods[$Op['class']]) -contains $Op['method'])) {
+        return "$($Op['class']).$($Op['method']) is not on the bridge's allowlist"
+    }
+    if ($Op['class'] -eq 'StdRegProv') {
+        $hive = Get-Argument $Op 'hDefKey'
+        if ($null -ne $hive -and "$hive" -ne "$HKLM") { return "only HKEY_LOCAL_MACHINE is on the bridge's allowlist" }
+        if (-not ($registryKeys -contains (Get-Argument $Op 'sSubKeyName'))) { return "the registry key is not on the bridge's allowlist" }
+    }
+    if ($Op['class'] -eq 'Win32_Service') {
+        $named = "$($Op['filter'])" -match "^\s*Name\s*=\s*'([^']*)'\s*$"
+        if (-not $named -or -not ($services -contains $Matches[1])) { return "only the services $($services -join ', ') are on the bridge's allowlist (filter Name = '...')" }
+    }
+    $null
+}
+
+function Test-ReadOnly($Op, [string]$Kind) {
+    # From the executor's own table, whatever the caller says.
+    ($readOnlyKinds -ccontains $Kind) -or ($Kind -ceq 'cim_invoke' -and @($readOnlyMethods[$Op['class']]) -contains $Op['method'])
+}
+
 function Invoke-Operation($Op) {
     $kind = "$($Op['kind'])"
     if (-not ($requiredFields.Keys -ccontains $kind)) {
@@ -210,11 +310,12 @@ function Invoke-Operation($Op) {
             return @{ ok = $false; error = @{ kind = 'invalid_operation'; message = "a '$kind' operation needs '$field'" } }
         }
     }
-    if ($module.CheckMode -and -not ($readOnlyKinds -ccontains $kind) -and -not ($kind -ceq 'cim_invoke' -and $Op['read_only'])) {
+    $shape = Test-Shape $Op $kind
+    if ($shape) { return @{ ok = $false; error = @{ kind = 'invalid_operation'; message = $shape } } }
+    $refusal = Test-Allowed $Op $kind
+    if ($refusal) { return @{ ok = $false; error = @{ kind = 'not_allowed'; message = $refusal } } }
+    if ($module.CheckMode -and -not (Test-ReadOnly $Op $kind)) {
         return @{ ok = $false; error = @{ kind = 'check_mode'; message = "a '$kind' operation that is not read-only does not run in check mode" } }
-    }
-    if ($kind -clike 'cim_*' -and -not ($allowed[$Op['namespace']] -contains $Op['class'])) {
-        return @{ ok = $false; error = @{ kind = 'not_allowed'; message = "$($Op['namespace']):$($Op['class']) is not on the bridge's allowlist" } }
     }
     try {
         $data = switch -CaseSensitive ($kind) {
@@ -240,18 +341,19 @@ function Invoke-Operation($Op) {
         }
         return @{ ok = $false; error = @{ kind = $errorKind; native_error = "$($e.NativeErrorCode)"; hresult = $code; message = $e.Message.Trim() } }
     }
-    catch [System.ArgumentException] {
-        return @{ ok = $false; error = @{ kind = 'invalid_operation'; message = $_.Exception.Message } }
-    }
     catch {
-        $errorKind = if ($kind -clike 'feature_*') { 'feature_error' } else { 'cim_error' }
-        return @{ ok = $false; error = @{ kind = $errorKind; message = $_.Exception.Message } }
+        $e = $_.Exception
+        # Only this script's own errors carry a kind; a cmdlet's ArgumentException is not the caller's fault.
+        $errorKind = if ($e.Data -and $e.Data.Contains('host_bridge_kind')) { $e.Data['host_bridge_kind'] } elseif ($kind -clike 'feature_*') { 'feature_error' } else { 'cim_error' }
+        return @{ ok = $false; error = @{ kind = $errorKind; message = $e.Message } }
     }
 }
 
 $results = [System.Collections.Generic.List[object]]@()
 $failed = $false
-foreach ($op in $module.Params.operations) {
+foreach ($given in $module.Params.operations) {
+    $op = ConvertTo-CaseInsensitive $given
+    foreach ($field in @('arguments', 'secret_arguments', 'properties')) { $op[$field] = ConvertTo-CaseInsensitive $op[$field] }
     # stop_on_error skips what follows a failure, except operations marked 'always' (verification reads).
     $result = if ($failed -and $module.Params.stop_on_error -and -not $op['always']) {
         @{ ok = $false; error = @{ kind = 'skipped'; message = 'skipped after an earlier operation failed' } }
@@ -260,9 +362,11 @@ foreach ($op in $module.Params.operations) {
     $result.id = $op['id']
     $result.kind = $op['kind']
     if (-not $result.ok) { $failed = $true }
-    if ($result.ok -and ($op['kind'] -ceq 'cim_set' -or ($op['kind'] -clike 'feature_*install' -and $result.changed_features.Count))) {
-        $module.Result.changed = $true
-    }
+    # Every call that changes the host reports changed: cim_set, a method not on the read-only list, a
+    # feature install or removal that changed a feature.
+    $kind = "$($op['kind'])"
+    $mutating = ($kind -ceq 'cim_set') -or ($kind -ceq 'cim_invoke' -and -not (Test-ReadOnly $op $kind)) -or ($kind -clike 'feature_*install' -and $result.changed_features.Count)
+    if ($result.ok -and $mutating) { $module.Result.changed = $true }
     $results.Add($result)
 }
 $module.Result.results = $results

@@ -147,11 +147,20 @@ features:
   sample: {"RDS-Licensing": true, "RDS-Licensing-UI": true, "RDS-RD-Server": false}
 restart_pending:
   description: Features whose install or removal Windows finishes only at the next restart
-    (C(InstallState) C(InstallPending)).
+    (C(InstallState) C(InstallPending) or C(UninstallPending)).
   returned: always
   type: list
   elements: str
   sample: ["RDS-RD-Server"]
+removed_features:
+  description:
+    - Features whose files are removed from the host (C(InstallState) C(Removed), Features on Demand on Server
+      Core). Installing one needs a source, which license_server and session_host do not give; they refuse it
+      with a message.
+  returned: always
+  type: list
+  elements: str
+  sample: []
 license_server:
   description: The host as a license server. Keys other than RV(license_server.installed) are null or empty
     when the role is not installed.
@@ -267,7 +276,9 @@ session_host:
       description: The RD Session Host role service is installed.
       type: bool
     licensing_mode:
-      description: V(per_device), V(per_user), V(not_configured), V(remote_admin), V(personal) or V(unknown).
+      description:
+        - V(per_device), V(per_user), V(not_configured), V(remote_admin), V(personal), V(entra_id_per_user)
+          (Group Policy value 6, Entra ID Per User) or V(unknown).
       type: str
       sample: per_user
     licensing_type:

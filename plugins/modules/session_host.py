@@ -115,7 +115,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 mode:
-  description: The licensing mode after the task (predicted in check mode).
+  description:
+    - The licensing mode after the task (predicted in check mode), as licensing_info names it; a host that Group
+      Policy sets to Entra ID Per User (value 6) reports V(entra_id_per_user).
   returned: always
   type: str
   sample: per_user

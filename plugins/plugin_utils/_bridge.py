@@ -12,6 +12,8 @@ in the bridge's no_log `secrets` option; operations refer to them by name only.
 
 from __future__ import annotations
 
+import json
+
 from ansible.errors import AnsibleConnectionFailure
 
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
@@ -73,17 +75,92 @@ class Batch:
                          include_management_tools=include_management_tools)
 
     def module_args(self, stop_on_error=False):
-        return {"operations": self.operations, "secrets": dict(self.secrets), "stop_on_error": stop_on_error}
+        return {"operations": self.operations, "secrets": encode_secrets(self.secrets), "stop_on_error": stop_on_error}
+
+
+def encode_secrets(secrets):
+    """The bridge's `secrets` option: a JSON object in one string, '' when there are none.
+
+    Ansible.Basic (lib/ansible/module_utils/csharp/Ansible.Basic.cs) registers a no_log option's value for
+    masking as its ToString() (SetNoLogValues, run by the constructor before CheckArguments). A dict's
+    ToString() is only its type name, so a dict of secrets went unmasked into the invocation that FailJson
+    returns when the argument check fails, before host_bridge.ps1 runs a line. A string's ToString() is the
+    string: RemoveValueConditions replaces it with VALUE_SPECIFIED_IN_NO_LOG_PARAMETER wherever it
+    appears. An empty string is not registered (String.IsNullOrEmpty), so '' stands for none rather than
+    '{}', which would mask every '{}' in the output.
+    """
+    return json.dumps(secrets, sort_keys=True) if secrets else ""
+
+
+class CimNames(dict):
+    """A dict of CIM names (properties, out parameters) that ignores case when read.
+
+    CIM names are case-insensitive (DMTF DSP0004 "Names"; PowerShell's CIM cmdlets ignore case), and
+    Windows's spelling is not always the documented one: GetTStoLSConnectivityStatus returns
+    TStoLSConnectivityStatus, which a public script spells TsToLs... Every bridge result is read
+    through this class, so no caller depends on the case the host answers in. Keys keep the host's
+    spelling when iterated.
+    """
+
+    def __init__(self, items=()):
+        super(CimNames, self).__init__(items)
+        self._folded = dict((k.lower(), k) for k in self if isinstance(k, str))
+
+    def _key(self, key):
+        if isinstance(key, str) and not dict.__contains__(self, key):
+            return self._folded.get(key.lower(), key)
+        return key
+
+    def __getitem__(self, key):
+        return super(CimNames, self).__getitem__(self._key(key))
+
+    def __contains__(self, key):
+        return super(CimNames, self).__contains__(self._key(key))
+
+    def get(self, key, default=None):
+        return super(CimNames, self).get(self._key(key), default)
+
+    def __setitem__(self, key, value):
+        super(CimNames, self).__setitem__(key, value)
+        if isinstance(key, str):
+            self._folded[key.lower()] = key
+
+    def copy(self):
+        return CimNames(self)
+
+
+def cim_names(value):
+    """The value with every dict in it (instances, embedded instances) reading names case-insensitively."""
+    if isinstance(value, dict):
+        return CimNames((k, cim_names(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [cim_names(v) for v in value]
+    return value
+
+
+def _result_names(raw):
+    """An operation's result with its CIM parts (instances, out parameters, calls) case-insensitive."""
+    raw = dict(raw)
+    for key in ("instances", "out", "calls"):
+        if key in raw:
+            raw[key] = cim_names(raw[key])
+    if isinstance(raw.get("error"), dict) and "out" in raw["error"]:
+        raw["error"] = dict(raw["error"], out=cim_names(raw["error"]["out"]))
+    if raw.get("exit_code") == "SuccessRestartRequired":
+        # Install-/Uninstall-WindowsFeature's ExitCode (ServerManager FeatureOperationExitCode): the change
+        # completes at the next restart, whatever RestartNeeded says.
+        raw["restart_needed"] = "Yes"
+    return raw
 
 
 class OpResult:
     """One operation's result, with the questions callers ask of it."""
 
     def __init__(self, raw, operation=None):
-        self.raw = raw
+        self.raw = _result_names(raw)
         self.operation = operation or {}
         self.ok = bool(raw.get("ok"))
-        self.error = raw.get("error") or {}
+        self.error = self.raw.get("error") or {}
 
     @property
     def missing(self):
@@ -100,7 +177,7 @@ class OpResult:
 
     @property
     def out(self):
-        return self.raw.get("out") or {}
+        return self.raw.get("out") or CimNames()
 
     @property
     def return_value(self):

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import datetime
 
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
+
 GRACE_WARNING_DAYS = 30
 EXPIRY_WARNING_DAYS = 60
 
@@ -94,7 +96,10 @@ def _session_host(report):
     sh = report["session_host"]
     findings = []
     mode = sh.get("licensing_mode")
-    if mode not in ("per_device", "per_user"):
+    if mode in wmi.ENTRA_ID_MODES:
+        findings.append(_finding("info", "entra_id_per_user", "The licensing mode is Entra ID Per User (Group Policy "
+                                 "value 6); its CALs are not checked against an RD license server here."))
+    elif mode not in ("per_device", "per_user"):
         findings.append(_finding("error", "mode_not_configured", "The licensing mode is %s: set Per Device or Per "
                                  "User before the grace period ends." % (mode or "unknown").replace("_", " ")))
     if not sh.get("license_servers"):

@@ -90,6 +90,7 @@ def parse(results, reveal_license_server_id=False):
         },
         "features": features,
         "restart_pending": _restart_pending(reader),
+        "removed_features": _in_state(reader, ("Removed",)),
         "license_server": _license_server(reader, features, reveal_license_server_id),
         "session_host": _session_host(reader, features),
     }
@@ -105,11 +106,18 @@ def _features(reader):
 
 
 def _restart_pending(reader):
-    """Features whose install Windows finishes only at the next restart (InstallState InstallPending)."""
+    """Features whose install or removal Windows finishes only at the next restart (InstallState
+    InstallPending, UninstallPending: ServerManager's InstallState values)."""
+    return _in_state(reader, ("InstallPending", "UninstallPending"))
+
+
+def _in_state(reader, states):
+    """Features in one of these InstallStates. Removed: the payload is not on disk (Features on Demand on
+    Server Core); installing needs a source."""
     result = reader.results["features"]
     if not result.ok:
         return []
-    return [f["name"] for f in result.raw.get("features") or [] if f.get("install_state") == "InstallPending"]
+    return [f["name"] for f in result.raw.get("features") or [] if f.get("install_state") in states]
 
 
 def _host(reader):

@@ -130,6 +130,13 @@ def plan_role(want, have):
     if want["state"] == "present":
         missing = [f for f in [wmi.FEATURE_LICENSING] + (tools_for(have) if want["include_management_tools"] else [])
                    if not features[f]]
+        removed = [f for f in missing if f in have.get("removed_features", [])]
+        if removed:
+            # InstallState Removed (Features on Demand): Install-WindowsFeature needs -Source, which the bridge
+            # does not pass. Refused before the host is touched.
+            raise PlanError("%s: the files of %s are removed from this host (InstallState Removed); restore them "
+                            "first (Install-WindowsFeature -Source or DISM /Online /Enable-Feature /Source), then run "
+                            "again" % (have["host"]["name"], ", ".join(removed)))
         if missing:
             step = plan.add("install_role", "Install %s" % ", ".join(missing), phase="role")
             step.feature_install(missing)

@@ -36,7 +36,8 @@ SEVERITIES = ("error", "warning", "info")
 LICENSE_TYPES = ("per_device", "per_user")
 LICENSE_TYPE_TEXT = {"per_device": "Per Device", "per_user": "Per User"}
 MODE_TEXT = {"per_device": "Per Device", "per_user": "Per User", "not_configured": "Not configured",
-             "remote_admin": "Remote administration", "personal": "Personal desktop", "unknown": "Unknown"}
+             "remote_admin": "Remote administration", "personal": "Personal desktop", "unknown": "Unknown",
+             "entra_id_per_user": "Entra ID Per User"}
 # CAL product versions, oldest first (wmi.PRODUCT_VERSION_ID's names).
 CAL_VERSIONS = ("2008", "2008R2", "2012", "2016", "2019", "2022", "2025")
 # The CAL version a session host needs, by its Windows version: (major, minor, first build) -> CAL

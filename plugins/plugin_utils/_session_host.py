@@ -112,7 +112,7 @@ def connectivity(results):
             report.append({"server": server, "status": None, "name": None, "valid": False,
                            "meaning": "could not be checked: %s" % result.message()})
             continue
-        code = result.out.get("TsToLsConnectivityStatus")
+        code = result.out.get("TStoLSConnectivityStatus")
         name, meaning = wmi.CONNECTIVITY_STATUS.get(code, ("unknown_%s" % code, "A status Microsoft does not document."))
         report.append({"server": server, "status": code, "name": name, "meaning": meaning,
                        "valid": code in VALID_CONNECTIVITY})
@@ -154,7 +154,7 @@ def plan_config(want, have, record):
     if not sh["installed"] and (want.get("mode") or want.get("license_servers") is not None):
         raise PlanError("%s is not an RD Session Host: set install_role: true, or install %s first"
                         % (have["host"]["name"], wmi.FEATURE_SESSION_HOST))
-    if wmi.FEATURE_SESSION_HOST in have.get("restart_pending", []):
+    if sh["installed"] and wmi.FEATURE_SESSION_HOST in have.get("restart_pending", []):  # InstallPending
         raise PlanError("%s has RD Session Host installed, but Windows finishes the install only at the next "
                         "restart: reboot the host (install_role: true with reboot: true does), then run again"
                         % have["host"]["name"])

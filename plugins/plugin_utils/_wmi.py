@@ -61,12 +61,15 @@ KEY_PACK_TYPE = {
     7: "undocumented_7",
 }
 
-# Win32_TSLicenseKeyPack.ProductType. [W32]; 3 "BuiltIn" added by a 2022 community edit, and observed
-# on the built-in pack ([OBS] 1c).
+# Win32_TSLicenseKeyPack.ProductType. [W32] 0..2. 3 "BuiltIn" is a COMMUNITY EDIT ONLY: added to the page
+# by a GitHub user outside Microsoft (MicrosoftDocs/win32 commit 3179fbfae2, 2022), not by Microsoft;
+# it is also observed on the built-in pack ([OBS] 1c).
 PRODUCT_TYPE = {0: "per_device", 1: "per_user", 2: "not_valid", 3: "built_in"}
 
-# Win32_TSLicenseKeyPack.ProductVersionID. [W32] lists 2..7; 8 = 2025 is not documented by Microsoft
-# and was "seen in the wild" ([OBS] 6, Checkmk PR #787). 0 is what the built-in pack carries ([OBS] 1c).
+# Win32_TSLicenseKeyPack.ProductVersionID. [W32] lists 2..6. 7 = 2022 is a COMMUNITY EDIT ONLY (the same
+# 2022 edit by a GitHub user outside Microsoft, MicrosoftDocs/win32 commit 3179fbfae2); 8 = 2025 is not
+# documented at all and was "seen in the wild" ([OBS] 6, Checkmk PR #787). 0 is what the built-in pack
+# carries ([OBS] 1c).
 PRODUCT_VERSION_ID = {
     0: "built_in",
     2: "2008",
@@ -93,15 +96,22 @@ LICENSING_TYPE = {
     2: "per_device",
     4: "per_user",
     5: "not_configured",
+    # Group Policy LicensingMode 6, "AAD Per User" (Entra ID Per User) in the newest TerminalServer.admx
+    # (rd-licensing-wmi.md §12). That LicensingType then reads 6 as the policy value does is ASSUMED: no
+    # source shows the WMI property under this policy. A configured mode, never "not configured".
+    6: "entra_id_per_user",
 }
-# ChangeMode's LicensingType parameter. [W32] changemode-win32-terminalservicesetting.md.
+# Licensing modes that are configured but not served by CALs of an RD license server.
+ENTRA_ID_MODES = ("entra_id_per_user",)
+# ChangeMode's LicensingType parameter. [W32] win32-terminalservicesetting-changemode.md.
 CHANGE_MODE_VALUE = {"per_device": 2, "per_user": 4}
 
 # Win32_TerminalServiceSetting.PolicySourceLicensingType / PolicySourceConfiguredLicenseServers.
 # [W32] win32-terminalservicesetting.md: 0 = set on the server, 1 = set by Group Policy.
 POLICY_SOURCE = {0: "local", 1: "group_policy"}
 
-# GetTStoLSConnectivityStatus out TsToLsConnectivityStatus. [W32]
+# GetTStoLSConnectivityStatus out TStoLSConnectivityStatus (that exact case: the method page's MOF and
+# microsoft/wmi's live-generated binding; the bridge client reads names case-insensitively anyway). [W32]
 # gettstolsconnectivitystatus-win32-terminalservicesetting.md, names as [JAG]'s enum; [JAG] counts
 # 9 and 11 as success.
 CONNECTIVITY_STATUS = {

@@ -166,7 +166,7 @@ class ModuleLab:
     def by_hand(self, host: str, *operations: dict, secrets: dict | None = None) -> list[dict]:
         """Bridge operations sent directly, as an administrator working on the host would act (RD Licensing
         Manager, regedit): not through the modules under test."""
-        args = {"operations": [dict(op, id=str(i)) for i, op in enumerate(operations)], "secrets": secrets or {}}
+        args = {"operations": [dict(op, id=str(i)) for i, op in enumerate(operations)], "secrets": json.dumps(secrets) if secrets else ""}
         run = self.run(host, "host_bridge", args, diff=False)
         assert run.rc == 0, run.output
         return run.result()["results"]

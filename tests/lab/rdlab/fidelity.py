@@ -11,14 +11,17 @@ from pathlib import Path
 
 from .model import host, licensing, repository, windows
 from .model.cim import ASSUMED, DOCUMENTED, NOT_MODELLED, OBSERVED
+from .schema import SCHEMA, source_text
 
 ROOT = Path(__file__).resolve().parents[3]
 
 # Differences that live outside the CIM model: how the lab as a whole departs from Windows.
 KNOWN_DIFFERENCES = [
     ("Host bridge", "The lab executes host_bridge.ps1's operations in Python (rdlab/modules/host_bridge.py mirrors it "
-     "function by function); the PowerShell itself never runs here. Its allowlist is read from the module "
-     "source that ansible sends."),
+     "function by function); the PowerShell itself never runs here. Its tables (allowlist, read-only methods, "
+     "registry keys, services, features, required fields, read-only kinds) are read from the module source that "
+     "ansible sends; a tree-sitter test holds the rest of it to the script (tests/lab/tests/test_bridge_agreement.py), "
+     "and the differences that remain are listed at the end of rdlab/modules/host_bridge.py."),
     ("WinRM", "HTTP and HTTPS with Basic, and NTLM through Negotiate with message encryption (pyspnego is the "
      "accepting side); Kerberos, CredSSP and certificate authentication are not modelled. A lab started with "
      "--auth ntlm (the default) has Windows's default listener settings, Negotiate only and AllowUnencrypted "
@@ -61,19 +64,41 @@ def _used_names() -> set[str]:
     return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
 
 
+def _with_schema(entry: dict, note: str) -> str:
+    """The schema's page and commit, then what the model adds (values, choices, assumptions)."""
+    return f"schema: {source_text(entry)}" + (f"; {note}" if note else "")
+
+
+def _static_note(method) -> str:
+    if method.schema["static"] is None:
+        return f"static={method.static} ASSUMED (the page does not say)"
+    return ""
+
+
+def _community_note(prop) -> str:
+    edits = [v["value"] for v in prop.schema.get("values", []) if v.get("community_edit")]
+    if not edits:
+        return ""
+    commit = next(v["community_edit"]["commit"] for v in prop.schema["values"] if v.get("community_edit"))
+    return f"value {', '.join(edits)} only from a community edit of the page, not by Microsoft ({commit[:10]})"
+
+
 def rows():
     used = _used_names()
     for cls in sorted(repository.REPOSITORY.classes.values(), key=lambda c: (c.namespace, c.name)):
         where = f"`{cls.namespace}` `{cls.name}`"
-        yield (where, "class", cls.status, cls.source + (f". {cls.notes}" if cls.notes else ""),
+        yield (where, "class", cls.status, _with_schema(cls.schema, cls.source + (f". {cls.notes}" if cls.notes else "")),
                cls.name in used)
         for prop in cls.properties:
-            yield (where, f"property `{prop.name}` ({prop.cim_type})", prop.status, prop.source or cls.source,
+            note = "; ".join(n for n in (prop.source, _community_note(prop)) if n)
+            yield (where, f"property `{prop.name}` ({prop.cim_type})", prop.status, _with_schema(prop.schema, note),
                    prop.name in used)
         for method in cls.methods:
             params = ", ".join(f"{p.direction} {p.cim_type} {p.name}" for p in method.params)
             kind = "static method" if method.static else "method"
-            yield (where, f"{kind} `{method.name}({params})`", method.status, method.source or cls.source,
+            note = "; ".join(n for n in (method.source, _static_note(method)) if n)
+            status = ASSUMED if method.schema["static"] is None and method.status == DOCUMENTED else method.status
+            yield (where, f"{kind} `{method.name}({params})`", status, _with_schema(method.schema, note),
                    method.name in used)
     for cls, names, why in licensing.FIDELITY_NOT_MODELLED:
         yield (f"`{cls}`", names, NOT_MODELLED, why, False)
@@ -95,6 +120,17 @@ def render() -> str:
         "",
     ]
     lines += [f"- **{area}.** {text}" for area, text in KNOWN_DIFFERENCES]
+    lines += ["", "## Microsoft's schema", "",
+              "Every class, property, method and parameter name and type below is Microsoft's, from "
+              "`tests/lab/rdlab/schema/cim_schema.json`, which `make schema` (tools/extract-cim-schema.py) extracts "
+              "from:", ""]
+    lines += [f"- {s['repository']} at commit `{s['commit']}`" for s in SCHEMA.sources]
+    lines += ["", "The lab refuses to load a model that declares a name or type the schema does not have in exactly "
+              "that spelling, and fails a command whose model returns or reads one. Where the sources disagree:", "",
+              "| class | member | sources | choice |", "|---|---|---|---|"]
+    for d in SCHEMA.disagreements:
+        says = "; ".join(f"{x['path']}: {_said(x['says'])}" for x in d["sources"])
+        lines.append(f"| {d['class']} | {d['member']} | {says.replace('|', '/')} | {d['choice'].replace('|', '/')} |")
     lines += ["", "## Classes, properties and methods", "",
               "'Used' means the name appears in the collection's code (plugins/).", "",
               "| where | what | status | source and notes | used |",
@@ -102,6 +138,12 @@ def render() -> str:
     for where, what, status, source, used in rows():
         lines.append(f"| {where} | {what} | {status} | {source.replace('|', '/')} | {'yes' if used else 'no'} |")
     return "\n".join(lines) + "\n"
+
+
+def _said(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(f"{v['value']} {v.get('label') or v.get('description', '')}".strip() for v in value)
+    return str(value)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,12 @@ class WbemError(Exception):
         super().__init__(f"{self.text} (0x{hresult:08X}){': ' + detail if detail else ''}")
 
 
+class SchemaMismatch(Exception):
+    """A model declares, returns or reads a name or type that is not in Microsoft's schema
+    (rdlab/schema/cim_schema.json) with exactly that spelling. Never a Windows answer: the command
+    fails loudly, so the lab cannot drift from Windows's words (issue 10)."""
+
+
 class LabStateError(Exception):
     """The host's state is not something the lab models (a bad seed, inconsistent counters).
 
@@ -73,10 +79,11 @@ WBEM_E_INVALID_METHOD_PARAMETERS = 0x8004102F
 @dataclass
 class Prop:
     name: str
-    cim_type: str  # uint32, uint16, boolean, string, datetime, string[], ...
+    cim_type: str  # uint32, uint16, boolean, string, datetime, string[], ...: checked against the schema
     writable: bool = False
     status: str = DOCUMENTED
     source: str = ""
+    schema: dict | None = None  # the schema's entry, set by bind_to_schema
 
 
 @dataclass
@@ -95,6 +102,7 @@ class Method:
     status: str = DOCUMENTED
     source: str = ""
     min_os: str | None = None  # first lab OS that has the method
+    schema: dict | None = None  # the schema's entry, set by bind_to_schema
 
     def param(self, name: str) -> Param | None:
         # CIM names are case-insensitive.
@@ -117,12 +125,84 @@ class CimClass:
     # (host, instance, {prop: value}) -> None; writes the provider's state
     put: Callable[[Any, dict, dict], None] | None = None
     notes: str = ""
+    schema: dict | None = None  # the schema's entry, set by bind_to_schema
 
     def prop(self, name: str) -> Prop | None:
         return next((p for p in self.properties if p.name.lower() == name.lower()), None)
 
     def method(self, name: str) -> Method | None:
         return next((m for m in self.methods if m.name.lower() == name.lower()), None)
+
+
+# --- Microsoft's schema --------------------------------------------------------------------------
+
+def bind_to_schema(cls: CimClass, schema=None) -> CimClass:
+    """Check a model's class against Microsoft's schema and take its words from there.
+
+    Every name the model declares must be the schema's, in the same case; every type must be the
+    schema's type. A method's parameters become the schema's full list, so every out parameter
+    Windows returns is returned. Anything else raises SchemaMismatch at import time.
+    """
+    from ..schema import SCHEMA, find_method, find_param, find_property
+    schema = schema or SCHEMA
+    entry = schema.find_class(cls.namespace, cls.name)
+    _exact(entry, cls.name, f"class {cls.namespace}:{cls.name}")
+    cls.schema = entry
+    for prop in cls.properties:
+        found = find_property(entry, prop.name)
+        _exact(found, prop.name, f"property {cls.name}.{prop.name}")
+        _same_type(found["type"], prop.cim_type, f"property {cls.name}.{prop.name}")
+        prop.schema = found
+    for method in cls.methods:
+        found = find_method(entry, method.name)
+        where = f"method {cls.name}.{method.name}"
+        _exact(found, method.name, where)
+        if found["static"] is not None and found["static"] != method.static:
+            raise SchemaMismatch(f"{where}: the model says static={method.static}, the schema {found['static']}")
+        for param in method.params:
+            documented = find_param(found, param.name)
+            _exact(documented, param.name, f"parameter {cls.name}.{method.name}.{param.name}")
+            _same_type(documented["type"], param.cim_type, f"parameter {cls.name}.{method.name}.{param.name}")
+            if documented["direction"] != param.direction:
+                raise SchemaMismatch(f"parameter {cls.name}.{method.name}.{param.name}: the model says "
+                                     f"{param.direction}, the schema {documented['direction']}")
+        method.params = [Param(p["name"], p["type"], p["direction"]) for p in found["params"]]
+        method.schema = found
+    return cls
+
+
+def _exact(found: dict | None, name: str, what: str) -> None:
+    if found is None:
+        raise SchemaMismatch(f"{what} is not in Microsoft's schema (rdlab/schema/cim_schema.json)")
+    if found["name"] != name:
+        raise SchemaMismatch(f"{what} is spelt {found['name']!r} in Microsoft's schema")
+
+
+def _same_type(documented: str, declared: str, what: str) -> None:
+    if documented != declared:
+        raise SchemaMismatch(f"{what}: the model declares {declared}, Microsoft's schema {documented}")
+
+
+class StrictArguments(dict):
+    """A method's typed in-arguments for a model: reading a name that is not one of the method's
+    in parameters, spelt exactly as the schema spells it, raises SchemaMismatch."""
+
+    def __init__(self, values: dict, allowed: set[str], where: str):
+        super().__init__(values)
+        self.allowed, self.where = allowed, where
+
+    def _check(self, key):
+        if key not in self.allowed:
+            raise SchemaMismatch(f"{self.where} read the argument {key!r}, which is not one of its in parameters "
+                                 f"in Microsoft's schema ({', '.join(sorted(self.allowed)) or 'none'})")
+
+    def __getitem__(self, key):
+        self._check(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self._check(key)
+        return super().get(key, default)
 
 
 # --- values ------------------------------------------------------------------------------------

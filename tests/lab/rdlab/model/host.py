@@ -130,8 +130,10 @@ class Host:
         InstallPending until the restart (ASSUMED: the state name is ServerManager's, which
         feature reaches it is the lab's RESTART_NEEDED table)."""
         power.check_up(self)
+        if name in self.state.get("removed_features", []):
+            return "Removed"  # Features on Demand: the payload is not on disk (host state key removed_features)
         if not self.feature_installed(name):
-            return "Available"
+            return "UninstallPending" if name in self.state.get("uninstall_pending", []) else "Available"
         return "InstallPending" if name in self.state.get("install_pending", []) else "Installed"
 
     def install_pending(self, name: str) -> bool:
@@ -144,17 +146,26 @@ class Host:
         wanted = list(names)
         if include_management_tools:
             wanted += [t for n in names for t in FEATURES[n]["tools"] if self.feature_available(t)]
+        removed = [n for n in wanted if n in self.state.get("removed_features", [])]
+        if removed:
+            # Install-WindowsFeature without -Source for a feature whose payload is removed; the text is
+            # DISM's 0x800F081F (ASSUMED for Install-WindowsFeature's wording).
+            raise FeatureError("Installation of one or more roles, role services, or features failed. The source "
+                               "files could not be found. Use the \"Source\" option to specify the location of the "
+                               f"files that are required to restore the feature ({', '.join(removed)}).")
         changed = [n for n in dict.fromkeys(wanted) if not self.feature_installed(n)]
         for name in changed:
             self.state["features"][name] = True
+            if name in self.state.get("uninstall_pending", []):
+                self.state["uninstall_pending"].remove(name)  # installed again before the restart
             self._on_feature_installed(name)
         waiting = [n for n in changed if n in RESTART_NEEDED]
         if waiting:
             self.state["pending_restart"] = True
             self.state.setdefault("install_pending", []).extend(waiting)
         restart = bool(waiting)
-        return {"success": True, "restart_needed": restart, "changed_features": changed,
-                "exit_code": "Success" if changed else "NoChangeNeeded"}
+        exit_code = "SuccessRestartRequired" if restart else "Success" if changed else "NoChangeNeeded"
+        return {"success": True, "restart_needed": restart, "changed_features": changed, "exit_code": exit_code}
 
     def uninstall_features(self, names: list[str], include_management_tools: bool) -> dict:
         power.check_up(self)
@@ -167,6 +178,10 @@ class Host:
             self.state["features"][name] = False
             if self.install_pending(name):
                 self.state["install_pending"].remove(name)
+            else:
+                # Get-WindowsFeature shows UninstallPending until the restart the removal asks for (ASSUMED
+                # for these features, like the restart itself).
+                self.state.setdefault("uninstall_pending", []).append(name)
             self._on_feature_removed(name)
         # Removing a role service asks for a restart on Windows Server (ASSUMED for these features).
         restart = bool(changed)
@@ -186,10 +201,16 @@ class Host:
     def _on_feature_installed(self, name: str):
         from . import licensing, terminal_services  # the providers own their state's shape
         if name == "RDS-Licensing":
-            self.state["services"]["TermServLicensing"] = {
+            service = {
                 # Start type and state after install are not in any source (ASSUMED: automatic, running).
                 "display_name": "Remote Desktop Licensing", "state": "Running", "start_mode": "Auto",
             }
+            if self.install_pending("RDS-RD-Server"):
+                # ASSUMED from a public setup script (rd-licensing-wmi.md §12): while an RDS-RD-Server install
+                # waits for its restart, TermServLicensing is registered only at that restart.
+                self.state.setdefault("services_after_restart", {})["TermServLicensing"] = service
+            else:
+                self.state["services"]["TermServLicensing"] = service
             if self.state["license_server"] is None:
                 self.state["license_server"] = licensing.new_license_server_state(self)
         if name == "RDS-RD-Server" and self.state["session_host"] is None:
@@ -270,6 +291,13 @@ class FeatureError(Exception):
 
 # Fidelity notes for the non-CIM parts, listed in docs/fidelity.md by rdlab.fidelity.
 FIDELITY = [
+    ("Windows feature", "RDS-Licensing installed while an RDS-RD-Server install waits for its restart", ASSUMED,
+     "the TermServLicensing service is registered only at that restart (a public setup script says so; no "
+     "Microsoft page); the licensing classes answer meanwhile"),
+    ("Windows feature", "InstallState Removed (host state key removed_features) and UninstallPending", ASSUMED,
+     "ServerManager's InstallState names; Removed refuses an install without -Source with DISM's 'source files "
+     "could not be found' text; UninstallPending from a removal until the restart; an install that waits for a "
+     "restart exits SuccessRestartRequired"),
     ("Windows feature", "RDS-Licensing, RDS-Licensing-UI, RSAT-RDS-Licensing-Diagnosis-UI, RDS-RD-Server",
      DOCUMENTED, "[WSD] server-core-roles-and-services.md, server-core-removed-roles.md: names, Server Core availability"),
     ("Windows feature", "display names; tools added by -IncludeManagementTools", ASSUMED,

@@ -511,7 +511,7 @@ def key_pack_methods() -> list[Method]:
                install_key_pack_id, status=ASSUMED,
                source=w32.format("installlicensekeypack") + "; pack contents derived from the code"),
         Method("UninstallLicenseKeyPackWithId", [Param("KeyPackId", "uint32")], True, uninstall_with_id,
-               source=w32.format("uninstalllicensekeypackwithid")),
+               source="[W32] win32-tslicensekeypack-uninstalllicensekeypackwithid.md"),
     ]
 
 

@@ -60,7 +60,9 @@ def check_up(host) -> None:
 def complete_pending_installs(host) -> None:
     """What a restart finishes: features waiting for it take effect; nothing is pending any more."""
     host.state["install_pending"] = []
+    host.state["uninstall_pending"] = []
     host.state["pending_restart"] = False
+    host.state["services"].update(host.state.pop("services_after_restart", None) or {})
 
 
 def _come_back(host, up_at: str) -> None:

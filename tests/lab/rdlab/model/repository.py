@@ -10,13 +10,14 @@ from __future__ import annotations
 from . import licensing, terminal_services, windows
 from .cim import (
     ASSUMED, WBEM_E_FAILED, WBEM_E_INVALID_METHOD, WBEM_E_INVALID_METHOD_PARAMETERS, WBEM_E_INVALID_OPERATION,
-    WBEM_E_INVALID_QUERY, WBEM_E_READ_ONLY, CimClass, WbemError, coerce, parse_condition,
+    WBEM_E_INVALID_QUERY, WBEM_E_READ_ONLY, CimClass, SchemaMismatch, StrictArguments, WbemError, bind_to_schema,
+    coerce, parse_condition,
 )
 
 
 class Repository:
     def __init__(self, classes: list[CimClass]):
-        self.classes = {(c.namespace.lower(), c.name.lower()): c for c in classes}
+        self.classes = {(c.namespace.lower(), c.name.lower()): bind_to_schema(c) for c in classes}
 
     def namespaces(self, host) -> set[str]:
         # Win32_TerminalServiceSetting's namespace exists on every server from 2008 ([W32]).
@@ -33,6 +34,7 @@ class Repository:
             if cls.prop(name) is None:
                 raise WbemError(WBEM_E_INVALID_QUERY, f"{name!r} is not a property of {cls.name}")
         instances = cls.enumerate(host)
+        _check_instances(cls, instances)
         if condition:
             predicate = parse_condition(condition, cls)
             instances = [i for i in instances if predicate(i)]
@@ -61,7 +63,10 @@ class Repository:
         if fault is not None:
             return_value, out = fault, {}
         else:
-            return_value, out = method.impl(host, instance, typed)
+            where = f"the model of {cls.name}.{method.name}"
+            allowed = {p.name for p in method.params if p.direction in ("in", "inout")}
+            return_value, out = method.impl(host, instance, StrictArguments(typed, allowed, where))
+            _check_out(cls, method, out)
         result = {"ReturnValue": return_value}
         for param in method.params:
             if param.direction == "out":
@@ -79,6 +84,24 @@ class Repository:
                 raise WbemError(WBEM_E_READ_ONLY, f"{cls.name}.{prop.name} is read-only")
             typed[prop.name] = coerce(value, prop.cim_type)
         cls.put(host, instance, typed)
+
+
+def _check_instances(cls: CimClass, instances: list[dict]) -> None:
+    """Every property a model returns is one the schema gives the class, in the schema's case."""
+    names = {p.name for p in cls.properties}
+    for instance in instances:
+        wrong = sorted(set(instance) - names)
+        if wrong:
+            raise SchemaMismatch(f"the model of {cls.name} returned {', '.join(map(repr, wrong))}: not a property of "
+                                 "the class in Microsoft's schema, in that spelling, or not declared by the model")
+
+
+def _check_out(cls: CimClass, method, out: dict) -> None:
+    names = {p.name for p in method.params if p.direction in ("out", "inout")}
+    wrong = sorted(set(out) - names)
+    if wrong:
+        raise SchemaMismatch(f"the model of {cls.name}.{method.name} returned {', '.join(map(repr, wrong))}: not an "
+                             f"out parameter in Microsoft's schema ({', '.join(sorted(names)) or 'none'})")
 
 
 def _take_fault(host, class_name: str, method_name: str):

@@ -121,20 +121,20 @@ def grace_period_days(host, _instance, _args):
 def connectivity_status(host, _instance, args):
     """GetTStoLSConnectivityStatus against another lab host (mapping ASSUMED beyond 6 and 11)."""
     if _sh(host) is None:
-        return WBEM_E_NOT_SUPPORTED, {"TsToLsConnectivityStatus": None}
+        return WBEM_E_NOT_SUPPORTED, {"TStoLSConnectivityStatus": None}
     target = host.fleet.resolve(args.get("ServerName") or "") if host.fleet else None
     if target is None or power.is_down(target) or not target.feature_installed("RDS-Licensing"):
-        return 0, {"TsToLsConnectivityStatus": 6}  # LS_NOT_CONNECTABLE
+        return 0, {"TStoLSConnectivityStatus": 6}  # LS_NOT_CONNECTABLE
     service = target.state["services"].get("TermServLicensing", {})
     if service.get("state") != "Running":
-        return 0, {"TsToLsConnectivityStatus": 6}
+        return 0, {"TStoLSConnectivityStatus": 6}
     from .host import OPERATING_SYSTEMS
     order = list(OPERATING_SYSTEMS)
     if order.index(target.state["os"]) < order.index(host.state["os"]):
-        return 0, {"TsToLsConnectivityStatus": 4}  # LOWER_VERSION
+        return 0, {"TStoLSConnectivityStatus": 4}  # LOWER_VERSION
     if target.state["license_server"]["activation_status"] != 0:
-        return 0, {"TsToLsConnectivityStatus": 7}  # UNKNOWN_VALIDITY
-    return 0, {"TsToLsConnectivityStatus": 11}  # LS_CONNECTABLE_VALID_LS
+        return 0, {"TStoLSConnectivityStatus": 7}  # UNKNOWN_VALIDITY
+    return 0, {"TStoLSConnectivityStatus": 11}  # LS_CONNECTABLE_VALID_LS
 
 
 def classes() -> list[CimClass]:
@@ -151,7 +151,7 @@ def classes() -> list[CimClass]:
         Prop("LicensingDescription", "string", status=ASSUMED, source="no real value found"),
     ]
     methods = [
-        Method("ChangeMode", [Param("LicensingType", "uint32")], False, change_mode, source=w32.format("changemode")),
+        Method("ChangeMode", [Param("LicensingType", "uint32")], False, change_mode, source="[W32] win32-terminalservicesetting-changemode.md"),
         Method("SetSpecifiedLicenseServerList", [Param("SpecifiedLSList", "string[]")], False, set_specified_list,
                source=w32.format("setspecifiedlicenseserverlist")),
         Method("GetSpecifiedLicenseServerList", [Param("SpecifiedLSList", "string[]", "out")], False,
@@ -159,7 +159,7 @@ def classes() -> list[CimClass]:
         Method("GetGracePeriodDays", [Param("DaysLeft", "uint32", "out")], False, grace_period_days,
                status=ASSUMED, source=w32.format("getgraceperioddays") + "; start of the countdown ASSUMED"),
         Method("GetTStoLSConnectivityStatus",
-               [Param("ServerName", "string"), Param("TsToLsConnectivityStatus", "uint32", "out")], False,
+               [Param("ServerName", "string"), Param("TStoLSConnectivityStatus", "uint32", "out")], False,
                connectivity_status, status=ASSUMED,
                source=w32.format("gettstolsconnectivitystatus") + "; which status the lab picks is ASSUMED"),
     ]

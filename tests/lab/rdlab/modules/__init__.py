@@ -74,10 +74,24 @@ def _transcribe(op: dict, result: dict) -> dict:
     if op.get("names"):
         line["names"] = op["names"]
     line["ok"] = result["ok"]
+    line.update(_returned_names(result))
     if not result["ok"]:
         error = result["error"]
         line["error"] = {k: error[k] for k in ("kind", "hresult", "return_value") if k in error}
     return line
+
+
+def _returned_names(result: dict) -> dict:
+    """The names (never the values) of what came back: out parameters of a call, properties of instances,
+    so a test can hold them against Microsoft's schema (rdlab/schema)."""
+    names = {}
+    outs = [result.get("out")] + [c.get("out") for c in result.get("calls") or []] + \
+        [(result.get("error") or {}).get("out")]
+    if any(isinstance(o, dict) for o in outs):
+        names["out"] = sorted({k for o in outs if isinstance(o, dict) for k in o})
+    if isinstance(result.get("instances"), list):
+        names["properties"] = sorted({k for i in result["instances"] if isinstance(i, dict) for k in i})
+    return names
 
 
 def _json_type(value) -> str:

@@ -1,5 +1,7 @@
 """The bridge client: batches, secrets by reference, results and their messages."""
 
+import json
+
 import pytest
 
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _bridge as bridge
@@ -11,7 +13,7 @@ def test_secrets_travel_by_reference_only():
     batch.invoke("install", wmi.CIMV2, wmi.KEY_PACK_CLASS, "InstallRetailPurchaseLicenseKeyPack",
                  secret_arguments={"sLicenseCode": "SECRETCODE"})
     args = batch.module_args()
-    assert args["secrets"] == {"install.sLicenseCode": "SECRETCODE"}
+    assert json.loads(args["secrets"]) == {"install.sLicenseCode": "SECRETCODE"}
     assert "SECRETCODE" not in repr(args["operations"])
     assert args["operations"][0]["secret_arguments"] == {"sLicenseCode": "install.sLicenseCode"}
 
@@ -134,3 +136,79 @@ def test_a_batch_that_changes_things_is_never_sent_twice():
     with pytest.raises(bridge.BridgeError, match="dropped while changes were being applied .* run the task again"):
         bridge.run(action, {}, batch)
     assert action.calls == 1
+
+
+# --- secrets and Ansible.Basic's masking (issue 10, item 7) ------------------------------------------------
+# What Ansible.Basic does with a no_log option before CheckArguments can fail, from its source
+# (ansible/ansible lib/ansible/module_utils/csharp/Ansible.Basic.cs): SetNoLogValues registers
+# noLogObject.ToString() unless empty; RemoveValueConditions recurses into lists and dicts and replaces a
+# scalar equal to a registered text by VALUE_SPECIFIED_IN_NO_LOG_PARAMETER, and any registered text inside a
+# longer one by ********. ToString() of a .NET dict or list is its type name.
+DOTNET_TYPE_NAMES = {dict: "System.Collections.Generic.Dictionary`2[System.String,System.Object]",
+                     list: "System.Collections.Generic.List`1[System.Object]"}
+
+
+def ansible_basic_invocation(params, no_log_options):
+    registered = set()
+    for name in no_log_options:
+        value = params.get(name)
+        text = DOTNET_TYPE_NAMES.get(type(value), value if isinstance(value, str) else str(value))
+        if value is not None and text:
+            registered.add(text)
+
+    def remove(value):
+        if isinstance(value, dict):
+            return dict((k, remove(v)) for k, v in value.items())
+        if isinstance(value, list):
+            return [remove(v) for v in value]
+        text = str(value)
+        if text in registered:
+            return "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+        for omit in registered:
+            if omit in text:
+                return text.replace(omit, "********")
+        return value
+
+    return {"module_args": remove(params)}
+
+
+def test_secrets_reach_the_module_in_a_form_ansible_basic_masks_by_value():
+    batch = bridge.Batch()
+    batch.invoke("install", wmi.CIMV2, wmi.KEY_PACK_CLASS, "InstallRetailPurchaseLicenseKeyPack",
+                 secret_arguments={"sLicenseCode": "SECRETCODE12345"})
+    args = batch.module_args()
+    assert isinstance(args["secrets"], str)
+    # An argument check that fails inside the module (FailJson in CheckArguments) returns this invocation.
+    shown = ansible_basic_invocation(dict(args, bogus_option=1), ["secrets"])
+    assert "SECRETCODE12345" not in json.dumps(shown)
+    assert shown["module_args"]["secrets"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+def test_the_old_dict_form_would_have_leaked():
+    """Pins the reasoning: Ansible.Basic masks a no_log dict only by its type name."""
+    leaked = ansible_basic_invocation({"secrets": {"install.sLicenseCode": "SECRETCODE12345"}}, ["secrets"])
+    assert "SECRETCODE12345" in json.dumps(leaked)
+
+
+def test_no_secrets_is_an_empty_string_not_an_empty_object():
+    assert bridge.Batch().module_args()["secrets"] == ""
+
+
+def test_cim_names_are_read_in_any_case():
+    batch = bridge.Batch()
+    batch.invoke("c", wmi.TS_NAMESPACE, wmi.TS_SETTING_CLASS, "GetTStoLSConnectivityStatus", instances=True)
+    batch.get("g", wmi.CIMV2, wmi.SERVICE_CLASS)
+    results = bridge.BatchResult(batch, [{"ok": True, "out": {"TStoLSConnectivityStatus": 11}},
+                                         {"ok": True, "instances": [{"STATE": "Running"}]}])
+    assert results["c"].out.get("TsToLsConnectivityStatus") == 11
+    assert results["c"].out["tstolsconnectivitystatus"] == 11 and "TSTOLSCONNECTIVITYSTATUS" in results["c"].out
+    assert results["g"].instance.get("State") == "Running"
+    assert list(results["c"].out) == ["TStoLSConnectivityStatus"]  # the host's spelling is kept
+
+
+def test_exit_code_success_restart_required_means_a_restart():
+    batch = bridge.Batch()
+    batch.feature_install("f", ["RDS-RD-Server"])
+    results = bridge.BatchResult(batch, [{"ok": True, "success": True, "restart_needed": "No",
+                                          "exit_code": "SuccessRestartRequired", "changed_features": ["RDS-RD-Server"]}])
+    assert results["f"].raw["restart_needed"] == "Yes"

@@ -134,6 +134,27 @@ def test_session_host_under_group_policy():
     assert sh["grace_period_days_left"] == 97
 
 
+def test_licensing_mode_6_is_entra_id_per_user_never_not_configured():
+    from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _diagnostics as diagnostics
+    raw = bare_host()
+    raw["features"] = ok(features=[{"name": "RDS-RD-Server", "installed": True}])
+    raw["ts_setting"] = ok(instances=[{"LicensingType": 6, "PolicySourceLicensingType": 1}])
+    raw["policy_mode"] = ok(return_value=0, out={"uValue": 6})
+    report = parse(raw)
+    assert report["session_host"]["licensing_mode"] == "entra_id_per_user"
+    codes = [f["code"] for f in diagnostics.diagnose(report)]
+    assert "mode_not_configured" not in codes and "entra_id_per_user" in codes
+
+
+def test_feature_states_removed_and_uninstall_pending():
+    raw = bare_host()
+    raw["features"] = ok(features=[{"name": "RDS-Licensing", "installed": False, "install_state": "Removed"},
+                                   {"name": "RDS-RD-Server", "installed": False, "install_state": "UninstallPending"}])
+    report = parse(raw)
+    assert report["removed_features"] == ["RDS-Licensing"]
+    assert report["restart_pending"] == ["RDS-RD-Server"]
+
+
 def test_unknown_licensing_type_is_kept_raw():
     raw = bare_host()
     raw["ts_setting"] = ok(instances=[{"LicensingType": 7, "PolicySourceLicensingType": 0}])
