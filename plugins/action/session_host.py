@@ -61,6 +61,7 @@ class ActionModule(LicensingAction):
         report = planner.connectivity(results, self._servers(want, have)) if sh["installed"] else []
         self.result.update(after)
         self.result["grace_period_days_left"] = sh.get("grace_period_days_left")
+        self.result["grace_period_ended"] = sh.get("grace_period_ended")
         self.result["connectivity"] = report
         self.result["diff"] = {"before": self.initial, "after": after}
         failure = planner.grace_check(want, sh, report)

@@ -12,6 +12,13 @@ from __future__ import annotations
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import wmi
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils.bridge import Batch
 
+# Microsoft's grace-period article for RD Session Host (previous-versions, Windows Server 2008 R2,
+# hh553157): once a license server has issued a permanent CAL to a client of the session host, Windows
+# creates LicensingGracePeriodEnded under this key; the grace period is then over whatever
+# GetGracePeriodDays says. The page does not say whether it is a value or a subkey: EnumValues finds a value.
+GRACE_ENDED_KEY = r"SYSTEM\CurrentControlSet\Services\TermService\Parameters"
+GRACE_ENDED_VALUE = "LicensingGracePeriodEnded"
+
 
 def _registry_read(batch, op_id, method, key, value):
     # StdRegProv methods are static [W32 wmi] stdregprov.
@@ -46,6 +53,8 @@ def read_batch():
                  instances=True, read_only=True)
     batch.invoke("grace", wmi.TS_NAMESPACE, wmi.TS_SETTING_CLASS, "GetGracePeriodDays", instances=True,
                  read_only=True)
+    batch.invoke("grace_ended", wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "EnumValues", read_only=True,
+                 arguments={"hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": GRACE_ENDED_KEY})
     _registry_read(batch, "policy_mode", "GetDWORDValue", wmi.POLICY_KEY, wmi.POLICY_LICENSING_MODE)
     _registry_read(batch, "policy_servers", "GetStringValue", wmi.POLICY_KEY, wmi.POLICY_LICENSE_SERVERS)
     return batch
@@ -257,6 +266,7 @@ def _session_host(reader, features):
         "license_servers": None,
         "license_servers_source": None,
         "grace_period_days_left": None,
+        "grace_period_ended": None,
         "policy": {
             "licensing_mode": reader.registry("policy_mode", "uValue"),
             "license_servers": _split_servers(reader.registry("policy_servers", "sValue")),
@@ -276,6 +286,11 @@ def _session_host(reader, features):
     grace = reader.ok("grace", expected_missing=True) if section["installed"] else None
     if grace is not None:
         section["grace_period_days_left"] = grace.out.get("DaysLeft")
+    if section["installed"]:
+        names = reader.registry("grace_ended", "sNames")
+        result = reader.results["grace_ended"]
+        if result.ok or result.return_value == wmi.REGISTRY_NOT_FOUND:  # no key: no value either
+            section["grace_period_ended"] = GRACE_ENDED_VALUE.lower() in [n.lower() for n in names or []]
     return section
 
 
