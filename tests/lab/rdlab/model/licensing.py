@@ -502,8 +502,9 @@ def per_device_cal(host, computer: str, session_host_os: str) -> dict:
         return issue_licenses_to(host, BUILT_IN_PACK["KeyPackId"], computer, LICENSE_TEMPORARY)
     if held["LicenseStatus"] == LICENSE_ACTIVE:
         if _from_dmtf(held["ExpirationDate"]) - now <= dt.timedelta(days=RENEW_WITHIN_DAYS):
-            held["ExpirationDate"] = _dmtf(now + dt.timedelta(days=_validity_days(host, LICENSE_ACTIVE,
-                                                                                   held["LicenseId"] + 1000)))
+            # A new random period; the renewal draws its own number (ASSUMED seed offset).
+            days = _validity_days(host, LICENSE_ACTIVE, held["LicenseId"] + 1000)
+            held["ExpirationDate"] = _dmtf(now + dt.timedelta(days=days))
         return held
     pack = _cal_pack_for(host, 0, session_host_os)
     if ls["activation_status"] != 0 or pack is None:

@@ -148,7 +148,7 @@ def accept_connection(host, computer: str, user: str, resolve=None) -> dict:
         raise LabStateError(f"{host.name} is not an RD Session Host (or its install waits for a restart)")
     if sh["grace_start"] is None:
         sh["grace_start"] = host.now().isoformat()
-    licensing_type, _ = effective_licensing_type(host)
+    licensing_type = effective_licensing_type(host)[0]
     server, cal, permanent = _request_cal(host, licensing_type, computer, user, resolve)
     if permanent:
         host.reg_set(GRACE_ENDED_KEY, GRACE_ENDED_VALUE, "REG_DWORD", 1)

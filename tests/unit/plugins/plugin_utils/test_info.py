@@ -139,8 +139,8 @@ def test_licensing_grace_period_ended_is_read_from_the_registry():
     raw = bare_host()
     raw["features"] = ok(features=[{"name": "RDS-RD-Server", "installed": True}])
     raw["grace"] = ok(return_value=0, out={"DaysLeft": 97})
-    raw["grace_ended"] = ok(return_value=0, out={"sNames": ["ServiceDll", "licensinggraceperiodended"],
-                                                  "Types": [2, 4]})
+    names = {"sNames": ["ServiceDll", "licensinggraceperiodended"], "Types": [2, 4]}
+    raw["grace_ended"] = ok(return_value=0, out=names)
     assert parse(raw)["session_host"]["grace_period_ended"] is True
     raw["grace_ended"] = ok(return_value=0, out={"sNames": None, "Types": None})  # a key without values
     assert parse(raw)["session_host"]["grace_period_ended"] is False
