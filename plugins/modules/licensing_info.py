@@ -322,7 +322,9 @@ diagnostics:
   elements: dict
   sample:
     - {severity: error, code: not_activated,
-       message: "The license server is not activated: it issues only temporary CALs until it is activated."}
+       message: "The license server is not activated: it issues Per Device CALs only as temporary CALs, which
+         expire after 90 days (Per User CALs it can issue), and no CAL pack can be installed until it is
+         activated."}
 problems:
   description: Parts of the state that could not be read, each with the C(part) and a C(message). A role
     that is not installed is not a problem.

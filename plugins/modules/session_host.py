@@ -95,8 +95,9 @@ attributes:
   platform:
     platforms: windows
 notes:
-  - Per User licensing is not tracked or enforced in a workgroup; the module warns when it is asked for on a host
-    that is not in a domain.
+  - Per User licensing is not permitted in a workgroup (workgroup servers "have to use Per Device CALs", License
+    Remote Desktop session hosts); the module refuses O(mode=per_user) on a host that is not in a domain unless
+    O(allow_per_user_in_workgroup=true).
   - C(LicensingType) is read as Per Device V(2), Per User V(4), Not configured V(5), as C(ChangeMode) and Group
     Policy number them.
   - With O(method=group_policy) the values are written to the registry directly, as C(reg add) would; the

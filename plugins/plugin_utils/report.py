@@ -10,10 +10,11 @@ FOR INTERNAL COLLECTION USE ONLY.
 Cross-host findings follow Microsoft's compatibility rules ([WSD] rds-client-access-license.md, "RDS CAL
 version compatibility"): a session host needs CALs of its own Windows Server version or later, and a
 license server holds CALs of its own version or earlier, so a license server older than a session host
-cannot serve it. A license server that is not activated issues only temporary CALs
-([WSD] rds-activate-license-server.md), and a mode without CALs of its type is the commonest cause of
-"no Remote Desktop license servers available" (support/windows-server/remote/
-cannot-connect-rds-no-license-server.md).
+cannot serve it. A license server that is not activated issues Per Device CALs only as 90-day temporary
+CALs and can still issue Per User CALs (RD Licensing Manager's help, "Activate a Remote Desktop License
+Server"). A mode without CALs of its type is one of the causes of "no Remote Desktop license servers
+available" (support/windows-server/remote/cannot-connect-rds-no-license-server.md) when the mode is Per
+Device; Per User CALs are not enforced, so for a Per User host it is a compliance warning.
 
 Secrets: the report copies allowlisted fields only; the license server ID, the product ID and the
 activation contact never reach it, whatever the results hold.
