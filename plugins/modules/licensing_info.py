@@ -297,8 +297,8 @@ session_host:
       sample: 97
     grace_period_ended:
       description:
-        - Whether Windows recorded C(LicensingGracePeriodEnded) under
-          C(HKLM\SYSTEM\CurrentControlSet\Services\TermService\Parameters), which it does once a license
+        - Whether Windows recorded C(LicensingGracePeriodEnded), as a value or a subkey (the article does not say
+          which), under C(HKLM\SYSTEM\CurrentControlSet\Services\TermService\Parameters), which it does once a license
           server issued a permanent CAL to a client of the host (Microsoft's grace-period article, hh553157). The
           grace period is then over, whatever RV(session_host.grace_period_days_left) says.
         - Null when the role is not installed or the key could not be read.

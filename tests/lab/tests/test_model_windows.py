@@ -69,6 +69,15 @@ def test_enum_values(host):
     assert reg(host, "EnumValues", sSubKeyName=KEY + r"\Missing")[0] == 2
 
 
+def test_enum_key(host):
+    reg(host, "CreateKey", sSubKeyName=KEY)
+    assert reg(host, "EnumKey", sSubKeyName=KEY) == (0, {"sNames": None})  # no subkeys
+    reg(host, "CreateKey", sSubKeyName=KEY + r"\Beta\Deeper")
+    reg(host, "CreateKey", sSubKeyName=KEY + r"\Alpha")
+    assert reg(host, "EnumKey", sSubKeyName=KEY) == (0, {"sNames": ["alpha", "beta"]})  # lower case (lab)
+    assert reg(host, "EnumKey", sSubKeyName=KEY + r"\Missing")[0] == 2
+
+
 def test_delete_key(host):
     reg(host, "CreateKey", sSubKeyName=KEY + r"\Child")
     assert reg(host, "DeleteKey", sSubKeyName=KEY)[0] == 5  # has a subkey
@@ -79,6 +88,6 @@ def test_delete_key(host):
 
 
 def test_other_hives_are_refused(host):
-    for method in ("EnumValues", "DeleteKey"):
+    for method in ("EnumValues", "EnumKey", "DeleteKey"):
         result = one(host, invoke(method, REG, arguments={"hDefKey": 2147483649, "sSubKeyName": "Software"}))
         assert result["error"]["return_value"] == 5
