@@ -40,7 +40,7 @@ ANSIBLE_TEST = $(RUN) $(PY) tools/ansible-test-offline.py --collection $(COLLECT
 
 TARBALL_GLOB := build/remote_desktop-licensing-*.tar.gz
 
-.PHONY: help venv collections schema unit ps-syntax sanity lint changelog-lint build import e2e \
+.PHONY: help venv collections schema fidelity unit ps-syntax sanity lint changelog-lint build import e2e \
 	integration molecule ee-check docs test test-core221 demo bench report-screenshot clean distclean
 
 help: ## list the targets
@@ -67,6 +67,9 @@ SCHEMA_DOCS = /work/.mirror/MicrosoftDocs+win32/repo
 SCHEMA_BINDINGS = /work/.mirror/microsoft+wmi/repo
 schema: venv ## regenerate tests/lab/rdlab/schema/ from mirrors (SCHEMA_DOCS, SCHEMA_BINDINGS git dirs)
 	$(PY) tools/extract-cim-schema.py --docs "$(SCHEMA_DOCS)" --bindings "$(SCHEMA_BINDINGS)"
+
+fidelity: venv ## regenerate docs/fidelity.md from the lab's models and schema
+	cd tests/lab && $(PY) -m rdlab.fidelity > ../../docs/fidelity.md
 
 unit: venv collections ## unit tests + lab tests with coverage (tests/unit, tests/lab/tests)
 	@mkdir -p build

@@ -54,6 +54,8 @@ for pack in packs:
     if pack["KeyPackId"] == int(sys.argv[1]):
         pack["IssuedLicenses"] = 31
 print(json.dumps({"license_server": {"key_packs": packs}}))' "$per_user" | rdlab seed ls1 - >/dev/null
+# The grace period starts at the first client connection (hh553157): one client, then 97 days later.
+quietly rdlab connect sh3 --computer PC1 --user ada
 echo '{"clock_offset_days": 97}' | rdlab seed sh3 - >/dev/null
 
 echo "== Report (playbooks/report.yml)"

@@ -55,6 +55,7 @@ class ActionModule(LicensingAction):
         sh = have["session_host"]
         self.result.update(after)
         self.result["grace_period_days_left"] = sh.get("grace_period_days_left")
+        self.result["grace_period_ended"] = sh.get("grace_period_ended")
         self.result["connectivity"] = have["connectivity"]
         self.result["diff"] = {"before": self.before, "after": after}
         failure = planner.grace_check(want, sh, have["connectivity"])

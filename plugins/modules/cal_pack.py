@@ -64,10 +64,13 @@ options:
     choices: ['2008R2', '2012', '2016', '2019', '2022', '2025']
   product_version_id:
     description:
-      - Overrides the C(ProductVersion) number sent to Windows for O(product_version). Microsoft documents
-        V(2) (2008 and 2008 R2), V(4) (2012), V(5) (2016) and V(6) (2019); the module sends V(7) for 2022 and
-        V(8) for 2025, which follow the key pack class's C(ProductVersionID) but are not documented for the
-        install methods.
+      - Overrides the C(ProductVersion) number sent to Windows for O(product_version). Microsoft's install method
+        pages document V(2) (2008 and 2008 R2), V(4) (2012), V(5) (2016) and V(6) (2019).
+      - V(7) for 2022 and V(8) for 2025 are an extrapolation, not documented for any install method. V(7) is the
+        key pack class's C(ProductVersionID) for 2022, which the class page has only through a community edit;
+        V(8) appears in no Microsoft page (only in a monitoring tool's code). The install methods' numbering
+        already differs from C(ProductVersionID) (2008 R2 is V(2) here, V(3) as C(ProductVersionID)), so the
+        extrapolation may be wrong; when Windows refuses it, set the number Windows expects here.
     type: int
   license_type:
     description: V(per_device) or V(per_user) CALs. Required with the same programs as O(product_version).

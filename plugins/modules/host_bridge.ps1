@@ -54,7 +54,7 @@ $allowed = @{
 $readOnlyMethods = @{
     'Win32_TSLicenseServer' = @('GetActivationStatus', 'GetLicenseServerId', 'IsLSPublished', 'IsLSinTSLSGroup')
     'Win32_TerminalServiceSetting' = @('GetSpecifiedLicenseServerList', 'GetGracePeriodDays', 'GetTStoLSConnectivityStatus')
-    'StdRegProv' = @('GetDWORDValue', 'GetStringValue', 'GetMultiStringValue')
+    'StdRegProv' = @('GetDWORDValue', 'GetStringValue', 'GetMultiStringValue', 'EnumValues', 'EnumKey')
 }
 $changingMethods = @{
     'Win32_TSLicenseServer' = @('ActivateServer', 'ActivateServerAutomatic', 'DeactivateServerAutomatic', 'ReactivateServerAutomatic', 'ChangeRole', 'PublishLS', 'UnpublishLS', 'AddLStoTSLSGroup', 'RemoveLSfromTSLSGroup')
@@ -64,7 +64,7 @@ $changingMethods = @{
     'Win32_OperatingSystem' = @('Win32ShutdownTracker')
     'StdRegProv' = @('SetDWORDValue', 'SetStringValue', 'SetMultiStringValue', 'CreateKey', 'DeleteValue')
 }
-$registryKeys = @('SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services', 'SOFTWARE\Microsoft\Windows NT\CurrentVersion', 'SOFTWARE\Ansible\RemoteDesktopLicensing')
+$registryKeys = @('SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services', 'SOFTWARE\Microsoft\Windows NT\CurrentVersion', 'SOFTWARE\Ansible\RemoteDesktopLicensing', 'SYSTEM\CurrentControlSet\Services\TermService\Parameters')
 $services = @('TermServLicensing')
 $features = @('RDS-Licensing', 'RDS-Licensing-UI', 'RSAT-RDS-Licensing-Diagnosis-UI', 'RDS-RD-Server')
 $HKLM = 2147483650  # StdRegProv hDefKey HKEY_LOCAL_MACHINE (0x80000002)

@@ -24,7 +24,9 @@ options:
   state:
     description:
       - V(present) installs the role service, V(absent) removes it (with its management tools).
-      - With V(absent), O(activation=deactivated) deactivates the server first.
+      - With V(absent), O(activation=deactivated) deactivates the server first. Its CALs are not moved, so migrate
+        them to another license server beforehand (RD Licensing Manager, Manage RDS CALs; Microsoft's "Migrate your
+        Remote Desktop Services Client Access Licenses").
     type: str
     choices: [present, absent]
     default: present
@@ -82,8 +84,12 @@ options:
     choices: [activated, deactivated]
   activation_method:
     description:
-      - V(automatic) activates over the Internet (C(ActivateServerAutomatic)); the license server needs to reach
-        the Microsoft Clearinghouse on TCP 443, directly or through the WinHTTP proxy.
+      - V(automatic) activates over the Internet (C(ActivateServerAutomatic)); Microsoft documents outbound TCP
+        443 to the Microsoft Clearinghouse. The module calls the method on the license server, so the license
+        server itself needs to reach it.
+      - Without Internet on the license server, Microsoft's first alternative is RD Licensing Manager on another
+        computer that has Internet access (by hand); then the web browser or telephone methods, which give the
+        license server ID for V(license_server_id).
       - V(license_server_id) activates with a license server ID obtained by web browser or telephone
         (C(ActivateServer)), for servers that cannot reach the Internet. Give it in O(license_server_id).
       - Deactivation is always automatic.

@@ -297,9 +297,19 @@ session_host:
       type: str
     grace_period_days_left:
       description: Days left in the licensing grace period (C(GetGracePeriodDays)); V(0) when it is over;
-        null when the role is not installed.
+        null when the role is not installed. The grace period begins when the host first accepts a client
+        connection, and is also over once a permanent CAL was issued (see RV(session_host.grace_period_ended)).
       type: int
       sample: 97
+    grace_period_ended:
+      description:
+        - Whether Windows recorded C(LicensingGracePeriodEnded), as a value or a subkey (the article does not say
+          which), under C(HKLM\SYSTEM\CurrentControlSet\Services\TermService\Parameters), which it does once a license
+          server issued a permanent CAL to a client of the host (Microsoft's grace-period article, hh553157). The
+          grace period is then over, whatever RV(session_host.grace_period_days_left) says.
+        - Null when the role is not installed or the key could not be read.
+      type: bool
+      sample: false
     connectivity:
       description: With O(check_connectivity), for each license server the C(status) code, its C(name), its
         C(meaning) as Microsoft documents it and whether it is C(valid) (9 or 11); otherwise null.
@@ -318,7 +328,9 @@ diagnostics:
   elements: dict
   sample:
     - {severity: error, code: not_activated,
-       message: "The license server is not activated: it issues only temporary CALs until it is activated."}
+       message: "The license server is not activated: it issues Per Device CALs only as temporary CALs, which
+         expire after 90 days (Per User CALs it can issue), and no CAL pack can be installed until it is
+         activated."}
 problems:
   description: Parts of the state that could not be read, each with the C(part) and a C(message). A role
     that is not installed is not a problem.

@@ -62,7 +62,19 @@ options:
       - Fail the task when the host lives on its grace period with fewer days left than this. The host lives on
         its grace period while none of its license servers answers as a valid license server (connectivity
         status 9 or 11).
+      - The grace period begins when the host first accepts a client connection and ends when a license server
+        issues the first permanent CAL to one of its clients, or when its days run out (Microsoft's grace-period
+        article, hh553157). Once Windows recorded that a permanent CAL ended it (RV(grace_period_ended)), the task
+        fails whenever no license server answers as valid, whatever RV(grace_period_days_left) says.
     type: int
+  allow_per_user_in_workgroup:
+    description:
+      - Microsoft does not permit Per User licensing for session hosts in a workgroup ("you have to use Per Device
+        CALs ... Per User CALs are not permitted", License Remote Desktop session hosts), and Per User CALs cannot
+        be tracked there. With O(mode=per_user) on a host that is not in a domain, the task fails before changing
+        anything, unless this is V(true); then it sets Per User and warns.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - remote_desktop.licensing.reboot
@@ -76,8 +88,9 @@ attributes:
   platform:
     platforms: windows
 notes:
-  - Per User licensing is not tracked or enforced in a workgroup; the module warns when it is asked for on a host
-    that is not in a domain.
+  - Per User licensing is not permitted in a workgroup (workgroup servers "have to use Per Device CALs", License
+    Remote Desktop session hosts); the module refuses O(mode=per_user) on a host that is not in a domain unless
+    O(allow_per_user_in_workgroup=true).
   - C(LicensingType) is read as Per Device V(2), Per User V(4), Not configured V(5), as C(ChangeMode) and Group
     Policy number them.
   - With O(method=group_policy) the values are written to the registry directly, as C(reg add) would; the
@@ -143,6 +156,13 @@ grace_period_days_left:
   returned: always
   type: int
   sample: 97
+grace_period_ended:
+  description: Whether Windows recorded C(LicensingGracePeriodEnded), which it does once a license server issued a
+    permanent CAL to a client of the host (hh553157); the grace period is then over whatever RV(grace_period_days_left)
+    says. Null when the role is not installed.
+  returned: always
+  type: bool
+  sample: false
 connectivity:
   description: For each license server, the C(status) code, its C(name) and C(meaning) as Microsoft documents them,
     and whether it is C(valid) (9 or 11).

@@ -11,6 +11,11 @@ The causes of "no Remote Desktop license servers available" that Microsoft lists
 server is not activated, the mode does not match the CAL type, a Group Policy overrides the setting,
 the license server cannot be reached or is older than the session host. Per User CALs are tracked
 only when the license server is in the Terminal Server License Servers group (TechNet cc771021).
+
+Severities follow what Windows does ([WSD] rds-client-access-license.md): Per Device CALs are enforced (a
+device without one gets a 90-day temporary CAL, then is refused), so a Per Device host without Per Device
+CALs is an error; Per User CALs are not enforced, so a Per User host without Per User CALs is out of
+compliance, a warning. Per User in a workgroup is not permitted ([WSD] rds-license-session-hosts.md): an error.
 """
 
 from __future__ import annotations
@@ -51,8 +56,11 @@ def _license_server(report, now):
         findings.append(_finding("warning", "service_not_automatic", "The Remote Desktop Licensing service starts "
                                  "%s, not automatically: it will be down after a restart." % service.get("start_mode")))
     if ls.get("activation_status") != "activated":
-        findings.append(_finding("error", "not_activated", "The license server is not activated: it issues only "
-                                 "temporary CALs until it is activated."))
+        # RD Licensing Manager's help, "Activate a Remote Desktop License Server": not activated, a license
+        # server "can only issue temporary RDS Per Device CALs, which are valid for 90 days, or RDS Per User CALs".
+        findings.append(_finding("error", "not_activated", "The license server is not activated: it issues Per "
+                                 "Device CALs only as temporary CALs, which expire after 90 days (Per User CALs it "
+                                 "can issue), and no CAL pack can be installed until it is activated."))
     packs = [p for p in ls.get("key_packs") or [] if not p["built_in"]]
     if ls.get("activation_status") == "activated" and not packs:
         findings.append(_finding("warning", "no_cals", "No CAL packs are installed besides the built-in one."))
@@ -110,8 +118,9 @@ def _session_host(report):
         if source == "group_policy":
             findings.append(_finding("info", "group_policy", "Group Policy sets the %s." % what))
     if mode == "per_user" and report["host"].get("part_of_domain") is False:
-        findings.append(_finding("warning", "per_user_in_workgroup", "Per User licensing is not tracked or enforced "
-                                 "in a workgroup; Microsoft supports Per Device CALs for workgroup session hosts."))
+        findings.append(_finding("error", "per_user_in_workgroup", "Per User licensing is not permitted in a "
+                                 "workgroup: session hosts in a workgroup have to use Per Device CALs, and Per User "
+                                 "CALs cannot be tracked there."))
     findings += _connectivity(sh)
     findings += _mode_mismatch(report)
     findings += _grace(sh)
@@ -137,8 +146,13 @@ def _mode_mismatch(report):
         return []
     if any(p["license_type"] == mode for p in ls.get("key_packs") or [] if not p["built_in"]):
         return []
-    return [_finding("error", "mode_cal_mismatch", "The session host is in %s mode, but its license server (this "
-                     "host) has no %s CALs." % (mode.replace("_", " "), mode.replace("_", " ")))]
+    if mode == "per_user":
+        return [_finding("warning", "mode_cal_mismatch", "The session host is in Per User mode, but its license "
+                         "server (this host) has no Per User CALs. Windows does not enforce Per User CALs, so users "
+                         "are not refused, but they are not licensed.")]
+    return [_finding("error", "mode_cal_mismatch", "The session host is in Per Device mode, but its license server "
+                     "(this host) has no Per Device CALs: devices get temporary CALs, which expire after 90 days, and "
+                     "are then refused.")]
 
 
 def _grace(sh):
@@ -146,6 +160,11 @@ def _grace(sh):
     checks = sh.get("connectivity")
     if days is None or (checks and any(c["valid"] for c in checks)):
         return []
+    if sh.get("grace_period_ended"):
+        # hh553157: the first permanent CAL ends the grace period; GetGracePeriodDays may still count.
+        return [_finding("error", "grace_period_over", "The licensing grace period is over (a permanent CAL was "
+                         "issued: LicensingGracePeriodEnded) and no valid license server is known: new connections "
+                         "will be refused without a CAL.")]
     if days == 0:
         return [_finding("error", "grace_period_over", "The licensing grace period is over and no valid license "
                          "server is known: new connections will be refused without a CAL.")]

@@ -13,6 +13,14 @@ from __future__ import annotations
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._bridge import Batch
 
+# Microsoft's grace-period article for RD Session Host (previous-versions, Windows Server 2008 R2,
+# hh553157): once a license server has issued a permanent CAL to a client of the session host, Windows
+# creates LicensingGracePeriodEnded under this key; the grace period is then over whatever
+# GetGracePeriodDays says. The page does not say whether it is a value or a subkey: EnumValues and EnumKey
+# ([W32 wmi] stdregprov) look for either.
+GRACE_ENDED_KEY = r"SYSTEM\CurrentControlSet\Services\TermService\Parameters"
+GRACE_ENDED_VALUE = "LicensingGracePeriodEnded"
+
 
 def _registry_read(batch, op_id, method, key, value):
     # StdRegProv methods are static [W32 wmi] stdregprov.
@@ -47,6 +55,9 @@ def read_batch():
                  instances=True, read_only=True)
     batch.invoke("grace", wmi.TS_NAMESPACE, wmi.TS_SETTING_CLASS, "GetGracePeriodDays", instances=True,
                  read_only=True)
+    for op_id, method in (("grace_ended", "EnumValues"), ("grace_ended_key", "EnumKey")):
+        batch.invoke(op_id, wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, method, read_only=True,
+                     arguments={"hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": GRACE_ENDED_KEY})
     _registry_read(batch, "policy_mode", "GetDWORDValue", wmi.POLICY_KEY, wmi.POLICY_LICENSING_MODE)
     _registry_read(batch, "policy_servers", "GetStringValue", wmi.POLICY_KEY, wmi.POLICY_LICENSE_SERVERS)
     return batch
@@ -266,6 +277,7 @@ def _session_host(reader, features):
         "license_servers": None,
         "license_servers_source": None,
         "grace_period_days_left": None,
+        "grace_period_ended": None,
         "policy": {
             "licensing_mode": reader.registry("policy_mode", "uValue"),
             "license_servers": _split_servers(reader.registry("policy_servers", "sValue")),
@@ -285,7 +297,21 @@ def _session_host(reader, features):
     grace = reader.ok("grace", expected_missing=True) if section["installed"] else None
     if grace is not None:
         section["grace_period_days_left"] = grace.out.get("DaysLeft")
+    if section["installed"]:
+        section["grace_period_ended"] = _grace_ended(reader)
     return section
+
+
+def _grace_ended(reader):
+    """LicensingGracePeriodEnded as a value or a subkey of TermService\\Parameters; None when unreadable."""
+    names = []
+    for op_id in ("grace_ended", "grace_ended_key"):
+        found = reader.registry(op_id, "sNames")
+        result = reader.results[op_id]
+        if not (result.ok or result.return_value == wmi.REGISTRY_NOT_FOUND):  # no key: no value either
+            return None
+        names += [n.lower() for n in found or []]
+    return GRACE_ENDED_VALUE.lower() in names
 
 
 def _split_servers(value):

@@ -142,8 +142,10 @@ def plan_role(want, have):
             step.feature_install(missing)
     elif features[wmi.FEATURE_LICENSING]:
         if have["license_server"].get("activation_status") == "activated" and want.get("activation") != "deactivated":
-            plan.warnings.append("The license server is removed while activated: deactivate it first "
-                                 "(activation: deactivated) to release its ID with the Microsoft Clearinghouse.")
+            # Its CALs stay with it: [WSD] migrate-rds-cals moves them to another license server.
+            plan.warnings.append("The license server is removed while activated: migrate its CALs to another "
+                                 "license server (RD Licensing Manager, Manage RDS CALs), then deactivate it first "
+                                 "(activation: deactivated).")
         installed = [f for f in [wmi.FEATURE_LICENSING] + tools_for(have) if features[f]]
         step = plan.add("remove_role", "Remove %s" % ", ".join(installed), phase="role")
         step.feature_uninstall(installed)
@@ -215,8 +217,11 @@ def _require_contact(contact, fields, what):
 
 
 def _activation_hint(result):
-    return ("If the license server cannot reach the Microsoft Clearinghouse over the Internet (TCP 443, "
-            "directly or through the WinHTTP proxy), activate it by web browser or telephone: get a license "
+    # [WSD] rds-activate-license-server.md: outbound TCP 443 to the Clearinghouse; no Microsoft page
+    # mentions a proxy. The WMI call runs on the license server, so the license server must reach it.
+    return ("If the license server cannot reach the Microsoft Clearinghouse over the Internet (outbound TCP "
+            "443), activate it from RD Licensing Manager on a computer that has Internet access, or by web "
+            "browser or telephone: get a license "
             "server ID at https://activate.microsoft.com with the server's product ID (licensing_info reports "
             "it), then set activation_method: license_server_id and license_server_id.")
 

@@ -12,10 +12,11 @@ thin wrapper.
 Cross-host findings follow Microsoft's compatibility rules ([WSD] rds-client-access-license.md, "RDS CAL
 version compatibility"): a session host needs CALs of its own Windows Server version or later, and a
 license server holds CALs of its own version or earlier, so a license server older than a session host
-cannot serve it. A license server that is not activated issues only temporary CALs
-([WSD] rds-activate-license-server.md), and a mode without CALs of its type is the commonest cause of
-"no Remote Desktop license servers available" (support/windows-server/remote/
-cannot-connect-rds-no-license-server.md).
+cannot serve it. A license server that is not activated issues Per Device CALs only as 90-day temporary
+CALs and can still issue Per User CALs (RD Licensing Manager's help, "Activate a Remote Desktop License
+Server"). A mode without CALs of its type is one of the causes of "no Remote Desktop license servers
+available" (support/windows-server/remote/cannot-connect-rds-no-license-server.md) when the mode is Per
+Device; Per User CALs are not enforced, so for a Per User host it is a compliance warning.
 
 Secrets: the report copies allowlisted fields only; the license server ID, the product ID and the
 activation contact never reach it, whatever the results hold.
@@ -150,6 +151,7 @@ def _session_host(result):
         "license_servers": list(section.get("license_servers") or []),
         "license_servers_source": section.get("license_servers_source"),
         "grace_period_days_left": section.get("grace_period_days_left"),
+        "grace_period_ended": section.get("grace_period_ended"),
         "connectivity": None if connectivity is None else [_copy(c, CONNECTIVITY_FIELDS) for c in connectivity],
     }
 
@@ -328,9 +330,11 @@ def cross_host_findings(session_host, fleet):
                                      "not have the RD Licensing role service installed." % _configured(server, host)))
             continue
         if host["license_server"]["activation_status"] != "activated":
+            # RD Licensing Manager's help: not activated, it issues Per Device CALs only as 90-day temporary
+            # CALs; it can issue Per User CALs.
             findings.append(_finding("error", "license_server_not_activated", "License server %s is not activated: "
-                                     "it issues only temporary CALs, which expire after 90 days."
-                                     % _configured(server, host)))
+                                     "it issues Per Device CALs only as temporary CALs, which expire after 90 days, "
+                                     "and no CAL pack can be installed on it." % _configured(server, host)))
         ls_version = os_version(host["os_version"])
         if sh_version and ls_version and ls_version < sh_version:
             findings.append(_finding("error", "license_server_older", "License server %s runs %s, older than this "
@@ -348,8 +352,13 @@ def _mode_findings(session_host, servers, outside):
     servers = _unique_list(servers)
     mode_text = LICENSE_TYPE_TEXT[mode]
     names = ", ".join(_label(h) for h in servers)
-    # With servers outside the report, they might hold the CALs: a warning, not an error.
-    severity = "warning" if outside else "error"
+    # Per Device CALs are enforced (temporary CALs for 90 days, then refusal); Per User CALs are not, so their
+    # absence is a compliance finding ([WSD] rds-client-access-license.md). With servers outside the report,
+    # they might hold the CALs: a warning, not an error.
+    severity = "warning" if outside or mode == "per_user" else "error"
+    effect = (" Windows does not enforce Per User CALs: users are not refused, but they are not licensed."
+              if mode == "per_user" else " Devices get temporary CALs, which expire after 90 days, and are then "
+              "refused.")
     rest = (" %d configured license server%s %s not in this report (%s)." % (
         len(outside), "" if len(outside) == 1 else "s", "is" if len(outside) == 1 else "are", ", ".join(outside))
         if outside else "")
@@ -359,14 +368,14 @@ def _mode_findings(session_host, servers, outside):
         if own and all(h is session_host for h in servers):
             return []  # licensing_info already said so: the host is its own only license server
         return [_finding(severity, "no_cals_for_mode", "The session host is in %s mode, but none of its license "
-                         "servers in this report (%s) has %s CALs.%s" % (mode_text, names, mode_text, rest))]
+                         "servers in this report (%s) has %s CALs.%s%s" % (mode_text, names, mode_text, effect, rest))]
     needed = required_cal_version(session_host["os_version"])
     if needed is None or any(_cal_rank(p["product_version"]) >= _cal_rank(needed) for p in packs):
         return []
     have = ", ".join(sorted({p["product_version"] for p in packs}, key=_cal_rank))
     return [_finding(severity, "cal_version_too_old", "The session host runs %s and needs Windows Server %s %s CALs "
-                     "or later, but its license servers in this report (%s) have %s %s CALs only.%s"
-                     % (_os_text(session_host), needed, mode_text, names, have, mode_text, rest))]
+                     "or later, but its license servers in this report (%s) have %s %s CALs only.%s%s"
+                     % (_os_text(session_host), needed, mode_text, names, have, mode_text, effect, rest))]
 
 
 # --- the fleet ---------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ ARGUMENT_SPEC = {
     "install_role": {"type": "bool", "default": False},
     "check_connectivity": {"type": "bool", "default": True},
     "min_grace_days": {"type": "int"},
+    "allow_per_user_in_workgroup": {"type": "bool", "default": False},
 }
 ARGUMENT_SPEC.update(REBOOT_OPTIONS)
 
@@ -158,15 +159,28 @@ def plan_config(want, have, record):
         raise PlanError("%s has RD Session Host installed, but Windows finishes the install only at the next "
                         "restart: reboot the host (install_role: true with reboot: true does), then run again"
                         % have["host"]["name"])
-    if want.get("mode") and want["mode"] == "per_user" and not have["host"].get("part_of_domain"):
-        plan.warnings.append("Per User licensing is not tracked or enforced in a workgroup; Microsoft supports only "
-                             "Per Device CALs for session hosts in a workgroup.")
+    if want.get("mode") == "per_user" and not have["host"].get("part_of_domain"):
+        plan.warnings.append(_per_user_in_workgroup(want, have))
     if want["method"] == "wmi":
         _plan_wmi(plan, notes, want, sh)
     else:
         _plan_policy(plan, notes, want, sh, record)
     plan.warnings.extend(notes)
     return plan
+
+
+def _per_user_in_workgroup(want, have):
+    """Workgroup servers "have to use Per Device CALs ... Per User CALs are not permitted" ([WSD]
+    rds-license-session-hosts.md, and the support article cannot-connect-rds-no-license-server, step 3);
+    Per User CALs cannot be tracked in a workgroup ([WSD] rds-client-access-license.md). Refused unless the
+    user insists, then a warning."""
+    if not want.get("allow_per_user_in_workgroup"):
+        raise PlanError("mode: per_user is not permitted on %s, which is in a workgroup: Microsoft permits only Per "
+                        "Device licensing for session hosts in a workgroup, and Per User CALs cannot be tracked there. "
+                        "Use mode: per_device, or set allow_per_user_in_workgroup: true to set Per User anyway"
+                        % have["host"]["name"])
+    return ("Per User licensing is not permitted in a workgroup (allow_per_user_in_workgroup is set): Per User CALs "
+            "cannot be tracked here; Microsoft permits only Per Device licensing for session hosts in a workgroup.")
 
 
 def _plan_wmi(plan, notes, want, sh):
@@ -292,11 +306,18 @@ def predict(want, have, plan):
 
 
 def grace_check(want, sh, report):
-    """The min_grace_days guard: a host whose license servers are not valid lives on its grace period."""
+    """The min_grace_days guard: a host whose license servers are not valid lives on its grace period.
+    Once a permanent CAL was issued (LicensingGracePeriodEnded, hh553157) the grace period is over,
+    whatever GetGracePeriodDays still counts."""
     licensed = any(c["valid"] for c in report)
     days = sh.get("grace_period_days_left")
     if want.get("min_grace_days") is None or licensed or days is None:
         return None
+    if sh.get("grace_period_ended"):
+        return ("The session host's licensing grace period is over: a license server issued it a permanent CAL "
+                "(Windows recorded LicensingGracePeriodEnded), so it needs a valid license server from now on, and "
+                "none of its license servers (%s) answers as one" % (
+                    ", ".join(c["server"] for c in report) or "none configured"))
     if days < want["min_grace_days"]:
         return ("%s has %d days left in its licensing grace period (min_grace_days: %d) and none of its license "
                 "servers (%s) answers as a valid license server" % (

@@ -192,7 +192,8 @@ def test_unreachable_clearinghouse_points_to_web_or_telephone_activation(lab):
         "Could not activate the license server automatically over the Internet: "
         "Win32_TSLicenseServer.ActivateServerAutomatic in root/cimv2 returned 0x80041001 WBEM_E_FAILED "
         "(Generic failure). If the license server cannot reach the Microsoft Clearinghouse over the Internet "
-        "(TCP 443, directly or through the WinHTTP proxy), activate it by web browser or telephone")
+        "(outbound TCP 443), activate it from RD Licensing Manager on a computer that has Internet access, or by "
+        "web browser or telephone")
     assert "activation_method: license_server_id and license_server_id" in result["msg"]
     # The failed result carries the whole plan: the Diagnoser went in by an earlier round trip, the contact
     # just before the failed call.
@@ -274,8 +275,9 @@ def test_server_core_gets_the_role_service_without_tools(lab):
 
 def test_removing_an_activated_server_without_deactivating_warns(lab):
     result = lab.run("offline", "license_server", {"state": "absent"}, check=True).result()
-    assert result["warnings"] == ["The license server is removed while activated: deactivate it first "
-                                  "(activation: deactivated) to release its ID with the Microsoft Clearinghouse."]
+    assert result["warnings"] == ["The license server is removed while activated: migrate its CALs to another "
+                                  "license server (RD Licensing Manager, Manage RDS CALs), then deactivate it first "
+                                  "(activation: deactivated)."]
 
 
 def test_removal_deactivates_first_and_reboots(lab, install):

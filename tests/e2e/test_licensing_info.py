@@ -75,7 +75,7 @@ def test_each_call_is_one_batch(lab, report):
         assert len(commands) == 1, commands
         assert commands[0]["module"] == "remote_desktop.licensing.host_bridge"
         ops = [line for line in lab.transcript(host) if line["kind"] != "command"]
-        assert {op["batch"] for op in ops} == {commands[0]["batch"]} and len(ops) == 17
+        assert {op["batch"] for op in ops} == {commands[0]["batch"]} and len(ops) == 19
 
 
 def test_check_mode(lab, tmp_path):
@@ -95,6 +95,7 @@ def test_bad_option_fails_before_touching_the_host(lab, tmp_path):
 
 
 def test_grace_period_follows_the_lab_clock(lab, tmp_path):
+    lab.rdlab("connect", "sh1")  # the grace period starts at the first client connection (hh553157)
     seed = tmp_path / "clock.json"
     seed.write_text(json.dumps({"clock_offset_days": 100}))
     lab.rdlab("seed", "sh1", str(seed))

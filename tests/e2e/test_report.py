@@ -53,6 +53,7 @@ def lab(tmp_path_factory):
             if pack["KeyPackId"] == packs[1]:
                 pack["IssuedLicenses"] = 31
         seed(lab, "ls1", {"license_server": {"key_packs": key_packs}}, tmp_path_factory)
+        lab.rdlab("connect", "sh2")  # the grace period starts at the first client connection (hh553157)
         seed(lab, "sh2", {"clock_offset_days": 100}, tmp_path_factory)
         yield lab
     finally:
@@ -78,7 +79,7 @@ def report_dir(lab, tmp_path_factory):
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"Report written to {directory}/ (html, json, csv)" in run.stdout
     assert "hosts: 6 (1 not read); license servers: 2 (1 activated); session hosts: 3" in run.stdout
-    assert "errors: 7; warnings: 2; grace period warnings: 1" in run.stdout
+    assert "errors: 6; warnings: 3; grace period warnings: 1" in run.stdout
     return directory
 
 
@@ -108,7 +109,7 @@ def test_json_has_every_host_and_the_fleet_numbers(report):
     assert report["schema_version"] == 1
     assert report["summary"] == {
         "hosts": 6, "hosts_read": 5, "hosts_not_read": 1, "license_servers": 2, "license_servers_activated": 1,
-        "session_hosts": 3, "errors": 7, "warnings": 2, "infos": 0, "grace_warnings": 1, "hosts_with_errors": 4,
+        "session_hosts": 3, "errors": 6, "warnings": 3, "infos": 0, "grace_warnings": 1, "hosts_with_errors": 4,
         "hosts_with_warnings": 2, "grace_warning_days": 30}
     assert [(u["license_type"], u["product_version"], u["total"], u["issued"], u["available"], u["license_servers"])
             for u in report["cal_usage"]] == [("per_device", "2019", 25, 18, 7, ["LS1"]),
@@ -126,8 +127,8 @@ def test_json_has_every_host_and_the_fleet_numbers(report):
 
 def test_json_has_the_cross_host_findings(report):
     hosts = by_host(report)
-    # sh2 uses ls2: not activated, older than sh2 (2016 < 2022), no Per User CALs. check_connectivity is on, so
-    # licensing_info itself reports the lower version too.
+    # sh2 uses ls2: not activated, older than sh2 (2016 < 2022), no Per User CALs (a warning: Per User CALs are
+    # not enforced). check_connectivity is on, so licensing_info itself reports the lower version too.
     assert codes(hosts["sh2"], "fleet") == ["license_server_not_activated", "license_server_older", "no_cals_for_mode"]
     assert "license_server_not_valid" in codes(hosts["sh2"], "host")
     assert "grace_period_ending" in codes(hosts["sh2"], "host")
@@ -158,8 +159,8 @@ def test_csv_one_row_per_host(report_dir):
     assert rows["sh2"]["licensing_mode"] == "per_user" and rows["sh2"]["grace_period_days_left"] == "20"
     assert rows["sh2"]["license_servers"] == "ls2"
     assert rows["sh2"]["diagnostic_codes"].split(";") == [
-        "license_server_not_valid", "license_server_not_activated", "license_server_older", "no_cals_for_mode",
-        "grace_period_ending"]
+        "license_server_not_valid", "license_server_not_activated", "license_server_older", "grace_period_ending",
+        "no_cals_for_mode"]
     assert rows["gone"]["status"] in ("unreachable", "failed") and "Connection refused" in rows["gone"]["error"]
     assert rows["sh1"]["session_host"] == "true" and rows["sh1"]["license_server"] == "false"
 
@@ -266,7 +267,7 @@ def test_the_page_is_self_contained(report_dir, seen):
 def test_the_summary_a_person_sees(seen):
     assert seen["title"] == "Remote Desktop Licensing report"
     assert seen["cards"][0].startswith("6 Hosts 2 license servers (1 activated), 3 session hosts, 1 not read")
-    assert seen["cards"][1:] == ["7 Errors on 4 hosts", "2 Warnings on 2 hosts",
+    assert seen["cards"][1:] == ["6 Errors on 4 hosts", "3 Warnings on 2 hosts",
                                  "1 Grace period warning session hosts with 30 days or less and no valid license server"]
     assert seen["width"] <= 1280  # nothing runs off the side of the window
 
@@ -291,7 +292,7 @@ def test_the_hosts_table(seen):
     assert sh1["mode"] == "Per Device (local setting)" and sh1["servers"] == "LS1.CORP.EXAMPLE.COM valid"
     assert sh1["findings"] == "none" and sh1["domain"] == "corp.example.com"
     assert sh2["mode"] == "Per User (local setting)" and sh2["servers"] == "ls2 lower version"
-    assert sh2["grace"] == "20 days left" and sh2["findings"] == "4 errors 1 warning"
+    assert sh2["grace"] == "20 days left" and sh2["findings"] == "3 errors 2 warnings"
     assert sh3["grace"] == "120 days left" and sh3["findings"] == "1 error"
     assert hosts["gone"][0] == "gone" and hosts["gone"][1].startswith(("Unreachable:", "Not read:"))
     assert "Connection refused" in hosts["gone"][1] and hosts["gone"][2] == "1 error"
@@ -300,13 +301,14 @@ def test_the_hosts_table(seen):
 
 def test_the_findings_with_severity_colours(seen):
     findings = seen["findings"]
-    assert [f[0] for f in findings] == ["ERROR"] * 7 + ["WARNING"] * 2
+    assert [f[0] for f in findings] == ["ERROR"] * 6 + ["WARNING"] * 3
     messages = {(f[1], f[3].split()[0]): f[2] for f in findings}
     assert messages[("SH2", "license_server_not_activated")] == (
-        "License server LS2 is not activated: it issues only temporary CALs, which expire after 90 days.")
+        "License server LS2 is not activated: it issues Per Device CALs only as temporary CALs, which expire after 90 "
+        "days, and no CAL pack can be installed on it.")
     assert messages[("SH2", "no_cals_for_mode")] == (
         "The session host is in Per User mode, but none of its license servers in this report (LS2) has Per User "
-        "CALs.")
+        "CALs. Windows does not enforce Per User CALs: users are not refused, but they are not licensed.")
     assert messages[("SH3", "cal_version_too_old")].startswith("The session host runs Microsoft Windows Server 2022")
     assert messages[("SH2", "grace_period_ending")] == "The licensing grace period ends in 20 days."
     assert "(fleet)" in [f[3] for f in findings if f[1] == "SH2"][2]

@@ -27,6 +27,7 @@ def lab(tmp_path_factory):
         f"gp:session_host:domain={DOMAIN}",        # configured through local Group Policy
         f"gpo:session_host:domain={DOMAIN}",       # Group Policy set by someone else
         f"grace:session_host:domain={DOMAIN}",     # late in its grace period
+        f"licensed:session_host:domain={DOMAIN}",  # a permanent CAL ended its grace period
         f"verify:session_host:domain={DOMAIN}",
         "wg:session_host",                         # in a workgroup
         f"new:none:domain={DOMAIN}",               # role installed by the module, with a reboot
@@ -184,14 +185,24 @@ def test_group_policy_set_by_someone_else_is_reported_not_changed(lab):
 
 # --- warnings and guards ---------------------------------------------------------------------------------
 
-def test_per_user_in_a_workgroup_warns(lab):
-    result = lab.run("wg", "session_host", {"mode": "per_user"}).result()
+def test_per_user_in_a_workgroup_is_refused_unless_allowed(lab):
+    before = lab.state("wg")
+    refused = lab.run("wg", "session_host", {"mode": "per_user"})
+    assert refused.rc != 0 and lab.state("wg") == before
+    assert refused.result()["msg"] == (
+        "mode: per_user is not permitted on WG, which is in a workgroup: Microsoft permits only Per Device licensing "
+        "for session hosts in a workgroup, and Per User CALs cannot be tracked there. Use mode: per_device, or set "
+        "allow_per_user_in_workgroup: true to set Per User anyway")
+    result = lab.run("wg", "session_host", {"mode": "per_user", "allow_per_user_in_workgroup": True}).result()
     assert result["changed"] is True and result["mode"] == "per_user"
-    assert result["warnings"] == ["Per User licensing is not tracked or enforced in a workgroup; Microsoft supports "
-                                  "only Per Device CALs for session hosts in a workgroup."]
+    assert result["warnings"] == ["Per User licensing is not permitted in a workgroup (allow_per_user_in_workgroup is "
+                                  "set): Per User CALs cannot be tracked here; Microsoft permits only Per Device "
+                                  "licensing for session hosts in a workgroup."]
+    assert lab.state("wg")["session_host"]["licensing_type"] == 4
 
 
 def test_min_grace_days_fails_only_without_a_valid_license_server(lab):
+    lab.rdlab("connect", "grace")  # the grace period starts at the first client connection (hh553157)
     lab.seed("grace", {"clock_offset_days": 110})
     run = lab.tasks("grace", ("session_host", {"min_grace_days": 30}),
                     ("session_host", {"license_servers": [f"nosuch.{DOMAIN}"], "min_grace_days": 30}),
@@ -203,6 +214,31 @@ def test_min_grace_days_fails_only_without_a_valid_license_server(lab):
     assert f"none of its license servers (nosuch.{DOMAIN}) answers" in unknown["msg"]
     assert unknown["changed"] is True  # the list was set; the guard runs on the result
     assert valid["grace_period_days_left"] == 10 and valid["connectivity"] == [VALID]
+
+
+def test_a_permanent_cal_ends_the_grace_period_for_the_guard(lab):
+    """hh553157: the first permanent CAL ends the grace period and Windows records LicensingGracePeriodEnded;
+    GetGracePeriodDays may go on counting, so the guard reads the registry value."""
+    packs = lab.state("ls1")["license_server"]["key_packs"]
+    per_device = dict(packs[0], KeyPackId=90, KeyPackType=2, ProductType=0, ProductVersion="Windows Server 2022",
+                      ProductVersionID=7, TotalLicenses=5, IssuedLicenses=0, AvailableLicenses=5,
+                      Description="A02-10.02-S", TypeAndModel="RDS Per Device CAL")
+    lab.seed("ls1", {"license_server": {"key_packs": packs + [per_device]}})
+    want = {"mode": "per_device", "license_servers": [LS1], "min_grace_days": 30}
+    first = lab.run("licensed", "session_host", want).result()
+    assert (first["grace_period_days_left"], first["grace_period_ended"]) == (120, False)
+    lab.rdlab("connect", "licensed", "--computer", "PC1")  # a temporary CAL
+    lab.rdlab("connect", "licensed", "--computer", "PC1")  # the permanent CAL
+    assert lab.state("licensed")["registry"][r"system\currentcontrolset\services\termservice\parameters"][
+        "licensinggraceperiodended"]["data"] == 1
+    valid = lab.run("licensed", "session_host", want).result()
+    assert valid["changed"] is False and (valid["grace_period_days_left"], valid["grace_period_ended"]) == (120, True)
+    gone = lab.run("licensed", "session_host", dict(want, license_servers=[f"nosuch.{DOMAIN}"]))
+    assert gone.rc != 0
+    assert gone.result()["msg"] == (
+        "The session host's licensing grace period is over: a license server issued it a permanent CAL (Windows "
+        "recorded LicensingGracePeriodEnded), so it needs a valid license server from now on, and none of its license "
+        f"servers (nosuch.{DOMAIN}) answers as one")
 
 
 # --- the role -------------------------------------------------------------------------------------------

@@ -64,6 +64,8 @@ EXCLUDED = {
     "license_server_cal_packs": "a list of packs with their numbers: a vault-encrypted variable of the project or inventory",
     "license_server_no_log_cal_packs": "a debugging switch that would print the numbers in the job output",
     "session_host_license_servers": "a list: the inventory groups decide, or a host or group variable",
+    "session_host_allow_per_user_in_workgroup": "an exception to Microsoft's licensing rules, decided per host in the"
+                                                " inventory, not per job",
     "report_results": "the results of the play itself, never typed in",
     "report_hosts": "the hosts of the play itself; --limit (prompted at launch) narrows them",
     "report_result_var": "the variable the report playbook registers, fixed by the playbook",

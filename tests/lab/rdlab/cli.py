@@ -18,12 +18,14 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from .fleet import FAULTS, Fleet
 from .model.cim import LabStateError
 from .model.host import new_host_state
 from .model.licensing import issue_licenses
+from .model.terminal_services import accept_connection
 
 DEFAULT_USER = "Administrator"
 
@@ -247,6 +249,30 @@ def _issue(fleet: Fleet, args) -> int:
     return 0
 
 
+def _connect(fleet: Fleet, args) -> int:
+    """A client connects to a session host; its license servers are opened for writing as it asks them."""
+    try:
+        with ExitStack() as stack:
+            session_host = stack.enter_context(fleet.host(args.host))
+            opened = {args.host.lower(): session_host}
+
+            def resolve(server_name):
+                short = server_name.split(".")[0].lower()
+                if short not in opened:
+                    name = next((n for n in fleet.host_names() if n.lower() == short), None)
+                    if name is None:
+                        return None
+                    opened[short] = stack.enter_context(fleet.host(name))
+                return opened[short]
+
+            outcome = accept_connection(session_host, args.computer, args.user, resolve)
+    except LabStateError as e:
+        print(e, file=sys.stderr)
+        return 2
+    print(json.dumps(outcome, indent=2, sort_keys=True))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rdlab", description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -279,8 +305,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--key-pack", type=int, required=True, help="KeyPackId of a Per Device pack")
     p.add_argument("--count", type=int, default=1)
     p.add_argument("--status", type=int, choices=[1, 2, 4], default=2, help="1 temporary, 2 active, 4 revoked")
-    p.add_argument("--days", type=int, help="validity from today (default 90 temporary, 60 otherwise)")
+    p.add_argument("--days", type=int, help="validity from today (default 90 temporary, a random 52 to 89 otherwise)")
     p.add_argument("--computer", action="append", help="sIssuedToComputer, once per license (default CLIENTnnn)")
+    p = command("connect", "a client connects to a session host: starts its grace period, asks its license "
+                           "servers for a CAL (temporary, then permanent Per Device; Per User), prints the outcome")
+    p.add_argument("host")
+    p.add_argument("--computer", default="CLIENT1", help="the client device's name (default CLIENT1)")
+    p.add_argument("--user", default="user1", help="the user who signs in (default user1)")
     p = command("reset", "reset hosts to their initial state")
     p.add_argument("hosts", nargs="*")
     p = command("transcript", "print the transcript as JSON lines")
@@ -320,6 +351,8 @@ def _dispatch(args, parser) -> int:
             deep_merge(model.state, document)
     elif args.command == "issue":
         return _issue(fleet, args)
+    elif args.command == "connect":
+        return _connect(fleet, args)
     elif args.command == "reset":
         for spec in fleet.config["hosts"]:
             if not args.hosts or spec["name"] in args.hosts:

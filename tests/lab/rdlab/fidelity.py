@@ -43,7 +43,11 @@ KNOWN_DIFFERENCES = [
      "ansible.windows.setup are simulated; raw commands, become, async and file transfer fail with a "
      "'not simulated' message."),
     ("Time", "Feature installs, activation and CAL installs complete at once; the lab's clock can be moved "
-     "(clock_offset_days) to age the grace period."),
+     "(clock_offset_days) to age the grace period and issued CALs."),
+    ("Clients", "No RDP client ever connects. `rdlab connect` stands for one: it starts the grace period, asks "
+     "the session host's license servers for a CAL as Microsoft describes it (temporary, then permanent Per "
+     "Device CALs; Per User CALs from the available or the overused pool), records LicensingGracePeriodEnded "
+     "at the first permanent CAL, and says whether the connection would be accepted."),
     ("Reboots", "A restart (Win32ShutdownTracker) drops every connection until the host is back; nothing runs in "
      "the background, so the first WinRM exchange after the restart's time completes it. WinRM shells survive a "
      "restart in the lab; on Windows they do not."),

@@ -9,6 +9,7 @@ from rdlab.modules import host_bridge as bridge
 from rdlab.model.cim import WBEM_E_TYPE_MISMATCH, WbemError
 from rdlab.model.host import Host, new_host_state
 from rdlab.model.repository import REPOSITORY
+from rdlab.model.terminal_services import accept_connection
 
 SOURCE = (Path(__file__).resolve().parents[3] / "plugins/modules/host_bridge.ps1").read_text()
 LS = {"namespace": "root/cimv2", "class": "Win32_TSLicenseServer"}
@@ -290,10 +291,13 @@ def test_instance_method_called_on_the_class_fails():
     assert not one(host, invoke("GetGracePeriodDays", TS))["ok"]
 
 
-def test_grace_period_counts_down_from_role_install():
+def test_grace_period_counts_down_from_the_first_client_connection():
     host = Host(new_host_state("sh1", roles=("session_host",)))
     grace = invoke("GetGracePeriodDays", TS, instances=True)
-    assert one(host, grace)["out"] == {"DaysLeft": 120}
+    host.state["clock_offset_days"] = 10
+    assert one(host, grace)["out"] == {"DaysLeft": 120}  # hh553157: not before a client connects
+    host.state["clock_offset_days"] = 0
+    accept_connection(host, "PC1", "ada")
     host.state["clock_offset_days"] = 30
     assert one(host, grace)["out"] == {"DaysLeft": 90}
     host.state["clock_offset_days"] = 500

@@ -18,7 +18,8 @@ def widen(source: str) -> str:
                         for cls in REPOSITORY.classes.values() if cls.methods)
     source = re.sub(r"^\$changingMethods = @\{.*?^\}", lambda m: "$changingMethods = @{\n" + methods + "\n}", source,
                     count=1, flags=re.S | re.M)
-    keys = ["SOFTWARE\\Lab\\Test", "SOFTWARE\\Lab\\Test\\Child", "SOFTWARE\\Lab\\Test\\Missing"]
+    keys = ["SOFTWARE\\Lab\\Test", "SOFTWARE\\Lab\\Test\\Child", "SOFTWARE\\Lab\\Test\\Missing",
+            "SOFTWARE\\Lab\\Test\\Beta\\Deeper", "SOFTWARE\\Lab\\Test\\Alpha"]
     source = source.replace("$registryKeys = @(", "$registryKeys = @(%s, " % ", ".join("'%s'" % k for k in keys), 1)
     return source.replace("$services = @(", "$services = @('Missing', ", 1)
 

@@ -70,6 +70,15 @@ def test_enum_values(host):
     assert reg(host, "EnumValues", sSubKeyName=KEY + r"\Missing")[0] == 2
 
 
+def test_enum_key(host):
+    reg(host, "CreateKey", sSubKeyName=KEY)
+    assert reg(host, "EnumKey", sSubKeyName=KEY) == (0, {"sNames": None})  # no subkeys
+    reg(host, "CreateKey", sSubKeyName=KEY + r"\Beta\Deeper")
+    reg(host, "CreateKey", sSubKeyName=KEY + r"\Alpha")
+    assert reg(host, "EnumKey", sSubKeyName=KEY) == (0, {"sNames": ["alpha", "beta"]})  # lower case (lab)
+    assert reg(host, "EnumKey", sSubKeyName=KEY + r"\Missing")[0] == 2
+
+
 def test_delete_key(host):
     reg(host, "CreateKey", sSubKeyName=KEY + r"\Child")
     assert reg(host, "DeleteKey", sSubKeyName=KEY)[0] == 5  # has a subkey
@@ -80,7 +89,7 @@ def test_delete_key(host):
 
 
 def test_other_hives_are_refused(host):
-    for method in ("EnumValues", "DeleteKey"):
+    for method in ("EnumValues", "EnumKey", "DeleteKey"):
         # The bridge refuses other hives itself; the model, asked directly, answers access denied.
         result = one(host, invoke(method, REG, arguments={"hDefKey": 2147483649, "sSubKeyName": "Software"}))
         assert result["error"] == {"kind": "not_allowed", "message": "only HKEY_LOCAL_MACHINE is on the bridge's allowlist"}

@@ -28,6 +28,8 @@ NOT_CIM = {
     "TermServLicensing",
     # registry value names: Group Policy (rd-licensing-wmi.md §4), CurrentVersion, the collection's own records
     "LicensingMode", "LicenseServers", "InstallationType", "KeyPackMarkers", "Salt", "LocalPolicy",
+    # the registry name Windows writes when the grace period ends (hh553157)
+    "LicensingGracePeriodEnded",
     # plan step words
     "Publish", "Unpublish",
 }

@@ -250,6 +250,11 @@ class Host:
         values = self.state["registry"].get(key.lower())
         return None if values is None else list(values.values())
 
+    def reg_subkeys(self, key: str) -> list[str]:
+        """The names of a key's direct subkeys, in lower case as the lab stores keys (sorted)."""
+        prefix = key.lower().rstrip("\\") + "\\"
+        return sorted({k[len(prefix):].split("\\")[0] for k in self.state["registry"] if k.startswith(prefix)})
+
     def reg_has_subkeys(self, key: str) -> bool:
         prefix = key.lower().rstrip("\\") + "\\"
         return any(k.startswith(prefix) for k in self.state["registry"])

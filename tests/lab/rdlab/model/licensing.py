@@ -370,12 +370,31 @@ def uninstall_with_id(host, _instance, args):
 # --- Win32_TSIssuedLicense ---------------------------------------------------------------------
 # [W32] win32-tsissuedlicense.md: the class lists issued Per Device CALs; LicenseStatus 1 temporary,
 # 2 active, 4 revoked (the other documented values are not modelled). Licenses are never issued
-# by clients here: the lab seeds them (issue_licenses, `rdlab issue`). A Per Device pack's
+# by real clients here: the lab seeds them (issue_licenses, `rdlab issue`) or issues them when a lab
+# client connects to a session host (per_device_cal, `rdlab connect`). A Per Device pack's
 # IssuedLicenses counts its rows that are not revoked (ASSUMED: no source says how revoked CALs
 # count), so Available = Total - Issued ([OBS] §1c).
 LICENSE_TEMPORARY, LICENSE_ACTIVE, LICENSE_REVOKED = 1, 2, 4
-# Default validity of a seeded license, from its issue date (ASSUMED: no source read gives it).
-LICENSE_DAYS = {LICENSE_TEMPORARY: 90, LICENSE_ACTIVE: 60, LICENSE_REVOKED: 60}
+# Validity from the issue date ([WSD] rds-client-access-license.md): a temporary Per Device CAL 90 days,
+# a permanent one a random 52 to 89 days before renewal. A revoked CAL keeps the permanent CAL's range
+# (ASSUMED). Per User CALs show as expiring 60 days after they are issued (same page).
+TEMPORARY_DAYS = 90
+PERMANENT_DAYS = (52, 89)
+PER_USER_DAYS = 60
+RENEW_WITHIN_DAYS = 7  # same page: a permanent CAL within 7 days of expiry is renewed at the next connection
+LICENSE_DAYS = {LICENSE_TEMPORARY: TEMPORARY_DAYS, LICENSE_ACTIVE: PERMANENT_DAYS, LICENSE_REVOKED: PERMANENT_DAYS}
+# Which session host versions a CAL version serves ([WSD] rds-client-access-license.md, "RDS CAL version
+# compatibility": its own version and earlier; 2012 CALs serve 2012 R2): the newest lab OS each serves.
+CAL_SERVES_UP_TO = {2: None, 4: "2012R2", 5: "2016", 6: "2019", 7: "2022", 8: "2025"}
+
+
+def _validity_days(host, status: int, license_id: int) -> int:
+    days = LICENSE_DAYS[status]
+    if isinstance(days, int):
+        return days
+    low, high = days
+    # Random, but reproducible per license: the lab draws it from the host's seed.
+    return low + int(host.seeded_id(f"validity{license_id}", 4, DIGITS)) % (high - low + 1)
 
 
 def _issued_instances(host) -> list[dict]:
@@ -404,12 +423,13 @@ def issue_licenses(host, key_pack_id: int, count: int, status: int = LICENSE_ACT
     pack = _issuable_pack(host, key_pack_id, count, status, computers)
     ls = _ls(host)
     issued_at = host.now()
-    expires_at = issued_at + dt.timedelta(days=LICENSE_DAYS[status] if days is None else days)
     # LicenseIds run upward from 1 per server (ASSUMED, like KeyPackIds [OBS] §1c).
     first = ls.get("next_license_id") or 1 + max([r["LicenseId"] for r in ls["issued_licenses"]] or [0])
     ls["next_license_id"] = first + count
     rows = [_license_row(host, first + n, key_pack_id, computers[n] if computers else f"CLIENT{first + n:03d}",
-                         status, issued_at, expires_at) for n in range(count)]
+                         status, issued_at, issued_at + dt.timedelta(
+                             days=_validity_days(host, status, first + n) if days is None else days))
+            for n in range(count)]
     ls["issued_licenses"].extend(rows)
     pack["IssuedLicenses"] = _counted(host, key_pack_id)
     return rows
@@ -447,6 +467,86 @@ def _license_row(host, license_id, key_pack_id, computer, status, issued_at, exp
 
 def _dmtf(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%Y%m%d%H%M%S.000000+000")
+
+
+def _from_dmtf(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text[:14], "%Y%m%d%H%M%S").replace(tzinfo=dt.timezone.utc)
+
+
+# --- CALs asked for by a session host (lab event: a client connects) -----------------------------
+
+def _serves(pack: dict, session_host_os: str) -> bool:
+    newest = CAL_SERVES_UP_TO.get(pack.get("ProductVersionID"))
+    return newest is not None and OS_ORDER.index(newest) >= OS_ORDER.index(session_host_os)
+
+
+def _cal_pack_for(host, product_type: int, session_host_os: str, over_allocate: bool = False) -> dict | None:
+    packs = [p for p in _ls(host)["key_packs"] if p["ProductType"] == product_type
+             and p["TotalLicenses"] != 4294967295 and _serves(p, session_host_os)]
+    free = [p for p in packs if p["IssuedLicenses"] < p["TotalLicenses"]]
+    return (free or (packs if over_allocate else [None]))[0] if packs else None
+
+
+def per_device_cal(host, computer: str, session_host_os: str) -> dict:
+    """What this license server issues when a session host asks for a Per Device CAL for `computer`
+    ([WSD] rds-client-access-license.md, "Per device RDS CALs"): a temporary CAL (90 days) the first time
+    the device connects; at the next connection, on an activated server with CALs for the session host's
+    version left, a permanent CAL (a random 52 to 89 days); a permanent CAL within 7 days of its expiry is
+    renewed. Returns the device's license row after the request. Temporary CALs are recorded on the
+    built-in pack (ASSUMED: which pack Windows records them on is in no source read)."""
+    ls, now = _ls(host), host.now()
+    held = next((r for r in ls["issued_licenses"] if r["sIssuedToComputer"].lower() == computer.lower()
+                 and r["LicenseStatus"] in (LICENSE_TEMPORARY, LICENSE_ACTIVE) and _from_dmtf(r["ExpirationDate"]) > now),
+                None)
+    if held is None:
+        return issue_licenses_to(host, BUILT_IN_PACK["KeyPackId"], computer, LICENSE_TEMPORARY)
+    if held["LicenseStatus"] == LICENSE_ACTIVE:
+        if _from_dmtf(held["ExpirationDate"]) - now <= dt.timedelta(days=RENEW_WITHIN_DAYS):
+            # A new random period; the renewal draws its own number (ASSUMED seed offset).
+            days = _validity_days(host, LICENSE_ACTIVE, held["LicenseId"] + 1000)
+            held["ExpirationDate"] = _dmtf(now + dt.timedelta(days=days))
+        return held
+    pack = _cal_pack_for(host, 0, session_host_os)
+    if ls["activation_status"] != 0 or pack is None:
+        return held  # the temporary CAL goes on working until it expires
+    held.update(KeyPackId=pack["KeyPackId"], LicenseStatus=LICENSE_ACTIVE, IssueDate=_dmtf(now), ExpirationDate=_dmtf(
+        now + dt.timedelta(days=_validity_days(host, LICENSE_ACTIVE, held["LicenseId"]))))
+    pack["IssuedLicenses"] = _counted(host, pack["KeyPackId"])
+    return held
+
+
+def issue_licenses_to(host, key_pack_id: int, computer: str, status: int) -> dict:
+    """One license row for one computer, outside the seeding checks (the built-in pack is not a CAL pack)."""
+    ls, now = _ls(host), host.now()
+    license_id = ls.get("next_license_id") or 1 + max([r["LicenseId"] for r in ls["issued_licenses"]] or [0])
+    ls["next_license_id"] = license_id + 1
+    row = _license_row(host, license_id, key_pack_id, computer, status, now,
+                       now + dt.timedelta(days=_validity_days(host, status, license_id)))
+    ls["issued_licenses"].append(row)
+    return row
+
+
+def per_user_cal(host, user: str, session_host_os: str) -> dict | None:
+    """What this license server issues for a Per User session host's user ([WSD] rds-client-access-license.md,
+    "Per user RDS CALs"): a CAL from the available pool or, when none is left, the overused pool (the
+    pack's IssuedLicenses goes above its total); it shows as expiring 60 days after issue and is extended
+    when the user signs in. None when no Per User pack serves the session host's version. An unactivated
+    server issues Per User CALs too (RD Licensing Manager's help; its packs were installed while it was
+    activated). Per User CALs are tracked in Active Directory, not in Win32_TSIssuedLicense: the lab keeps
+    them in the state key per_user_cals."""
+    ls, now = _ls(host), host.now()
+    cals = ls.setdefault("per_user_cals", {})
+    held = cals.get(user.lower())
+    if held is not None and _from_dmtf(held["ExpirationDate"]) > now:
+        held["ExpirationDate"] = _dmtf(now + dt.timedelta(days=PER_USER_DAYS))
+        return held
+    pack = _cal_pack_for(host, 1, session_host_os, over_allocate=True)
+    if pack is None:
+        return None
+    pack["IssuedLicenses"] += 1
+    cals[user.lower()] = {"User": user, "KeyPackId": pack["KeyPackId"], "IssueDate": _dmtf(now),
+                          "ExpirationDate": _dmtf(now + dt.timedelta(days=PER_USER_DAYS))}
+    return cals[user.lower()]
 
 
 def server_methods() -> list[Method]:
@@ -549,7 +649,7 @@ def classes() -> list[CimClass]:
         enumerate=_issued_instances,
         properties=[Prop(n, t, source="[W32] win32-tsissuedlicense.md") for n, t in issued_props],
         source="[W32] win32-tsissuedlicense.md",
-        notes="Issued licenses are seeded by the lab (rdlab issue), never issued by clients.")
+        notes="Issued licenses are seeded (rdlab issue) or issued at a lab client connection (rdlab connect).")
     return [server, key_pack, issued]
 
 
@@ -577,8 +677,16 @@ FIDELITY_NOTES = [
     ("Win32_TSIssuedLicense", "Per Device IssuedLicenses = issued rows that are not revoked (LicenseStatus 4)",
      ASSUMED, "Available = Total - Issued is [OBS] §1c; how revoked CALs count is in no source. A seed "
      "that breaks the rule fails loudly"),
-    ("Win32_TSIssuedLicense", "seeded rows: sIssuedToUser empty, sHardwareId format, validity 90 days "
-     "(temporary) or 60 days (active)", ASSUMED, "in no source read; rdlab.model.licensing.issue_licenses"),
+    ("Win32_TSIssuedLicense", "rows: sIssuedToUser empty, sHardwareId format; a revoked row's validity as a "
+     "permanent CAL's", ASSUMED, "in no source read. Validity of temporary (90 days) and permanent (random 52 to "
+     "89 days) Per Device CALs is [WSD] rds-client-access-license.md; rdlab.model.licensing.issue_licenses"),
+    ("Win32_TSIssuedLicense", "temporary CALs issued at a client connection (`rdlab connect`) are rows of the "
+     "built-in pack; the upgrade to a permanent CAL moves the row to a purchased Per Device pack", ASSUMED,
+     "the temporary-then-permanent sequence is [WSD] rds-client-access-license.md; the pack a temporary CAL "
+     "is recorded on is in no source read"),
+    ("Win32_TSLicenseKeyPack", "Per User CALs issued at a client connection raise the Per User pack's "
+     "IssuedLicenses (over the total when none is left) and are kept in the state key per_user_cals", ASSUMED,
+     "Per User CALs are tracked in Active Directory ([WSD] rds-client-access-license.md); the lab has none"),
     ("Win32_TSLicenseServer", "after uninstalling RDS-Licensing the database stays; a reinstall finds the "
      "activation and the key packs again", ASSUMED, "in no source; the classes are gone while it is "
      "uninstalled (0x80041010)"),

@@ -13,7 +13,7 @@ import datetime as dt
 from . import power
 from .cim import (
     ASSUMED, DOCUMENTED, OBSERVED, WBEM_E_INVALID_OPERATION, WBEM_E_INVALID_PARAMETER, WBEM_E_NOT_SUPPORTED,
-    CimClass, Method, Param, Prop,
+    CimClass, LabStateError, Method, Param, Prop,
 )
 
 NS = "root/cimv2/terminalservices"
@@ -22,14 +22,20 @@ GRACE_PERIOD_DAYS = 120  # [WSD] rds-client-access-license.md; hh553157 (2008 an
 LICENSING_TYPE_REMOTE_ADMIN = 1
 LICENSING_TYPE_NOT_CONFIGURED = 5
 CHANGE_MODE_VALUES = (2, 4)  # [W32] changemode: 2 Per Device, 4 Per User
+# hh553157 ("Understand the licensing grace period", Windows Server 2008 R2): once a permanent CAL has been
+# issued to a client of the session host, Windows creates LicensingGracePeriodEnded under this key. The
+# page does not say whether it is a value or a key, nor its type: the lab writes a REG_DWORD 1 (ASSUMED).
+GRACE_ENDED_KEY = r"SYSTEM\CurrentControlSet\Services\TermService\Parameters"
+GRACE_ENDED_VALUE = "LicensingGracePeriodEnded"
 
 
 def new_session_host_state(host) -> dict:
     return {
         "licensing_type": LICENSING_TYPE_NOT_CONFIGURED,
         "specified_servers": [],
-        # The grace period counts from the role's installation (ASSUMED; [JAG]: "always counts down").
-        "grace_start": host.now().isoformat(),
+        # hh553157: the grace period begins when the session host first accepts a client connection
+        # (accept_connection, `rdlab connect`); until then it is not running.
+        "grace_start": None,
     }
 
 
@@ -110,31 +116,105 @@ def get_specified_list(host, _instance, _args):
     return 0, {"SpecifiedLSList": list(servers)}
 
 
+def _days_left(host) -> int:
+    """Before the first connection the whole period is left (ASSUMED); after it the days count down, and
+    go on counting after a permanent CAL ended the grace period (ASSUMED; [JAG]: "always counts down")."""
+    started = _sh(host)["grace_start"]
+    if started is None:
+        return GRACE_PERIOD_DAYS
+    elapsed = (host.now() - dt.datetime.fromisoformat(started)).days
+    return max(0, GRACE_PERIOD_DAYS - elapsed)
+
+
 def grace_period_days(host, _instance, _args):
     if _sh(host) is None:
         return WBEM_E_NOT_SUPPORTED, {"DaysLeft": None}  # ASSUMED
-    started = dt.datetime.fromisoformat(_sh(host)["grace_start"])
-    elapsed = (host.now() - started).days
-    return 0, {"DaysLeft": max(0, GRACE_PERIOD_DAYS - elapsed)}
+    return 0, {"DaysLeft": _days_left(host)}
+
+
+def grace_period_over(host) -> bool:
+    return _days_left(host) == 0 or host.reg_get(GRACE_ENDED_KEY, GRACE_ENDED_VALUE) is not None
+
+
+def accept_connection(host, computer: str, user: str, resolve=None) -> dict:
+    """Lab event: a client (computer, user) connects to this session host. The grace period begins at the
+    first accepted connection (hh553157). In Per Device or Per User mode the session host asks its license
+    servers, in order, for a CAL ([WSD] rds-client-access-license.md); the first permanent CAL ends the
+    grace period and Windows records LicensingGracePeriodEnded (hh553157). Per User CALs cannot be tracked
+    in a workgroup (same page): a workgroup host gets none. `resolve` opens a license server's model for
+    writing (the fleet's read-only lookup by default). Returns what happened."""
+    sh = _sh(host)
+    if sh is None:
+        raise LabStateError(f"{host.name} is not an RD Session Host (or its install waits for a restart)")
+    if sh["grace_start"] is None:
+        sh["grace_start"] = host.now().isoformat()
+    licensing_type = effective_licensing_type(host)[0]
+    server, cal, permanent = _request_cal(host, licensing_type, computer, user, resolve)
+    if permanent:
+        host.reg_set(GRACE_ENDED_KEY, GRACE_ENDED_VALUE, "REG_DWORD", 1)
+    return {"accepted": _accepted(host, licensing_type, server, cal), "license_server": server, "cal": cal,
+            "grace_period_days_left": _days_left(host), "grace_period_ended": grace_period_over(host)}
+
+
+def _request_cal(host, licensing_type, computer, user, resolve):
+    """(license server name, CAL, permanent?) from the first configured server that answers and issues one."""
+    from .licensing import LICENSE_ACTIVE, per_device_cal, per_user_cal
+    if licensing_type not in (2, 4):
+        return None, None, False
+    for name in _configured_servers(host):
+        target, status = _license_server_answer(host, name, resolve)
+        if status not in (7, 11):
+            continue
+        if licensing_type == 2:
+            cal = per_device_cal(target, computer, host.state["os"])
+            return name, cal, cal["LicenseStatus"] == LICENSE_ACTIVE
+        if not host.state.get("domain"):
+            return name, None, False
+        cal = per_user_cal(target, user, host.state["os"])
+        if cal is not None:
+            return name, cal, True
+    return None, None, False
+
+
+def _accepted(host, licensing_type, server, cal) -> bool:
+    """In the grace period every connection is accepted; after it a Per Device client needs a CAL, and a
+    Per User client a license server that answers (Per User CALs are not enforced, [WSD]
+    rds-client-access-license.md)."""
+    if not grace_period_over(host):
+        return True
+    if licensing_type == 2:
+        return cal is not None
+    return licensing_type == 4 and server is not None
+
+
+def _configured_servers(host) -> list[str]:
+    policy = _policy_servers(host)
+    return policy if policy is not None else list(_sh(host)["specified_servers"])
 
 
 def connectivity_status(host, _instance, args):
     """GetTStoLSConnectivityStatus against another lab host (mapping ASSUMED beyond 6 and 11)."""
     if _sh(host) is None:
         return WBEM_E_NOT_SUPPORTED, {"TStoLSConnectivityStatus": None}
-    target = host.fleet.resolve(args.get("ServerName") or "") if host.fleet else None
+    return 0, {"TStoLSConnectivityStatus": _license_server_answer(host, args.get("ServerName") or "")[1]}
+
+
+def _license_server_answer(host, server_name, resolve=None):
+    """(the license server's lab host or None, the connectivity status this session host gets from it)."""
+    resolve = resolve or (host.fleet.resolve if host.fleet else lambda _name: None)
+    target = resolve(server_name)
     if target is None or power.is_down(target) or not target.feature_installed("RDS-Licensing"):
-        return 0, {"TStoLSConnectivityStatus": 6}  # LS_NOT_CONNECTABLE
+        return None, 6  # LS_NOT_CONNECTABLE
     service = target.state["services"].get("TermServLicensing", {})
     if service.get("state") != "Running":
-        return 0, {"TStoLSConnectivityStatus": 6}
+        return None, 6
     from .host import OPERATING_SYSTEMS
     order = list(OPERATING_SYSTEMS)
     if order.index(target.state["os"]) < order.index(host.state["os"]):
-        return 0, {"TStoLSConnectivityStatus": 4}  # LOWER_VERSION
+        return target, 4  # LOWER_VERSION
     if target.state["license_server"]["activation_status"] != 0:
-        return 0, {"TStoLSConnectivityStatus": 7}  # UNKNOWN_VALIDITY
-    return 0, {"TStoLSConnectivityStatus": 11}  # LS_CONNECTABLE_VALID_LS
+        return target, 7  # UNKNOWN_VALIDITY
+    return target, 11  # LS_CONNECTABLE_VALID_LS
 
 
 def classes() -> list[CimClass]:
@@ -157,7 +237,9 @@ def classes() -> list[CimClass]:
         Method("GetSpecifiedLicenseServerList", [Param("SpecifiedLSList", "string[]", "out")], False,
                get_specified_list, source=w32.format("getspecifiedlicenseserverlist")),
         Method("GetGracePeriodDays", [Param("DaysLeft", "uint32", "out")], False, grace_period_days,
-               status=ASSUMED, source=w32.format("getgraceperioddays") + "; start of the countdown ASSUMED"),
+               status=ASSUMED, source=w32.format("getgraceperioddays") + "; the countdown starts at the first "
+               "client connection (hh553157); the value before it and after a permanent CAL ended the period "
+               "ASSUMED"),
         Method("GetTStoLSConnectivityStatus",
                [Param("ServerName", "string"), Param("TStoLSConnectivityStatus", "uint32", "out")], False,
                connectivity_status, status=ASSUMED,

@@ -131,6 +131,17 @@ def enum_values(host, _instance, args):
     return 0, {"sNames": [v["name"] for v in values], "Types": [REG_TYPES[v["type"]] for v in values]}
 
 
+def enum_key(host, _instance, args):
+    """[W32 wmi] enumkey: the subkeys' names, null when there are none. A missing key answers 2 like
+    Get*Value (ASSUMED: the page gives no code); names come back in lower case (the lab's storage)."""
+    if args.get("hDefKey", HKLM) != HKLM:
+        return ERROR_ACCESS_DENIED, {"sNames": None}
+    key = args.get("sSubKeyName") or ""
+    if not host.reg_key_exists(key) and not host.reg_has_subkeys(key):
+        return ERROR_FILE_NOT_FOUND, {"sNames": None}
+    return 0, {"sNames": host.reg_subkeys(key) or None}
+
+
 def delete_key(host, _instance, args):
     """[W32 wmi] deletekey: WinError.h codes. 2 for a missing key (ASSUMED, as Get*Value); 5 for a
     key with subkeys, as RegDeleteKey answers ([MS-RRP] 3.1.5.8 BaseRegDeleteKey; that StdRegProv passes
@@ -192,6 +203,7 @@ def _registry_methods() -> list[Method]:
         ("SetMultiStringValue", key_params + [Param("sValue", "string[]")], _reg_set("REG_MULTI_SZ", "sValue")),
         ("EnumValues", key_params[:2] + [Param("sNames", "string[]", "out"), Param("Types", "sint32[]", "out")],
          enum_values),
+        ("EnumKey", key_params[:2] + [Param("sNames", "string[]", "out")], enum_key),
         ("CreateKey", key_params[:2], create_key),
         ("DeleteKey", key_params[:2], delete_key),
         ("DeleteValue", key_params, delete_value),
@@ -226,7 +238,9 @@ def classes() -> list[CimClass]:
 
 FIDELITY_NOTES = [
     ("StdRegProv", "hives other than HKLM", ASSUMED, "answer 5 (access denied)"),
-    ("StdRegProv", "EnumValues and DeleteKey on a missing key", ASSUMED,
+    ("StdRegProv", "EnumKey answers subkey names in lower case", ASSUMED,
+     "the lab stores registry keys in lower case; Windows keeps their case"),
+    ("StdRegProv", "EnumValues, EnumKey and DeleteKey on a missing key", ASSUMED,
      "answer 2 (file not found), as Get*Value does; their pages give no code"),
     ("StdRegProv", "DeleteKey on a key that has subkeys", ASSUMED,
      "answers 5 (access denied), what RegDeleteKey returns (Microsoft's Remote Registry Protocol spec "

@@ -76,8 +76,36 @@ def test_a_valid_server_means_the_grace_period_does_not_matter():
 def test_mode_that_does_not_match_the_cals_of_its_own_license_server():
     findings = diagnose(report(ls={"key_packs": [pack(license_type="per_device")]},
                                sh={"license_servers": ["host.corp.example.com"]}, name="HOST"), NOW)
+    # Per User CALs are not enforced: a compliance finding, not an error ([WSD] rds-client-access-license.md).
+    assert codes(findings) == [("warning", "mode_cal_mismatch")]
+    assert "Windows does not enforce Per User CALs" in findings[0]["message"]
+    findings = diagnose(report(ls={"key_packs": [pack(license_type="per_user")]},
+                               sh={"license_servers": ["host.corp.example.com"], "licensing_mode": "per_device"},
+                               name="HOST"), NOW)
     assert codes(findings) == [("error", "mode_cal_mismatch")]
+    assert "temporary CALs, which expire after 90 days, and are then refused" in findings[0]["message"]
 
 
 def test_per_user_in_a_workgroup():
-    assert codes(diagnose(report(sh={}, domain=False), NOW)) == [("warning", "per_user_in_workgroup")]
+    findings = diagnose(report(sh={}, domain=False), NOW)
+    assert codes(findings) == [("error", "per_user_in_workgroup")]
+    assert findings[0]["message"].startswith("Per User licensing is not permitted in a workgroup")
+
+
+def test_an_unactivated_license_server_still_issues_per_user_cals():
+    (finding,) = [f for f in diagnose(report(ls={"activation_status": "not_activated"}), NOW)
+                  if f["code"] == "not_activated"]
+    assert "Per Device CALs only as temporary CALs, which expire after 90 days (Per User CALs it can issue)" in \
+        finding["message"]
+
+
+def test_a_permanent_cal_ended_the_grace_period():
+    ended = {"grace_period_days_left": 100, "grace_period_ended": True}
+    findings = diagnose(report(sh=dict(ended, connectivity=[{"server": "ls1", "valid": False, "status": 6,
+                                                             "meaning": "m"}])), NOW)
+    assert ("error", "grace_period_over") in codes(findings)
+    assert "a permanent CAL was issued: LicensingGracePeriodEnded" in \
+        [f for f in findings if f["code"] == "grace_period_over"][0]["message"]
+    valid = [{"server": "ls1", "valid": True, "status": 11, "meaning": "m"}]
+    assert "grace_period_over" not in [f["code"] for f in diagnose(report(sh=dict(ended, connectivity=valid)), NOW)]
+    assert "grace_period_over" not in [f["code"] for f in diagnose(report(sh={"grace_period_days_left": 100}), NOW)]

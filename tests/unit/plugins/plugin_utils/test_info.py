@@ -37,7 +37,7 @@ def bare_host():
         "ts_setting": ok(instances=[{"LicensingType": 1, "PolicySourceLicensingType": 0,
                                      "PolicySourceConfiguredLicenseServers": 0}]),
         "ts_servers": ok(return_value=0, out={"SpecifiedLSList": []}),
-        "grace": NOT_SUPPORTED,
+        "grace": NOT_SUPPORTED, "grace_ended": NOT_FOUND, "grace_ended_key": NOT_FOUND,
         "policy_mode": NOT_FOUND, "policy_servers": NOT_FOUND,
     }
 
@@ -132,6 +132,29 @@ def test_session_host_under_group_policy():
     assert sh["license_servers_source"] == "group_policy"
     assert sh["policy"] == {"licensing_mode": 4, "license_servers": ["ls1.corp.example.com", "ls2"]}
     assert sh["grace_period_days_left"] == 97
+    assert sh["grace_period_ended"] is False  # no TermService\Parameters value
+
+
+def test_licensing_grace_period_ended_is_read_from_the_registry():
+    raw = bare_host()
+    raw["features"] = ok(features=[{"name": "RDS-RD-Server", "installed": True}])
+    raw["grace"] = ok(return_value=0, out={"DaysLeft": 97})
+    names = {"sNames": ["ServiceDll", "licensinggraceperiodended"], "Types": [2, 4]}
+    raw["grace_ended"] = ok(return_value=0, out=names)
+    assert parse(raw)["session_host"]["grace_period_ended"] is True
+    raw["grace_ended"] = ok(return_value=0, out={"sNames": None, "Types": None})  # a key without values
+    assert parse(raw)["session_host"]["grace_period_ended"] is False
+    raw["grace_ended_key"] = ok(return_value=0, out={"sNames": ["LicensingGracePeriodEnded"]})  # as a subkey
+    assert parse(raw)["session_host"]["grace_period_ended"] is True
+    raw["grace_ended_key"] = NOT_FOUND
+    raw["grace_ended"] = {"ok": False, "error": {"kind": "return_value", "return_value": 5, "out": {}}}
+    report = parse(raw)
+    assert report["session_host"]["grace_period_ended"] is None
+    assert [p["part"] for p in report["problems"]] == ["grace_ended"]
+    assert [(op["method"], op["arguments"]["sSubKeyName"]) for op in info.read_batch().operations
+            if op["id"].startswith("grace_ended")] == [
+        ("EnumValues", "SYSTEM\\CurrentControlSet\\Services\\TermService\\Parameters"),
+        ("EnumKey", "SYSTEM\\CurrentControlSet\\Services\\TermService\\Parameters")]
 
 
 def test_licensing_mode_6_is_entra_id_per_user_never_not_configured():

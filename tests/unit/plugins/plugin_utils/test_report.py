@@ -263,7 +263,16 @@ def test_mode_without_cals_of_its_type():
     assert fleet_codes(fleet) == [("error", "no_cals_for_mode")]
     message = host(fleet, "sh1.corp.example.com")["diagnostics"][0]["message"]
     assert message == ("The session host is in Per Device mode, but none of its license servers in this report "
-                       "(LS1) has Per Device CALs.")
+                       "(LS1) has Per Device CALs. Devices get temporary CALs, which expire after 90 days, and are "
+                       "then refused.")
+
+
+def test_per_user_without_per_user_cals_is_a_compliance_warning():
+    # Per User CALs are not enforced ([WSD] rds-client-access-license.md): users are not refused.
+    fleet = fleet_of(sh={"licensing_mode": "per_user"}, ls={"key_packs": [BUILT_IN, pack(4, "per_device", "2022", 20)]})
+    assert fleet_codes(fleet) == [("warning", "no_cals_for_mode")]
+    assert host(fleet, "sh1.corp.example.com")["diagnostics"][0]["message"].endswith(
+        "has Per User CALs. Windows does not enforce Per User CALs: users are not refused, but they are not licensed.")
 
 
 def test_the_built_in_and_unlimited_packs_are_not_cals_for_the_mode():
@@ -308,7 +317,7 @@ def test_a_configured_server_without_the_role():
 
 def test_license_server_older_than_the_session_host():
     fleet = fleet_of(sh_os="2022", ls_os="2019", ls={"key_packs": [BUILT_IN, pack(3, "per_user", "2019", 50)]})
-    assert fleet_codes(fleet) == [("error", "license_server_older"), ("error", "cal_version_too_old")]
+    assert fleet_codes(fleet) == [("error", "license_server_older"), ("warning", "cal_version_too_old")]
     older = host(fleet, "sh1.corp.example.com")["diagnostics"][0]["message"]
     assert older.startswith("License server LS1 runs Microsoft Windows Server "
                             "2019 Standard, 10.0.17763, older than this session host (Microsoft Windows Server 2022 "
@@ -328,7 +337,8 @@ def test_cal_version_too_old_for_the_session_host():
     assert fleet_codes(fleet) == [("error", "cal_version_too_old")]
     assert host(fleet, "sh1.corp.example.com")["diagnostics"][0]["message"] == (
         "The session host runs Microsoft Windows Server 2025 Standard, 10.0.26100 and needs Windows Server 2025 "
-        "Per Device CALs or later, but its license servers in this report (LS1) have 2022 Per Device CALs only.")
+        "Per Device CALs or later, but its license servers in this report (LS1) have 2022 Per Device CALs only. "
+        "Devices get temporary CALs, which expire after 90 days, and are then refused.")
     # Newer CALs serve older session hosts.
     assert fleet_codes(fleet_of(sh_os="2016", ls_os="2025", sh={"licensing_mode": "per_device"})) == []
 
@@ -336,7 +346,13 @@ def test_cal_version_too_old_for_the_session_host():
 def test_not_activated_and_no_cals_together():
     fleet = fleet_of(sh={"licensing_mode": "per_user", "license_servers": ["LS1"]},
                      ls={"activation_status": "not_activated", "key_packs": [BUILT_IN]})
+    assert fleet_codes(fleet) == [("error", "license_server_not_activated"), ("warning", "no_cals_for_mode")]
+    fleet = fleet_of(sh={"licensing_mode": "per_device", "license_servers": ["LS1"]},
+                     ls={"activation_status": "not_activated", "key_packs": [BUILT_IN]})
     assert fleet_codes(fleet) == [("error", "license_server_not_activated"), ("error", "no_cals_for_mode")]
+    assert host(fleet, "sh1.corp.example.com")["diagnostics"][0]["message"] == (
+        "License server LS1 is not activated: it issues Per Device CALs only as temporary CALs, which expire after 90 "
+        "days, and no CAL pack can be installed on it.")
 
 
 def test_own_license_server_mismatch_is_not_repeated():
@@ -415,3 +431,21 @@ def test_csv_table_must_be_known():
 def test_report_is_json_serialisable():
     fleet = fleet_of(extra={"down": {"unreachable": True, "msg": "x"}})
     assert json.loads(json.dumps(fleet)) == fleet
+
+
+def test_a_grace_period_ended_by_a_permanent_cal_is_copied_and_shown():
+    """hh553157: LicensingGracePeriodEnded means the grace period is over, whatever the days left say."""
+    import pathlib
+
+    import jinja2
+    ended = [{"severity": "error", "code": "grace_period_over", "message": "over"}]
+    fleet = build({"sh1": result("sh1", sh={"grace_period_days_left": 97, "grace_period_ended": True},
+                                 diagnostics=ended),
+                   "sh2": result("sh2", sh={"grace_period_days_left": 97, "grace_period_ended": False})})
+    assert [h["session_host"]["grace_period_ended"] for h in fleet["hosts"]] == [True, False]
+    template = pathlib.Path(__file__).resolve().parents[4] / "roles" / "report" / "templates"
+    page = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template))).get_template(
+        "report.html.j2").render(report_fleet=fleet)
+    assert '<span class="grace bad" title="a permanent CAL was issued (LicensingGracePeriodEnded)">over (CAL issued)' \
+        in page
+    assert '<span class="grace ">97 days left</span>' in page

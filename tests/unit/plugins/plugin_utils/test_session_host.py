@@ -84,8 +84,16 @@ def test_not_a_session_host():
         sh.plan_config(sh.validate(args(mode="per_user")), have(installed=False), {})
 
 
-def test_per_user_in_a_workgroup_warns():
-    assert "workgroup" in sh.plan_config(sh.validate(args(mode="per_user")), have(domain=False), {}).warnings[0]
+def test_per_user_in_a_workgroup_is_refused_unless_allowed():
+    with pytest.raises(PlanError, match="mode: per_user is not permitted on SH1, which is in a workgroup: .* set "
+                                        "allow_per_user_in_workgroup: true"):
+        sh.plan_config(sh.validate(args(mode="per_user")), have(domain=False), {})
+    plan = sh.plan_config(sh.validate(args(mode="per_user", allow_per_user_in_workgroup=True)), have(domain=False), {})
+    assert [s.action for s in plan.steps] == ["mode"]
+    assert plan.warnings[0].startswith("Per User licensing is not permitted in a workgroup "
+                                       "(allow_per_user_in_workgroup is set)")
+    assert sh.plan_config(sh.validate(args(mode="per_device")), have(domain=False), {}).warnings == []
+    assert sh.plan_config(sh.validate(args(mode="per_user")), have(domain=True), {}).warnings == []
 
 
 def test_grace_check():
@@ -97,6 +105,12 @@ def test_grace_check():
     assert sh.grace_check(want, host, [{"server": "ls1", "valid": True}]) is None
     host["grace_period_days_left"] = 31
     assert sh.grace_check(want, host, invalid) is None
+    # A permanent CAL ended the grace period (hh553157): the days GetGracePeriodDays still counts do not matter.
+    host["grace_period_ended"] = True
+    assert sh.grace_check(want, host, invalid).startswith("The session host's licensing grace period is over: a "
+                                                          "license server issued it a permanent CAL")
+    assert sh.grace_check(want, host, [{"server": "ls1", "valid": True}]) is None
+    assert sh.grace_check(sh.validate(args()), host, invalid) is None  # no min_grace_days: no guard
 
 
 def test_connectivity_meanings():
