@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Capture what an ansible-core sends through its winrm connection, as payload fixtures for the lab.
 
 Usage: VENV/bin/python tools/capture-payloads.py OUT_DIR

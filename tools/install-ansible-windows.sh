@@ -25,7 +25,10 @@ core=$("$python" -c 'import ansible.release as r; print(r.__version__)') || {
 
 # The bundle must match the controller: each `ansible` major release pairs with one ansible-core
 # minor (its Requires-Dist: ansible-core~=2.X.Y). Each row: bundle version, ansible.windows version.
+# Except 2.15: its bundle (ansible 8) carries ansible.windows 1.14.0, older than galaxy.yml's
+# ansible.windows >=2.0.0, so it gets ansible 9's 2.5.0, whose requires_ansible is >=2.15.
 case $core in
+    2.15.*) bundle=9.13.0 windows=2.5.0 ;;
     2.16.*) bundle=9.13.0 windows=2.5.0 ;;
     2.17.*) bundle=10.7.0 windows=2.5.0 ;;
     2.18.*) bundle=11.13.0 windows=2.8.0 ;;

@@ -13,8 +13,8 @@ from rdlab.winrm.payload import LEGACY_STDIN_SEPARATOR, STDIN_SEPARATOR, Payload
 
 FIXTURES = Path(__file__).parent / "fixtures" / "payloads"
 CORES = sorted((path.name for path in FIXTURES.iterdir() if path.is_dir()), key=lambda c: int(c.split(".")[1]))
-# ansible-core 2.16 to 2.18 send the legacy exec-wrapper payload (rdlab.winrm.payload).
-LEGACY_CORES = ["core-2.16", "core-2.17", "core-2.18"]
+# ansible-core 2.15 to 2.18 send the legacy exec-wrapper payload (rdlab.winrm.payload).
+LEGACY_CORES = ["core-2.15", "core-2.16", "core-2.17", "core-2.18"]
 
 
 def captured(core: str, case: str) -> tuple[str, list[str], bytes]:
@@ -26,7 +26,7 @@ def captured(core: str, case: str) -> tuple[str, list[str], bytes]:
 def stdin_of(parts: dict | None) -> bytes:
     if not parts:
         return b""
-    if "lines" in parts:  # put_file of 2.16 to 2.18: base64 chunks, one per line
+    if "lines" in parts:  # put_file of 2.15 to 2.18: base64 chunks, one per line
         return parts["lines"].encode()
     manifest = json.dumps(parts["manifest"]).encode()
     if "exec_wrapper" in parts:
@@ -39,7 +39,7 @@ def encoded(script: str) -> str:
 
 
 def test_fixtures_cover_every_supported_core():
-    assert CORES == ["core-2.16", "core-2.17", "core-2.18", "core-2.19", "core-2.20", "core-2.21"]
+    assert CORES == ["core-2.15", "core-2.16", "core-2.17", "core-2.18", "core-2.19", "core-2.20", "core-2.21"]
 
 
 @pytest.mark.parametrize("core", CORES)
@@ -52,7 +52,7 @@ def test_fixture_was_captured_with_its_core(core):
 def test_the_payload_format_of_each_core(core):
     stdin = captured(core, "win_ping")[2]
 
-    # 2.16 to 2.18: '<exec_wrapper>\0\0\0\0<manifest>'; 2.19 on: '<bootstrap>\n\0\0\0\0\n<manifest>'.
+    # 2.15 to 2.18: '<exec_wrapper>\0\0\0\0<manifest>'; 2.19 on: '<bootstrap>\n\0\0\0\0\n<manifest>'.
     assert (STDIN_SEPARATOR not in stdin) is (core in LEGACY_CORES)
     assert LEGACY_STDIN_SEPARATOR in stdin
 
@@ -72,7 +72,8 @@ def test_win_ping(core):
 
 @pytest.mark.parametrize(
     ("core", "arguments"),
-    [("core-2.16", 1), ("core-2.17", 1), ("core-2.18", 1), ("core-2.19", 1), ("core-2.20", 1), ("core-2.21", 0)],
+    [("core-2.15", 1), ("core-2.16", 1), ("core-2.17", 1), ("core-2.18", 1), ("core-2.19", 1), ("core-2.20", 1),
+     ("core-2.21", 0)],
 )
 def test_where_the_module_command_line_goes(core, arguments):
     command, args = captured(core, "win_ping")[:2]
@@ -131,7 +132,7 @@ def test_put_file_is_not_a_module_run(core):
 
 @pytest.mark.parametrize("core", LEGACY_CORES)
 def test_legacy_put_file_is_not_a_module_run(core):
-    # 2.16 to 2.18 send the file as base64 lines on stdin to a put_file script: no manifest at all.
+    # 2.15 to 2.18 send the file as base64 lines on stdin to a put_file script: no manifest at all.
     with pytest.raises(PayloadError, match="found no NUL characters"):
         decode(*captured(core, "put_file"))
 

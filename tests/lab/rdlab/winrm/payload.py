@@ -7,7 +7,7 @@ formats (ansible-core's ``executor/powershell/module_manifest.py`` and ``bootstr
 - ansible-core 2.19 and later: ``<bootstrap JSON>\\n\\0\\0\\0\\0\\n<manifest JSON>``, where the manifest
   holds the scripts (base64) and the exec-wrapper actions to run, the last one ``module_wrapper.ps1``
   with the module's name and arguments (winrm-wire.md).
-- ansible-core 2.16 to 2.18: ``<exec_wrapper.ps1 text>\\0\\0\\0\\0<manifest JSON>``, where the manifest has
+- ansible-core 2.15 to 2.18: ``<exec_wrapper.ps1 text>\\0\\0\\0\\0<manifest JSON>``, where the manifest has
   the module's source in ``module_entry``, its arguments in ``module_args`` and the wrapper names in
   ``actions``, the last one ``module_powershell_wrapper``.
 
@@ -26,7 +26,7 @@ from typing import Any
 
 # bootstrap_wrapper.ps1 reads the bootstrap JSON up to this line of four NUL characters.
 STDIN_SEPARATOR = b"\n\0\0\0\0\n"
-# ansible-core 2.16 to 2.18: bootstrap_wrapper.ps1 splits stdin at the first four NUL characters into
+# ansible-core 2.15 to 2.18: bootstrap_wrapper.ps1 splits stdin at the first four NUL characters into
 # the exec_wrapper script and the manifest JSON.
 LEGACY_STDIN_SEPARATOR = b"\0\0\0\0"
 # The legacy manifest names the wrapper that runs a PowerShell module 'module_powershell_wrapper';
@@ -96,7 +96,7 @@ def _module_invocation(stdin: bytes) -> Invocation:
         if LEGACY_STDIN_SEPARATOR in stdin:
             return _legacy_invocation(stdin)
         raise PayloadError("expected stdin '<bootstrap JSON>\\n\\0\\0\\0\\0\\n<manifest JSON>' (ansible-core 2.19+) "
-                           "or '<exec_wrapper>\\0\\0\\0\\0<manifest JSON>' (2.16 to 2.18), found no NUL characters")
+                           "or '<exec_wrapper>\\0\\0\\0\\0<manifest JSON>' (2.15 to 2.18), found no NUL characters")
     if _json(bootstrap, "bootstrap").get("name") != "exec_wrapper":
         raise PayloadError("expected the bootstrap JSON to run 'exec_wrapper'")
     # Scripts that read input (put_file's data) get it after a second NUL line.
