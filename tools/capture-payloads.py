@@ -145,8 +145,8 @@ def trim_old(stdin: bytes) -> dict:
 
 def trim_new(stdin: bytes) -> dict:
     """ansible-core >= 2.19: '<bootstrap JSON>\\n\\0\\0\\0\\0\\n<manifest JSON>'."""
-    bootstrap_raw, _, rest = stdin.partition(NEW_SEPARATOR)
-    manifest_raw, _, trailer = rest.partition(NEW_SEPARATOR)
+    bootstrap_raw, rest = stdin.split(NEW_SEPARATOR, 1)
+    manifest_raw, trailer = (rest.split(NEW_SEPARATOR, 1) + [b""])[:2]
     bootstrap, manifest = json.loads(bootstrap_raw), json.loads(manifest_raw)
     bootstrap["script"] = placeholder("exec_wrapper.ps1")
     for name, entry in manifest["scripts"].items():
@@ -182,17 +182,20 @@ def main() -> None:
     core = subprocess.run([str(BIN / "python"), "-c", "import ansible.release as r; print(r.__version__)"],
                           capture_output=True, text=True, check=True).stdout.strip()
     recorder = Recorder()
-    with tempfile.TemporaryDirectory() as tmp, WinRMServer("capture", recorder, auth=("basic",),
-                                                          allow_unencrypted=True) as server:
-        work = Path(tmp)
-        script = work / "x.ps1"
-        script.write_text("Write-Output 'x'\n")
-        for case, (args, described) in CASES.items():
-            args = [a.replace("{script}", str(script)) for a in args]
-            command = pick(case, run_case(server, recorder, args, work))
-            path = out / f"{case}.json"
-            path.write_text(json.dumps(fixture(case, command, core, described), indent=1) + "\n")
-            print(f"captured {path}")
+    with WinRMServer("capture", recorder, auth=("basic",), allow_unencrypted=True) as server:
+        with tempfile.TemporaryDirectory() as tmp:
+            capture_all(server, recorder, Path(tmp), out, core)
+
+
+def capture_all(server: WinRMServer, recorder: Recorder, work: Path, out: Path, core: str) -> None:
+    script = work / "x.ps1"
+    script.write_text("Write-Output 'x'\n")
+    for case, (args, described) in CASES.items():
+        args = [a.replace("{script}", str(script)) for a in args]
+        command = pick(case, run_case(server, recorder, args, work))
+        path = out / f"{case}.json"
+        path.write_text(json.dumps(fixture(case, command, core, described), indent=1) + "\n")
+        print(f"captured {path}")
 
 
 if __name__ == "__main__":
