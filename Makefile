@@ -41,7 +41,7 @@ ANSIBLE_TEST = $(RUN) $(PY) tools/ansible-test-offline.py --collection $(COLLECT
 TARBALL_GLOB := build/remote_desktop-licensing-*.tar.gz
 
 .PHONY: help venv collections schema fidelity unit ps-syntax sanity lint changelog-lint build import e2e \
-	integration molecule ee-check docs test test-core221 demo bench report-screenshot clean distclean
+	integration molecule ee-check docs test test-core221 test-cores demo bench report-screenshot clean distclean
 
 help: ## list the targets
 	@echo "remote_desktop.licensing: make TARGET"
@@ -125,7 +125,7 @@ docs: venv collections ## the module reference (antsibull-docs) into build/docs,
 	$(RUN) antsibull-docs collection --use-current --dest-dir build/docs --fail-on-error remote_desktop.licensing
 	cd $(COLLECTION_DIR) && $(RUN) antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
 
-test: unit ps-syntax sanity lint changelog-lint build import docs e2e integration molecule ee-check test-core221 ## every gate, then the core 2.21 leg
+test: unit ps-syntax sanity lint changelog-lint build import docs e2e integration molecule ee-check test-core221 test-cores ## every gate, then the core 2.21 leg and the core matrix
 
 test-core221: ## unit + sanity + e2e on Python 3.12 / ansible-core 2.21 (skipped without Python 3.12)
 	@if py=$$(tools/find-python.sh $(CORE221_PYTHON_VERSION)); then \
@@ -137,6 +137,13 @@ test-core221: ## unit + sanity + e2e on Python 3.12 / ansible-core 2.21 (skipped
 		echo "SKIPPED: no Python $(CORE221_PYTHON_VERSION), the ansible-core 2.21 leg did not run"; \
 	fi
 
+# The ansible-core matrix: tests/e2e on every other supported core, one leg each (CORE:PYTHON), each
+# in build/venv-coreXY from requirements-dev-coreXY.txt (tools/core-leg.sh). 2.19 and 2.21 are the
+# legs above. A leg without its Python prints SKIPPED. One leg: make test-cores CORE_LEGS=2.16:3.11
+CORE_LEGS = 2.15:3.11 2.16:3.11 2.17:3.11 2.18:3.11 2.20:3.12
+test-cores: ## tests/e2e on ansible-core 2.15 to 2.18 (Python 3.11) and 2.20 (Python 3.12)
+	@status=0; for leg in $(CORE_LEGS); do tools/core-leg.sh "$${leg%:*}" "$${leg#*:}" || status=1; done; exit $$status
+
 demo: venv collections ## run tools/demo.sh
 	$(RUN) bash tools/demo.sh
 
@@ -147,7 +154,7 @@ report-screenshot: venv collections ## docs/images/report.png: the report of the
 bench: venv collections ## the benchmark on labs of 1, 10, 100, 300 hosts (docs/performance.md); BENCH_SIZES=1,10 for a quick run
 	$(RUN) $(PY) tools/bench.py --sizes $(BENCH_SIZES) --forks $(BENCH_FORKS)
 
-clean: ## remove build output, test output and caches (keeps the venvs)
+clean: ## remove build output (the core matrix's venvs too), test output and caches (keeps .venv*)
 	rm -rf build tests/output .pytest_cache .coverage .coverage.* htmlcov importer_result.json
 	find . -path ./.git -prune -o -path './.venv*' -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
 

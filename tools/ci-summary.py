@@ -3,6 +3,7 @@
 
 Prints each pytest summary line with the run it belongs to (the
 "run-pytest: LABEL: ..." line that tools/run-pytest.sh prints before it),
+every "SKIPPED: ..." line and the time of each ansible-core leg (tools/core-leg.sh),
 then one line with the totals: "TOTAL: N passed, N failed, N skipped".
 "failed" counts failed tests and errors.
 
@@ -17,6 +18,8 @@ import sys
 ANSI = re.compile(r'\x1b\[[0-9;]*m')
 LABEL = re.compile(r'^run-pytest: (?P<label>.+?): (pytest |nothing to run)')
 SUMMARY = re.compile(r'^=+ (?P<body>.*\b(passed|failed|errors?|skipped|deselected|xfailed|xpassed|no tests ran)\b.*) in [0-9.]+s( \([0-9:]+\))? =+$')
+# Lines repeated as they are: a leg that did not run, and each ansible-core leg's time (tools/core-leg.sh).
+NOTICE = re.compile(r'^(SKIPPED: .*|core-leg: ansible-core \S+: (passed|FAILED) in .*)$')
 COUNT = re.compile(r'(\d+) (passed|failed|errors?|skipped|deselected|xfailed|xpassed|warnings?)')
 
 
@@ -35,6 +38,9 @@ def main(argv):
                 label = match.group('label')
                 if line.endswith('nothing to run'):
                     rows.append('%s: no test files yet' % label)
+                continue
+            if NOTICE.match(line):
+                rows.append(line)
                 continue
             match = SUMMARY.match(line)
             if not match:

@@ -19,7 +19,7 @@ set -euo pipefail
 
 # The ansible-core range of the execution environments: the one place to change when the tested
 # matrix changes (both definitions must carry the same; step 1 says when they do not).
-EE_ANSIBLE_CORE_RANGE='>=2.19,<2.22'
+EE_ANSIBLE_CORE_RANGE='>=2.15,<2.22'
 
 collections=${1:?usage: $0 COLLECTIONS_ROOT CONTEXT_DIR}
 context=${2:?usage: $0 COLLECTIONS_ROOT CONTEXT_DIR}

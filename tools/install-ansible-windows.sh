@@ -23,11 +23,18 @@ core=$("$python" -c 'import ansible.release as r; print(r.__version__)') || {
     exit 1
 }
 
-# The bundle must match the controller: ansible 12 pairs with core 2.19 (Python 3.11),
-# ansible 14 with core 2.21 (Python >= 3.12). Each row: bundle version, ansible.windows version.
+# The bundle must match the controller: each `ansible` major release pairs with one ansible-core
+# minor (its Requires-Dist: ansible-core~=2.X.Y). Each row: bundle version, ansible.windows version.
+# Except 2.15: its bundle (ansible 8) carries ansible.windows 1.14.0, older than galaxy.yml's
+# ansible.windows >=2.0.0, so it gets ansible 9's 2.5.0, whose requires_ansible is >=2.15.
 case $core in
+    2.15.*) bundle=9.13.0 windows=2.5.0 ;;
+    2.16.*) bundle=9.13.0 windows=2.5.0 ;;
+    2.17.*) bundle=10.7.0 windows=2.5.0 ;;
+    2.18.*) bundle=11.13.0 windows=2.8.0 ;;
     2.19.*) bundle=12.3.0 windows=3.3.0 ;;
-    2.2[0-9].*) bundle=14.5.0 windows=3.8.0 ;;
+    2.20.*) bundle=13.8.0 windows=3.6.1 ;;
+    2.2[1-9].*) bundle=14.5.0 windows=3.8.0 ;;
     *)
         echo "error: no ansible bundle chosen for ansible-core $core" >&2
         exit 1

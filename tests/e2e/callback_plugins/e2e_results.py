@@ -20,7 +20,7 @@ from ansible.plugins.callback import CallbackBase
 
 
 def _parts(result):
-    """Host name, task name and result dict, on ansible-core 2.16 to 2.21."""
+    """Host name, task name and result dict, on ansible-core 2.15 to 2.21."""
     try:
         return result.host.get_name(), result.task.get_name(), result.result
     except AttributeError:

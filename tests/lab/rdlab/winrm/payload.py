@@ -1,11 +1,18 @@
 """Decode what ansible sends through WinRM into an `Invocation` the host model can act on.
 
 Every command line is ``PowerShell <options> -EncodedCommand <base64 of the UTF-16LE script>``.
-``raw`` stops there: the script is the command. A PowerShell module also has stdin:
-``<bootstrap JSON>\\n\\0\\0\\0\\0\\n<manifest JSON>``, where the manifest holds the scripts (base64) and
-the exec-wrapper actions to run, the last one ``module_wrapper.ps1`` with the module's name and
-arguments (ansible-core's ``executor/powershell/module_manifest.py``; winrm-wire.md). That format is
-internal to ansible, so every step is checked and fails with a `PayloadError` naming what it expected.
+``raw`` stops there: the script is the command. A PowerShell module also has stdin, in one of two
+formats (ansible-core's ``executor/powershell/module_manifest.py`` and ``bootstrap_wrapper.ps1``):
+
+- ansible-core 2.19 and later: ``<bootstrap JSON>\\n\\0\\0\\0\\0\\n<manifest JSON>``, where the manifest
+  holds the scripts (base64) and the exec-wrapper actions to run, the last one ``module_wrapper.ps1``
+  with the module's name and arguments (winrm-wire.md).
+- ansible-core 2.15 to 2.18: ``<exec_wrapper.ps1 text>\\0\\0\\0\\0<manifest JSON>``, where the manifest has
+  the module's source in ``module_entry``, its arguments in ``module_args`` and the wrapper names in
+  ``actions``, the last one ``module_powershell_wrapper``.
+
+Both formats are internal to ansible, so every step is checked and fails with a `PayloadError` naming
+what it expected. Fixtures of each: tests/lab/tests/fixtures/payloads.
 """
 
 from __future__ import annotations
@@ -19,6 +26,17 @@ from typing import Any
 
 # bootstrap_wrapper.ps1 reads the bootstrap JSON up to this line of four NUL characters.
 STDIN_SEPARATOR = b"\n\0\0\0\0\n"
+# ansible-core 2.15 to 2.18: bootstrap_wrapper.ps1 splits stdin at the first four NUL characters into
+# the exec_wrapper script and the manifest JSON.
+LEGACY_STDIN_SEPARATOR = b"\0\0\0\0"
+# The legacy manifest names the wrapper that runs a PowerShell module 'module_powershell_wrapper';
+# 2.19 calls that step 'module_wrapper'. Invocation.wrappers uses the 2.19 name for both.
+_LEGACY_MODULE_WRAPPER = "module_powershell_wrapper"
+# The legacy manifest does not carry the resolved module, only the name the task asked for
+# (_ansible_module_name). Ansible resolves these two for a PowerShell host to ansible.windows
+# (lib/ansible/config/ansible_builtin_runtime.yml redirects win_ping; the 2.19 fixtures show
+# gather_facts' 'ansible.legacy.setup' running ansible.windows.setup).
+_LEGACY_ROUTING = {"win_ping": "ansible.windows.win_ping", "setup": "ansible.windows.setup"}
 _POWERSHELL = {"powershell", "powershell.exe", "pwsh", "pwsh.exe"}
 _COLLECTION_MODULE = re.compile(r"ansible_collections\.(\w+)\.(\w+)\.plugins\.modules\.(\w+)")
 
@@ -75,7 +93,10 @@ def _utf16_base64(value: str) -> str:
 def _module_invocation(stdin: bytes) -> Invocation:
     bootstrap, separator, rest = stdin.partition(STDIN_SEPARATOR)
     if not separator:
-        raise PayloadError("expected stdin '<bootstrap JSON>\\n\\0\\0\\0\\0\\n<manifest JSON>', found no NUL line")
+        if LEGACY_STDIN_SEPARATOR in stdin:
+            return _legacy_invocation(stdin)
+        raise PayloadError("expected stdin '<bootstrap JSON>\\n\\0\\0\\0\\0\\n<manifest JSON>' (ansible-core 2.19+) "
+                           "or '<exec_wrapper>\\0\\0\\0\\0<manifest JSON>' (2.15 to 2.18), found no NUL characters")
     if _json(bootstrap, "bootstrap").get("name") != "exec_wrapper":
         raise PayloadError("expected the bootstrap JSON to run 'exec_wrapper'")
     # Scripts that read input (put_file's data) get it after a second NUL line.
@@ -99,6 +120,29 @@ def _from_manifest(manifest: dict[str, Any]) -> Invocation:
     )
 
 
+def _legacy_invocation(stdin: bytes) -> Invocation:
+    manifest = _json(stdin.partition(LEGACY_STDIN_SEPARATOR)[2], "manifest")
+    names = _typed(manifest, "actions", list, "manifest")
+    if not all(isinstance(name, str) for name in names):
+        raise PayloadError(f"expected the manifest actions as names, got {_preview(repr(names))}")
+    if not names or names[-1] != _LEGACY_MODULE_WRAPPER:
+        raise PayloadError(f"expected {_LEGACY_MODULE_WRAPPER!r} as the last exec-wrapper action, got {names}")
+    args = _typed(manifest, "module_args", dict, "manifest")
+    return Invocation(
+        kind="module",
+        script=_base64_text(_typed(manifest, "module_entry", str, "manifest"), "module_entry"),
+        module_name=legacy_module_name(_typed(args, "_ansible_module_name", str, "module_args")),
+        module_args=args,
+        wrappers=[*names[:-1], "module_wrapper"],
+    )
+
+
+def legacy_module_name(asked: str) -> str:
+    """The module ansible runs for the name a task asked for: 'ansible.legacy.setup' -> 'ansible.windows.setup'."""
+    short = asked.removeprefix("ansible.legacy.").removeprefix("ansible.builtin.")
+    return _LEGACY_ROUTING.get(short, asked)
+
+
 def module_name(script_name: str) -> str:
     """'ansible_collections.ns.coll.plugins.modules.mod.ps1' -> 'ns.coll.mod'; others lose only '.ps1'."""
     name = script_name.removesuffix(".ps1")
@@ -109,11 +153,15 @@ def module_name(script_name: str) -> str:
 def _module_source(manifest: dict[str, Any], script_name: str) -> str:
     scripts = _typed(manifest, "scripts", dict, "manifest")
     entry = _typed(scripts, script_name, dict, "manifest scripts")
+    return _base64_text(_typed(entry, "script", str, script_name), f"the script of {script_name}")
+
+
+def _base64_text(value: str, what: str) -> str:
     try:
         # utf-8-sig: modules written on Windows often start with a byte order mark.
-        return base64.b64decode(_typed(entry, "script", str, script_name), validate=True).decode("utf-8-sig")
+        return base64.b64decode(value, validate=True).decode("utf-8-sig")
     except (binascii.Error, UnicodeDecodeError) as error:
-        raise PayloadError(f"expected the script of {script_name} as base64 of UTF-8 text: {error}") from None
+        raise PayloadError(f"expected {what} as base64 of UTF-8 text: {error}") from None
 
 
 def _complex_args(params: dict[str, Any]) -> dict[str, Any]:
