@@ -12,7 +12,8 @@ ARGUMENT_SPEC and its validate() before anything touches the host, keeps the tas
 round trips (begin, record), reads the host (read: one round trip, the first one also gives
 `self.before`), and applies a phase with its verification reads in one round trip (apply).
 Validation (ValueError), planning (PlanError), bridge and timeout failures become a task failure with
-a clear message, never a traceback.
+a clear message, never a traceback; a connection failure (bridge.HostUnreachable) makes the task
+UNREACHABLE, with what failed in words.
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ class LicensingAction(ActionBase):
         except TaskFailed as e:
             result.update(e.result)
             result.update(failed=True, msg=str(e))
+        except bridge.HostUnreachable as e:
+            # UNREACHABLE, not FAILED, as ansible reports any connection failure: the recap counts it,
+            # ignore_unreachable applies, and the report shows host_unreachable.
+            result.update(self.result, unreachable=True, msg=str(e), connection_error=e.detail, changed=self.applied)
         except (PlanError, HostTimeout, bridge.BridgeError) as e:
             result.update(self.result, failed=True, msg=str(e), changed=self.applied)
         if not self._task.diff:
