@@ -40,9 +40,8 @@ class ActionModule(LicensingAction):
 
     def _install(self, want, role, task_vars):
         probe = lifecycle.probe_batch("ready", wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, "GetActivationStatus")
-        results = self.apply(task_vars, role, verify=probe)
-        self.handle_restart(results, want, task_vars)
-        if not results["ready"].ok:
+        results = self.apply_role(task_vars, role, want, verify=probe)
+        if results is None or not results["ready"].ok:
             lifecycle.wait_until_ready(self, task_vars, probe, want["ready_timeout"])
         return self.read(task_vars, want)[0]
 

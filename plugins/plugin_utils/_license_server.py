@@ -67,7 +67,7 @@ def validate(args):
     if args["activation_method"] == "license_server_id" and args.get("activation") == "activated":
         code = compact_code(args.get("license_server_id"))
         if not code:
-            raise ValueError("license_server_id is required when activation_method is license_server_id")
+            raise ValueError("license_server_id is required with activation_method: license_server_id")
         if not LICENSE_SERVER_ID.match(code):
             raise ValueError("license_server_id must be the 35-character license server ID from web or telephone "
                              "activation: letters and digits, hyphens and spaces ignored (got %d characters%s)"

@@ -274,7 +274,7 @@ def test_server_core_gets_the_role_service_without_tools(lab):
 
 def test_removing_an_activated_server_without_deactivating_warns(lab):
     result = lab.run("offline", "license_server", {"state": "absent"}, check=True).result()
-    assert result["warnings"] == ["The license server is removed while activated: deactivate it first "
+    assert result["warnings"] == ["offline: The license server is removed while activated: deactivate it first "
                                   "(activation: deactivated) to release its ID with the Microsoft Clearinghouse."]
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from .support import ModuleLab, plan_actions
+from .support import ModuleLab, is_read, plan_actions
 
 DOMAIN = "corp.example.com"
 LS1 = f"ls1.{DOMAIN}"
+NOSUCH = f"nosuch.{DOMAIN}"
+POLICY_KEY = r"software\policies\microsoft\windows nt\terminal services"
 
 
 @pytest.fixture(scope="module")
@@ -17,6 +19,12 @@ def lab(tmp_path_factory):
         tmp_path_factory,
         f"ls1:license_server:domain={DOMAIN}",
         f"conn:session_host:domain={DOMAIN}",      # reached with the wrong settings
+        f"typo:session_host:domain={DOMAIN}",      # the role with a misspelt group
+        f"pending:none:domain={DOMAIN}",           # role installed without reboot, then with
+        f"switch:session_host:domain={DOMAIN}",    # group_policy, then wmi
+        f"w1:session_host:domain={DOMAIN}",        # the same warning on two hosts
+        f"w2:session_host:domain={DOMAIN}",
+        f"lsrole:license_server:domain={DOMAIN}",  # the license_server role without a contact
     )
     lab.seed("ls1", {"license_server": {"activation_status": 0, "license_server_id": "LSID" + "0" * 31}})
     yield lab
@@ -80,3 +88,117 @@ def test_ignore_unreachable_lets_the_play_go_on(lab):
     run = lab.play(play, "-e", "ansible_password=wrong-Passw0rd")
     assert run.statuses("conn") == ["unreachable", "ok"]
     assert run.recap()["conn"]["unreachable"] == 0 and run.recap()["conn"]["ignored"] == 1
+
+
+def role_play(host, role, variables):
+    return [{"name": "e2e", "hosts": host, "gather_facts": False,
+             "roles": [{"role": f"remote_desktop.licensing.{role}", "vars": variables}]}]
+
+
+def policy(lab, host) -> dict:
+    """The Group Policy values under the Terminal Services policy key, by name."""
+    return {v["name"]: v["data"] for v in lab.state(host)["registry"].get(POLICY_KEY, {}).values()}
+
+
+# --- 1. the session_host role never clears license servers by mistake ---------------------------------------
+
+def test_a_misspelt_license_server_group_fails_naming_it_and_changes_nothing(lab):
+    assert lab.run("typo", "session_host", {"mode": "per_user", "license_servers": [LS1]}).rc == 0
+    before = lab.state("typo")
+    run = lab.play(role_play("typo", "session_host", {"session_host_license_server_group": "license_server"}))
+    assert run.rc != 0 and run.statuses("typo") == ["ok", "failed"]  # the argument spec, then the check
+    assert run.results("typo")[-1]["msg"] == (
+        "The inventory group 'license_server' (session_host_license_server_group) has no hosts, so this role cannot "
+        "tell the license servers of typo. Put the license servers in that group, set "
+        "session_host_license_server_group to the group that holds them, or set session_host_license_servers (an "
+        "empty list clears the host's license servers). Nothing was changed.")
+    assert run.commands("typo") == [] and lab.state("typo") == before
+
+
+def test_an_empty_list_given_explicitly_clears_and_warns_that_no_server_is_left(lab):
+    run = lab.play(role_play("typo", "session_host", {"session_host_license_servers": []}))
+    result = run.results("typo")[-1]
+    assert run.rc == 0 and result["changed"] is True and result["license_servers"] == []
+    assert lab.state("typo")["session_host"]["specified_servers"] == []
+    assert result["warnings"] == [
+        "typo: The licensing mode is per_user but no license server is configured: the host gets no CALs, and "
+        "refuses connections once its grace period ends. Set session_host_license_servers."]
+
+
+# --- 3. a pending install with reboot: true restarts ---------------------------------------------------------
+
+def test_a_pending_install_is_finished_by_a_restart_when_reboot_is_allowed(lab):
+    lab.seed("pending", {"reboot_seconds": 1})
+    want = {"mode": "per_user", "license_servers": [LS1], "install_role": True}
+    first = lab.run("pending", "session_host", want).result()
+    assert first["reboot_required"] is True and lab.state("pending")["pending_restart"] is True
+    before = lab.state("pending")
+    check = lab.run("pending", "session_host", dict(want, reboot=True), check=True).result()
+    assert lab.state("pending") == before
+    run = lab.run("pending", "session_host", dict(want, reboot=True))
+    real = run.result()
+    assert run.rc == 0, run.output
+    assert plan_actions(check) == plan_actions(real) == ["restart", "mode", "license_servers"]
+    assert real["plan"][0]["description"] == "Restart the host to finish installing RDS-RD-Server"
+    assert check["diff"] == real["diff"] and real["rebooted"] is True
+    assert (real["mode"], real["license_servers"]) == ("per_user", [LS1])
+    state = lab.state("pending")
+    assert state["pending_restart"] is False and state["boot_time"] != before["boot_time"]
+    assert state["session_host"]["licensing_type"] == 4
+    again = lab.run("pending", "session_host", dict(want, reboot=True))
+    assert again.result()["changed"] is False and "Win32ShutdownTracker" not in again.methods("pending")
+
+
+# --- 4. group_policy, then wmi: the module removes its own policy values ---------------------------------------
+
+def test_switching_from_group_policy_to_wmi_removes_the_modules_own_policy_values(lab):
+    assert lab.run("switch", "session_host", {"mode": "per_user", "license_servers": [LS1],
+                                              "method": "group_policy"}).rc == 0
+    assert policy(lab, "switch") == {"LicensingMode": 4, "LicenseServers": LS1}
+    want = {"mode": "per_device", "license_servers": [LS1], "method": "wmi"}
+    check = lab.run("switch", "session_host", want, check=True).result()
+    run = lab.run("switch", "session_host", want)
+    result = run.result()
+    assert run.rc == 0 and "warnings" not in result
+    assert plan_actions(check) == plan_actions(result) == [
+        "policy_mode_remove", "mode", "policy_servers_remove", "license_servers"]
+    assert check["diff"] == result["diff"]
+    assert (result["mode"], result["mode_source"]) == ("per_device", "local")
+    assert (result["license_servers"], result["license_servers_source"]) == ([LS1], "local")
+    assert policy(lab, "switch") == {}
+    again = lab.run("switch", "session_host", want)
+    assert again.result()["changed"] is False and len(again.commands("switch")) == 1
+    assert all(is_read(op) for batch in again.batches("switch") for op in batch)
+
+
+# --- 6. and 7. warnings name their host; a server that does not answer is worth one -----------------------------
+
+def test_the_same_warning_on_two_hosts_names_each_host(lab):
+    run = lab.tasks("w1,w2", ("session_host", {"mode": "per_device", "license_servers": [NOSUCH]}))
+    assert run.rc == 0
+    for host in ("w1", "w2"):
+        assert run.result(host)["warnings"] == [
+            f"{host}: The license server {NOSUCH} does not answer as a valid license server (connectivity status 6, "
+            "not_connectable): The license server cannot be contacted."]
+        assert f"[WARNING]: {host}: The license server {NOSUCH} does not answer" in run.output
+
+
+def test_the_session_host_role_checks_that_its_license_servers_answer(lab):
+    run = lab.play(role_play("w1", "session_host", {"session_host_license_servers": [LS1, NOSUCH]}))
+    assert run.rc == 0
+    assert run.results("w1")[-1]["warnings"] == [
+        f"w1: The license server {NOSUCH} does not answer as a valid license server (connectivity status 6, "
+        "not_connectable): The license server cannot be contacted."]
+
+
+# --- 8. role errors name role variables ---------------------------------------------------------------------
+
+def test_the_license_server_role_names_its_own_variables(lab):
+    before = lab.state("lsrole")
+    run = lab.play(role_play("lsrole", "license_server", {"license_server_last_name": "Admin"}))
+    assert run.statuses("lsrole") == ["ok", "failed"]
+    assert run.results("lsrole")[-1]["msg"] == (
+        "Automatic activation needs the contact fields license_server_first_name, license_server_last_name, "
+        "license_server_company, license_server_country_region; missing: license_server_first_name, "
+        "license_server_company, license_server_country_region")
+    assert lab.state("lsrole") == before

@@ -172,10 +172,10 @@ def test_group_policy_set_by_someone_else_is_reported_not_changed(lab):
     for result in run.results():
         assert result["changed"] is False and result["plan"] == []
         assert result["warnings"] == [
-            "Group Policy sets the licensing mode (per_device) on this host; the module leaves it alone. Change it "
-            "in the Group Policy object that sets it.",
-            f"Group Policy sets the license servers (ls9.{DOMAIN}) on this host; the module leaves it alone. Change "
-            "it in the Group Policy object that sets it."]
+            "gpo: Group Policy sets the licensing mode (per_device) on this host; the module leaves it alone. Change "
+            "it in the Group Policy object that sets it.",
+            f"gpo: Group Policy sets the license servers (ls9.{DOMAIN}) on this host; the module leaves it alone. "
+            "Change it in the Group Policy object that sets it."]
         assert (result["mode"], result["mode_source"]) == ("per_device", "group_policy")
         assert (result["license_servers"], result["license_servers_source"]) == ([f"ls9.{DOMAIN}"], "group_policy")
     assert run.recap()["gpo"]["changed"] == 0
@@ -187,8 +187,11 @@ def test_group_policy_set_by_someone_else_is_reported_not_changed(lab):
 def test_per_user_in_a_workgroup_warns(lab):
     result = lab.run("wg", "session_host", {"mode": "per_user"}).result()
     assert result["changed"] is True and result["mode"] == "per_user"
-    assert result["warnings"] == ["Per User licensing is not tracked or enforced in a workgroup; Microsoft supports "
-                                  "only Per Device CALs for session hosts in a workgroup."]
+    assert result["warnings"] == [
+        "wg: Per User licensing is not tracked or enforced in a workgroup; Microsoft supports only Per Device CALs "
+        "for session hosts in a workgroup.",
+        "wg: The licensing mode is per_user but no license server is configured: the host gets no CALs, and refuses "
+        "connections once its grace period ends. Set license_servers."]
 
 
 def test_min_grace_days_fails_only_without_a_valid_license_server(lab):
@@ -233,8 +236,8 @@ def test_install_role_without_reboot_stops_and_says_so(lab):
     result = lab.run("pending", "session_host", dict(PER_USER, install_role=True)).result()
     assert result["changed"] is True and result["reboot_required"] is True
     assert plan_actions(result) == ["install_role"] and result["mode"] == "remote_admin"
-    assert result["warnings"] == ["Reboot the host to finish installing the RD Session Host role, then run the task "
-                                  "again to configure licensing."]
+    assert result["warnings"] == ["pending: Reboot the host to finish installing the RD Session Host role, then run "
+                                  "the task again to configure licensing."]
     assert lab.state("pending")["pending_restart"] is True
 
 
