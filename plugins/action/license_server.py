@@ -16,7 +16,7 @@ class ActionModule(LicensingAction):
 
     def run_module(self, want, task_vars):
         self.result["reboot_required"] = False
-        have = self.read(task_vars, want)[0]
+        have = self._read(task_vars, want)
         plan = planner.plan(want, have)
         if want["state"] == "absent":
             final = self._remove(want, have, plan, task_vars)
@@ -43,7 +43,14 @@ class ActionModule(LicensingAction):
         results = self.apply_role(task_vars, role, want, verify=probe)
         if results is None or not results["ready"].ok:
             lifecycle.wait_until_ready(self, task_vars, probe, want["ready_timeout"])
-        return self.read(task_vars, want)[0]
+        return self._read(task_vars, want)
+
+    def _read(self, task_vars, want):
+        """The host; its product ID goes into the result at once, so that a failed activation carries the ID
+        that web or telephone activation asks for."""
+        have = self.read(task_vars, want)[0]
+        self.result["product_id"] = have["license_server"].get("product_id")
+        return have
 
     def _remove(self, want, have, plan, task_vars):
         """Deactivation and removal in one round trip: the removal takes the classes with it."""

@@ -194,6 +194,10 @@ def test_unreachable_clearinghouse_points_to_web_or_telephone_activation(lab):
         "(Generic failure). If the license server cannot reach the Microsoft Clearinghouse over the Internet "
         "(TCP 443, directly or through the WinHTTP proxy), activate it by web browser or telephone")
     assert "activation_method: license_server_id and license_server_id" in result["msg"]
+    # The product ID the web page asks for is in the failed result, and in the message.
+    product_id = lab.state("unreachable")["license_server"]["product_id"]
+    assert result["product_id"] == product_id
+    assert f"with the server's product ID ({product_id}, product_id in this result)" in result["msg"]
     # The failed result carries the whole plan: the Diagnoser went in by an earlier round trip, the contact
     # just before the failed call.
     assert result["changed"] is True and plan_actions(result) == ["install_role", "contact", "activate"]

@@ -202,3 +202,17 @@ def test_the_license_server_role_names_its_own_variables(lab):
         "license_server_company, license_server_country_region; missing: license_server_first_name, "
         "license_server_company, license_server_country_region")
     assert lab.state("lsrole") == before
+
+
+# --- 10. the info playbook prints the findings ----------------------------------------------------------------
+
+def test_the_info_playbook_prints_each_hosts_findings(lab):
+    from rdlab.testing import ROOT
+    run = lab.play(ROOT / "playbooks" / "info.yml", "--limit", "ls1,typo")
+    assert run.rc == 0, run.output
+    shown = {host: run.results(host)[-1]["msg"] for host in ("ls1", "typo")}
+    assert "Finding (warning, no_cals): No CAL packs are installed besides the built-in one." in shown["ls1"]
+    # typo is Per User with its license servers cleared (the tests above)
+    findings = [line for line in shown["typo"] if line.startswith("Finding (")]
+    assert findings and findings[0].startswith("Finding (error, no_license_servers): No license server is configured")
+    assert findings[0] in run.output and "Findings: none" not in shown["typo"]
