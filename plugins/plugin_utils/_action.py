@@ -198,8 +198,9 @@ def role_words(text, role, options):
         return [role_words(t, role, options) for t in text]
     named = sorted((o for o in options if "_" in o or "." in o), key=len, reverse=True)
     words = [o for o in options if o not in named]
-    pattern = r"(?<![\w.])(?:(%s)(?!\w)|(%s)(?=: ))" % ("|".join(re.escape(o) for o in named) or "(?!)",
-                                                       "|".join(re.escape(o) for o in words) or "(?!)")
+    anywhere = "|".join(re.escape(o) for o in named) or "(?!)"
+    before_a_value = "|".join(re.escape(o) for o in words) or "(?!)"
+    pattern = r"(?<![\w.])(?:(%s)(?!\w)|(%s)(?=: ))" % (anywhere, before_a_value)
     value_of = re.compile(r"(?:%s): $" % "|".join(re.escape(o) for o in options))
 
     def rename(match):

@@ -20,7 +20,7 @@ def test_every_rdlab_command_in_the_docs_sets_its_pythonpath():
 
 def test_every_make_target_the_tools_and_docs_name_exists():
     targets = set(re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), re.M))
-    texts = [p for p in (ROOT / "tools").glob("*.sh")] + sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
+    texts = sorted((ROOT / "tools").glob("*.sh")) + sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
     for path in texts:
         for target in re.findall(r"\bmake ([a-z][\w-]*)", path.read_text()):
             assert target in targets, "%s names make %s" % (path.name, target)
