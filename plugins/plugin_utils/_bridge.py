@@ -207,8 +207,8 @@ def run(action, task_vars, batch, stop_on_error=False):
             if problem is None:
                 raise
             if problem.reason == "dropped":
-                raise HostUnreachable("The connection to %s dropped twice while reading it: %s"
-                                      % (_where(action, task_vars)[0], problem.detail), "dropped", problem.detail) from None
+                raise HostUnreachable(_dropped_twice(_where(action, task_vars), problem.detail), "dropped",
+                                      problem.detail) from None
             raise problem from None
     return _results(batch, result)
 
@@ -223,6 +223,15 @@ _REASONS = (
     ("dropped", ("connection aborted", "remotedisconnected", "connection reset", "reset by peer",
                  "connection broken", "broken pipe", "badstatusline")),
 )
+
+
+def _dropped_twice(where, detail):
+    message = "The connection to %s dropped twice while reading it: %s" % (where[0], detail)
+    if where[2] == "http":
+        # An HTTPS listener drops plain HTTP this way, on every run.
+        message += (". If this happens on every run, check ansible_winrm_scheme: http spoken to an HTTPS listener "
+                    "(port %s) drops the connection like this." % where[1])
+    return message
 
 
 def unreachable(action, task_vars, error):
@@ -252,8 +261,9 @@ def _describe(where, reason, detail):
                 " which must stay below it)." % (host, port, " (%s seconds)" % seconds.group(1) if seconds else ""))
     if reason == "tls":
         if "certificate" in detail.lower():
+            ssl_words = re.search(r"\[SSL: [^\]]+\][^(')\]]*", detail)
             return ("The certificate of %s on port %s is not trusted (%s): set ansible_winrm_ca_trust_path to the CA "
-                    "that issued it." % (host, port, detail))
+                    "that issued it." % (host, port, ssl_words.group(0).strip() if ssl_words else detail))
         return ("The TLS handshake with %s on port %s failed (ansible_winrm_scheme: %s): the listener on that port may speak "
                 "HTTP, not HTTPS (WinRM's defaults: 5985 HTTP, 5986 HTTPS). Set ansible_winrm_scheme and ansible_port "
                 "to match the listener." % (host, port, scheme))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from rdlab.testing import start_lab
+
 from .support import ModuleLab, is_read, plan_actions
 
 DOMAIN = "corp.example.com"
@@ -66,6 +68,22 @@ def test_a_wrong_connection_setting_is_unreachable_in_words(lab, setting, words)
     assert result["unreachable"] is True and "failed" not in result
     assert words in result["msg"], result["msg"]
     assert "dropped" not in result["msg"]
+
+
+def test_an_https_listener_reached_wrongly_is_unreachable_in_words(tmp_path_factory):
+    https = ModuleLab(start_lab(tmp_path_factory.mktemp("https"), "tls:session_host", scheme="https"),
+                      tmp_path_factory.mktemp("runs"))
+    try:
+        plain = https.run("tls", "licensing_info", extra=("-e", "ansible_winrm_scheme=http")).result()
+        untrusted = https.run("tls", "licensing_info",
+                              extra=("-e", "ansible_winrm_ca_trust_path=/nonexistent-ca.pem")).result()
+    finally:
+        https.stop()
+    assert plain["unreachable"] is True
+    assert "check ansible_winrm_scheme: http spoken to an HTTPS listener" in plain["msg"]
+    assert untrusted["unreachable"] is True
+    assert untrusted["msg"].startswith("The certificate of tls (127.0.0.1) on port ")
+    assert untrusted["msg"].endswith("set ansible_winrm_ca_trust_path to the CA that issued it.")
 
 
 def test_a_host_too_slow_for_the_read_timeout_is_unreachable_and_names_the_setting(lab):

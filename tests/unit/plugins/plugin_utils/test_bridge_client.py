@@ -194,3 +194,24 @@ def test_other_errors_are_not_connection_problems():
     action = FailingConnection(AnsibleError("module remote_desktop.licensing.host_bridge not found"))
     with pytest.raises(AnsibleError, match="not found"):
         bridge.run(action, {}, read_batch())
+
+
+def test_an_untrusted_certificate_is_named_in_short():
+    error = AnsibleConnectionFailure(
+        "ntlm: HTTPSConnectionPool(host='192.0.2.7', port=5986): Max retries exceeded with url: /wsman (Caused by "
+        "SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+        "self-signed certificate (_ssl.c:1006)')))")
+    with pytest.raises(bridge.HostUnreachable) as raised:
+        bridge.run(FailingConnection(error), {"inventory_hostname": "sh1"}, read_batch())
+    assert str(raised.value) == (
+        "The certificate of sh1 (192.0.2.7) on port 5985 is not trusted ([SSL: CERTIFICATE_VERIFY_FAILED] certificate "
+        "verify failed: self-signed certificate): set ansible_winrm_ca_trust_path to the CA that issued it.")
+
+
+def test_a_connection_dropped_twice_over_http_mentions_an_https_listener():
+    action = FailingConnection(ConnectionError("('Connection aborted.', RemoteDisconnected('Remote end closed "
+                                               "connection without response'))"))
+    with pytest.raises(bridge.HostUnreachable, match="dropped twice while reading it: .* check ansible_winrm_scheme: "
+                                                     "http spoken to an HTTPS listener"):
+        bridge.run(action, {}, read_batch())
+    assert (action.calls, action.resets) == (2, 1)
