@@ -2,7 +2,7 @@
 # make demo: start a fresh simulated lab (a bare server to become the license server, two session
 # hosts), converge it with playbooks/site.yml and report it, through ansible's winrm connection;
 # then stop the lab.
-# DEMO_KEEP_LAB=1 leaves the lab running to explore (stop it with: make lab-stop).
+# DEMO_KEEP_LAB=1 leaves the lab running to explore; the script ends with the command that stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,3 +34,6 @@ echo "== Report (playbooks/report.yml)"
 report_dir="$PWD/build/demo-report"
 "$venv/bin/ansible-playbook" -i "$inventory" playbooks/report.yml -e "report_dir=$report_dir"
 echo "Report files: $report_dir/report.html (open it in a browser), report.json, report.csv"
+if [ "${DEMO_KEEP_LAB:-0}" = 1 ]; then
+  echo "The lab keeps running: inventory $inventory; stop it with: PYTHONPATH=tests/lab $venv/bin/python -m rdlab stop --dir $lab_dir"
+fi

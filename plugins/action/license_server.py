@@ -16,7 +16,7 @@ class ActionModule(LicensingAction):
 
     def run_module(self, want, task_vars):
         self.result["reboot_required"] = False
-        have = self.read(task_vars, want)[0]
+        have = self._read(task_vars, want)
         if want["state"] == "present" and not self._task.check_mode:
             have = self._service_after_restart(want, have, task_vars)
         plan = planner.plan(want, have)
@@ -42,11 +42,17 @@ class ActionModule(LicensingAction):
 
     def _install(self, want, role, task_vars):
         probe = lifecycle.probe_batch("ready", wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, "GetActivationStatus")
-        results = self.apply(task_vars, role, verify=probe)
-        self.handle_restart(results, want, task_vars)
-        if not results["ready"].ok:
+        results = self.apply_role(task_vars, role, want, verify=probe)
+        if results is None or not results["ready"].ok:
             lifecycle.wait_until_ready(self, task_vars, probe, want["ready_timeout"])
-        return self.read(task_vars, want)[0]
+        return self._read(task_vars, want)
+
+    def _read(self, task_vars, want):
+        """The host; its product ID goes into the result at once, so that a failed activation carries the ID
+        that web or telephone activation asks for."""
+        have = self.read(task_vars, want)[0]
+        self.result["product_id"] = have["license_server"].get("product_id")
+        return have
 
     def _service_after_restart(self, want, have, task_vars):
         """RDS-Licensing installed while an RDS-RD-Server install waits for its restart: Windows registers the
@@ -63,7 +69,7 @@ class ActionModule(LicensingAction):
                              dict(self.result, changed=self.applied))
         lifecycle.reboot(self, task_vars, want["reboot_timeout"])
         self.result["rebooted"] = True
-        return self.read(task_vars, want)[0]
+        return self._read(task_vars, want)
 
     def _remove(self, want, have, plan, task_vars):
         """Deactivation and removal in one round trip: the removal takes the classes with it."""

@@ -22,7 +22,7 @@ class ActionModule(LicensingAction):
             if self.result["reboot_required"]:
                 self.result["warnings"].append("Reboot the host to finish installing the RD Session Host role, "
                                                "then run the task again to configure licensing.")
-                return self._finish(want, have, planner.view(have))
+                return self._finish(want, have, planner.view(have), advise=False)
             plan = planner.plan(want, have)  # on the host as it reads now
         config = self.record(plan.phase("config"))
         self.result["warnings"].extend(plan.warnings)
@@ -48,16 +48,20 @@ class ActionModule(LicensingAction):
         return have
 
     def _install(self, want, role, task_vars):
-        self.handle_restart(self.apply(task_vars, role), want, task_vars)
+        self.apply_role(task_vars, role, want)
         return self._read(want, task_vars)
 
-    def _finish(self, want, have, after):
+    def _finish(self, want, have, after, advise=True):
+        """The result; `advise`: warn about the licensing the host is left with (not when it was not configured
+        because a restart must come first)."""
         sh = have["session_host"]
         self.result.update(after)
         self.result["grace_period_days_left"] = sh.get("grace_period_days_left")
         self.result["grace_period_ended"] = sh.get("grace_period_ended")
         self.result["connectivity"] = have["connectivity"]
         self.result["diff"] = {"before": self.before, "after": after}
+        if advise:
+            self.result["warnings"].extend(planner.advice(want, after, have["connectivity"]))
         failure = planner.grace_check(want, sh, have["connectivity"])
         if failure:
             raise TaskFailed(failure, self.result)

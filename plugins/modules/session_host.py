@@ -40,6 +40,9 @@ options:
         C(HKLM\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services), as Microsoft's guide for session hosts
         without a Connection Broker describes. The module records what it writes, so it knows its own values from
         those of a domain GPO.
+      - Switching from V(group_policy) to V(wmi) removes the policy values the module itself wrote (the plan's
+        C(policy_mode_remove) and C(policy_servers_remove) steps) for the settings the task declares, then
+        writes them through WMI. Policy values the module did not write are left alone, with a warning.
     type: str
     choices: [wmi, group_policy]
     default: wmi
@@ -48,13 +51,16 @@ options:
       - Install the RD Session Host role service (C(RDS-RD-Server)) when it is missing. It is not available on
         Server Core.
       - Windows needs a restart to finish the install; without O(reboot) the task stops after the install, returns
-        RV(reboot_required) and configures licensing on the next run.
+        RV(reboot_required) and configures licensing on the next run. A run with O(reboot=true) on a host whose
+        install waits for that restart restarts it first (the plan's C(restart) step).
     type: bool
     default: false
   check_connectivity:
     description:
       - Ask Windows whether each license server can be reached and is valid (C(GetTStoLSConnectivityStatus)).
       - When O(license_servers) is not given, checking the configured servers costs one more round trip.
+      - The task warns about each license server that does not answer as a valid license server; it does not
+        fail (see O(min_grace_days) for that).
     type: bool
     default: true
   min_grace_days:
@@ -91,6 +97,8 @@ notes:
   - Per User licensing is not permitted in a workgroup (workgroup servers "have to use Per Device CALs", License
     Remote Desktop session hosts); the module refuses O(mode=per_user) on a host that is not in a domain unless
     O(allow_per_user_in_workgroup=true).
+  - The task warns when it leaves a licensing mode set with no license server configured.
+  - Every warning begins with the host's inventory name.
   - C(LicensingType) is read as Per Device V(2), Per User V(4), Not configured V(5), as C(ChangeMode) and Group
     Policy number them.
   - With O(method=group_policy) the values are written to the registry directly, as C(reg add) would; the

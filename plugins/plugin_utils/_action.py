@@ -12,10 +12,13 @@ ARGUMENT_SPEC and its validate() before anything touches the host, keeps the tas
 round trips (begin, record), reads the host (read: one round trip, the first one also gives
 `self.before`), and applies a phase with its verification reads in one round trip (apply).
 Validation (ValueError), planning (PlanError), bridge and timeout failures become a task failure with
-a clear message, never a traceback.
+a clear message, never a traceback; a connection failure (bridge.HostUnreachable) makes the task
+UNREACHABLE, with what failed in words.
 """
 
 from __future__ import annotations
+
+import re
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
@@ -24,7 +27,7 @@ from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _b
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _info as info
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _lifecycle as lifecycle
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._lifecycle import HostTimeout
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import Plan, PlanError
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import RESTART, Plan, PlanError
 
 
 class TaskFailed(Exception):
@@ -61,16 +64,34 @@ class LicensingAction(ActionBase):
         except TaskFailed as e:
             result.update(e.result)
             result.update(failed=True, msg=str(e))
+        except bridge.HostUnreachable as e:
+            # UNREACHABLE, not FAILED, as ansible reports any connection failure: the recap counts it,
+            # ignore_unreachable applies, and the report shows host_unreachable.
+            result.update(self.result, unreachable=True, msg=str(e), connection_error=e.detail, changed=self.applied)
         except (PlanError, HostTimeout, bridge.BridgeError) as e:
             result.update(self.result, failed=True, msg=str(e), changed=self.applied)
+        self.speak_role_variables(result)
         if not self._task.diff:
             result.pop("diff", None)  # before and after only in diff mode, as ansible's modules do
         if result.get("warnings") == []:
             del result["warnings"]
+        elif result.get("warnings"):
+            result["warnings"] = name_host(result["warnings"], (task_vars or {}).get("inventory_hostname"))
         return result
 
     def run_module(self, want, task_vars):
         raise NotImplementedError
+
+    def speak_role_variables(self, result):
+        """Run by one of the collection's roles, the messages name the role variable the user set
+        (license_server_first_name), not the module option the role passes it to (contact.first_name)."""
+        role = getattr(self._task, "_role", None)
+        names = ROLE_VARIABLES.get((self._task.action.split(".")[-1], role and role.get_name(False)))
+        if role is None or names is None or role._role_collection not in (None, COLLECTION):
+            return
+        for key in ("msg", "warnings"):
+            if result.get(key):
+                result[key] = role_words(result[key], role.get_name(False), names)
 
     # --- the task's result, built up across round trips --------------------------------------
     def begin(self, **fields):
@@ -106,6 +127,21 @@ class LicensingAction(ActionBase):
         else:
             self.result["reboot_required"] = True
 
+    def apply_role(self, task_vars, role, want, verify=None):
+        """The role phase: its feature steps in one round trip (with `verify`), then the restart Windows asks
+        for (when reboot is allowed) or the plan's RESTART step asks for. Returns the round trip's results,
+        None when the phase is only a restart."""
+        features = Plan()
+        features.steps = [step for step in role.steps if step.action != RESTART]
+        results = None
+        if features.steps:
+            results = self.apply(task_vars, features, verify)
+            self.handle_restart(results, want, task_vars)
+        if len(features.steps) < len(role.steps) and not self.result.get("rebooted"):
+            lifecycle.reboot(self, task_vars, want["reboot_timeout"])
+            self.result["rebooted"] = True
+        return results
+
     # --- round trips -------------------------------------------------------------------------
     def read_batch(self, want, **read_args):
         """The licensing_info reads plus the planner's own."""
@@ -137,6 +173,50 @@ class LicensingAction(ActionBase):
         """Apply a phase and read the host back in the same round trip; returns (have, results)."""
         results = self.apply(task_vars, plan, self.read_batch(want, **read_args))
         return self.observe(want, results), results
+
+
+COLLECTION = "remote_desktop.licensing"
+# The options each role passes from a variable named <role>_<option's last part>, by (module, role).
+# tests/unit/roles holds every one of them to the role's meta/argument_specs.yml.
+_CONTACT = tuple("contact." + f for f in ("first_name", "last_name", "company", "country_region", "email", "org_unit",
+                                          "address", "city", "state_or_province", "postal_code"))
+_REBOOT = ("reboot", "reboot_timeout")
+ROLE_VARIABLES = {
+    ("license_server", "license_server"): ("state", "include_management_tools", "activation", "activation_method",
+                                           "license_server_id", "reactivation_reason", "scope", "publish_in_ad",
+                                           "ad_group_membership", "ready_timeout") + _CONTACT + _REBOOT,
+    ("session_host", "session_host"): ("mode", "license_servers", "method", "install_role", "check_connectivity",
+                                       "min_grace_days") + _REBOOT,
+}
+
+
+def role_words(text, role, options):
+    """`text` (a message or a list of them) with each option named as the role variable that sets it. A
+    one-word option is renamed only as "option: value" ("scope: domain"), never as a plain word; the value
+    after "option: " is never renamed (activation_method: license_server_id)."""
+    if isinstance(text, list):
+        return [role_words(t, role, options) for t in text]
+    named = sorted((o for o in options if "_" in o or "." in o), key=len, reverse=True)
+    words = [o for o in options if o not in named]
+    anywhere = "|".join(re.escape(o) for o in named) or "(?!)"
+    before_a_value = "|".join(re.escape(o) for o in words) or "(?!)"
+    pattern = r"(?<![\w.])(?:(%s)(?!\w)|(%s)(?=: ))" % (anywhere, before_a_value)
+    value_of = re.compile(r"(?:%s): $" % "|".join(re.escape(o) for o in options))
+
+    def rename(match):
+        if value_of.search(text, 0, match.start()):
+            return match.group(0)  # a value, as in activation_method: license_server_id
+        return "%s_%s" % (role, (match.group(1) or match.group(2)).split(".")[-1])
+    return re.sub(pattern, rename, text)
+
+
+def name_host(warnings, host):
+    """Each warning begins with the host's inventory name: ansible shows a warning once for all the hosts that
+    give the same text, and without a name nobody could tell which host it is about."""
+    if not host:
+        return list(warnings)
+    prefix = "%s: " % host
+    return [w if w.startswith(prefix) else prefix + w for w in warnings]
 
 
 def restart_needed(results):

@@ -13,8 +13,9 @@ in the bridge's no_log `secrets` option; operations refer to them by name only.
 from __future__ import annotations
 
 import json
+import re
 
-from ansible.errors import AnsibleConnectionFailure
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
 
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
 
@@ -229,9 +230,23 @@ class BatchResult:
         return iter(self._by_id.values())
 
 
-# A dropped WinRM connection reaches the action plugin as requests' ConnectionError (an OSError)
-# from the winrm plugin, or as AnsibleConnectionFailure.
+# A connection problem reaches the action plugin as AnsibleConnectionFailure from the winrm plugin
+# (it wraps what pywinrm and requests raise while connecting, and a read timeout while running), as
+# requests' ConnectionError (an OSError), or as a plain AnsibleError when the connection attempt
+# timed out (ansible-core plugins/connection/winrm.py _winrm_connect).
 CONNECTION_ERRORS = (AnsibleConnectionFailure, OSError)
+_CONNECT_TIMEOUT = "the connection attempt timed out"
+
+
+class HostUnreachable(BridgeError):
+    """The host could not be reached, or refused the connection: the task is UNREACHABLE, as ansible
+    reports any connection failure. `reason` is authentication, refused, timeout, tls, unencrypted,
+    dropped or other; `detail` is the first line of the error the connection gave."""
+
+    def __init__(self, message, reason, detail):
+        super(HostUnreachable, self).__init__(message)
+        self.reason = reason
+        self.detail = detail
 
 
 def read_only(batch):
@@ -242,23 +257,119 @@ def read_only(batch):
 def run(action, task_vars, batch, stop_on_error=False):
     """Send the batch through the bridge module in one round trip.
 
-    A dropped connection is retried once for a read-only batch. A batch that changes things is never
-    sent twice: the error says so, and the next run reads the host and finishes what is missing.
+    A connection that dropped is tried once more for a read-only batch. Nothing else is retried: a
+    refused password tried again is a second failed logon, which an account lockout policy counts; a
+    refused or timed-out connection fails the same way again. A batch that changes things is never sent
+    twice: the error says so, and the next run reads the host and finishes what is missing.
     """
     try:
         result = _execute(action, task_vars, batch, stop_on_error)
-    except CONNECTION_ERRORS as e:
+    except Exception as e:  # narrowed by unreachable(): anything else is raised as it was
+        problem = unreachable(action, task_vars, e)
+        if problem is None:
+            raise
+        if problem.reason != "dropped":
+            raise problem from None
         if not read_only(batch):
-            raise BridgeError("The connection to the host dropped while changes were being applied (%s). Some may "
-                              "have been made: run the task again; it reads the host first and completes only what "
-                              "is missing." % str(e).splitlines()[0]) from None
+            raise HostUnreachable(
+                "The connection to %s dropped while changes were being applied (%s). Some may have been made: run "
+                "the task again; it reads the host first and completes only what is missing."
+                % (_where(action, task_vars)[0], problem.detail), "dropped", problem.detail) from None
         _reset(action)
         try:
             result = _execute(action, task_vars, batch, stop_on_error)
-        except CONNECTION_ERRORS as again:
-            raise BridgeError("The connection to the host dropped twice while reading it: %s"
-                              % str(again).splitlines()[0]) from None
+        except Exception as again:
+            problem = unreachable(action, task_vars, again)
+            if problem is None:
+                raise
+            if problem.reason == "dropped":
+                raise HostUnreachable(_dropped_twice(_where(action, task_vars), problem.detail), "dropped",
+                                      problem.detail) from None
+            raise problem from None
     return _results(batch, result)
+
+
+# What the winrm plugin's message says -> (reason, the problem in words). The first match wins.
+_REASONS = (
+    ("authentication", ("credentials were rejected", "code 401")),
+    ("unencrypted", ("unencrypted",)),
+    ("tls", ("ssl", "certificate")),
+    ("refused", ("connection refused", "failed to establish a new connection")),
+    ("timeout", ("timed out", "timeout")),
+    ("dropped", ("connection aborted", "remotedisconnected", "connection reset", "reset by peer",
+                 "connection broken", "broken pipe", "badstatusline")),
+)
+
+
+def _dropped_twice(where, detail):
+    message = "The connection to %s dropped twice while reading it: %s" % (where[0], detail)
+    if where[2] == "http":
+        # An HTTPS listener drops plain HTTP this way, on every run.
+        message += (". If this happens on every run, check ansible_winrm_scheme: http spoken to an HTTPS listener "
+                    "(port %s) drops the connection like this." % where[1])
+    return message
+
+
+def unreachable(action, task_vars, error):
+    """The connection problem `error` stands for, as a HostUnreachable; None when it is not one."""
+    text = str(error).strip()
+    if not isinstance(error, CONNECTION_ERRORS) and not (isinstance(error, AnsibleError) and _CONNECT_TIMEOUT in text):
+        return None
+    detail = text.splitlines()[0] if text else type(error).__name__
+    lowered = text.lower()
+    reason = next((name for name, needles in _REASONS if any(n in lowered for n in needles)), "other")
+    return HostUnreachable(_describe(_where(action, task_vars), reason, detail), reason, detail)
+
+
+def _describe(where, reason, detail):
+    host, port, scheme, user = where
+    if reason == "authentication":
+        return ("Authentication as %s (ansible_user) was rejected by %s: check ansible_user and ansible_password, and "
+                "that the account may log on over WinRM. Not retried: each attempt with a wrong password counts "
+                "towards an account lockout policy." % (user, host))
+    if reason == "refused":
+        return ("Nothing listens on port %s of %s (connection refused): check ansible_port (WinRM listens on 5985 "
+                "for HTTP, 5986 for HTTPS) and that the WinRM service runs there." % (port, host))
+    if reason == "timeout":
+        seconds = re.search(r"(?:read timeout|timeout)=(\d+(?:\.\d+)?)", detail)
+        return ("%s did not answer on port %s in time%s: the host may be down, overloaded or behind a firewall that "
+                "drops WinRM; for a slow host raise ansible_winrm_read_timeout_sec (and ansible_winrm_operation_timeout_sec,"
+                " which must stay below it)." % (host, port, " (%s seconds)" % seconds.group(1) if seconds else ""))
+    if reason == "tls":
+        if "certificate" in detail.lower():
+            ssl_words = re.search(r"\[SSL: [^\]]+\][^(')\]]*", detail)
+            return ("The certificate of %s on port %s is not trusted (%s): set ansible_winrm_ca_trust_path to the CA "
+                    "that issued it." % (host, port, ssl_words.group(0).strip() if ssl_words else detail))
+        return ("The TLS handshake with %s on port %s failed (ansible_winrm_scheme: %s): the listener on that port may speak "
+                "HTTP, not HTTPS (WinRM's defaults: 5985 HTTP, 5986 HTTPS). Set ansible_winrm_scheme and ansible_port "
+                "to match the listener." % (host, port, scheme))
+    if reason == "unencrypted":
+        return ("The WinRM service on %s refused an unencrypted message over HTTP (its AllowUnencrypted setting is "
+                "false): set ansible_winrm_message_encryption: auto with the ntlm, kerberos or credssp transport, or "
+                "connect over HTTPS." % host)
+    if reason == "dropped":
+        return "The connection to %s dropped: %s" % (host, detail)
+    return "Could not connect to %s on port %s: %s" % (host, port, detail)
+
+
+def _where(action, task_vars):
+    """(host, port, scheme, user) of the task's connection, as far as it says; the host is named as in the
+    inventory, with the address it was reached at."""
+    connection = action._connection
+    values = []
+    for name, attribute in (("remote_addr", "_winrm_host"), ("port", "_winrm_port"), ("scheme", "_winrm_scheme"),
+                            ("remote_user", "_winrm_user")):
+        value = getattr(connection, attribute, None)
+        if value is None:
+            try:
+                value = connection.get_option(name)
+            except Exception:  # an option this connection plugin does not have
+                value = None
+        values.append(value if value is not None else "?")
+    name = (task_vars or {}).get("inventory_hostname")
+    if name and name != values[0]:
+        values[0] = "%s (%s)" % (name, values[0])
+    return tuple(values)
 
 
 def _execute(action, task_vars, batch, stop_on_error):

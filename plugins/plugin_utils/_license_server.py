@@ -67,7 +67,7 @@ def validate(args):
     if args["activation_method"] == "license_server_id" and args.get("activation") == "activated":
         code = compact_code(args.get("license_server_id"))
         if not code:
-            raise ValueError("license_server_id is required when activation_method is license_server_id")
+            raise ValueError("license_server_id is required with activation_method: license_server_id")
         if not LICENSE_SERVER_ID.match(code):
             raise ValueError("license_server_id must be the 35-character license server ID from web or telephone "
                              "activation: letters and digits, hyphens and spaces ignored (got %d characters%s)"
@@ -216,14 +216,19 @@ def _require_contact(contact, fields, what):
             what, ", ".join("contact.%s" % f for f in fields), ", ".join("contact.%s" % f for f in missing)))
 
 
-def _activation_hint(result):
-    # [WSD] rds-activate-license-server.md: outbound TCP 443 to the Clearinghouse; no Microsoft page
-    # mentions a proxy. The WMI call runs on the license server, so the license server must reach it.
-    return ("If the license server cannot reach the Microsoft Clearinghouse over the Internet (outbound TCP "
-            "443), activate it from RD Licensing Manager on a computer that has Internet access, or by web "
-            "browser or telephone: get a license "
-            "server ID at https://activate.microsoft.com with the server's product ID (licensing_info reports "
-            "it), then set activation_method: license_server_id and license_server_id.")
+def _activation_hint(product_id):
+    """What to do when the Clearinghouse cannot be reached; the product ID is what the web page asks for (it is
+    no secret: RD Licensing Manager shows it, and the result carries it as product_id).
+    [WSD] rds-activate-license-server.md: outbound TCP 443 to the Clearinghouse; no Microsoft page mentions a
+    proxy. The WMI call runs on the license server, so the license server itself must reach it."""
+    known = " (%s, product_id in this result)" % product_id if product_id else " (product_id in this result)"
+
+    def hint(result):
+        return ("If the license server cannot reach the Microsoft Clearinghouse over the Internet (outbound TCP "
+                "443), activate it from RD Licensing Manager on a computer that has Internet access, or by web "
+                "browser or telephone: get a license server ID at https://activate.microsoft.com with the server's "
+                "product ID%s, then set activation_method: license_server_id and license_server_id." % known)
+    return hint
 
 
 def _plan_activation(plan, want, ls, contact):
@@ -233,7 +238,7 @@ def _plan_activation(plan, want, ls, contact):
         if want["activation_method"] == "automatic":
             _require_contact(contact, ACTIVATION_CONTACT, "Automatic activation")
             step = plan.add("activate", "Activate the license server automatically over the Internet",
-                            _activation_hint)
+                            _activation_hint(ls.get("product_id")))
             step.invoke(wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, "ActivateServerAutomatic")
             step.expect_out = {"ActivationStatus": 0}  # 0 = activated [W32]
         else:
@@ -245,13 +250,13 @@ def _plan_activation(plan, want, ls, contact):
     elif wanted == "deactivated" and status == "activated":
         _require_contact(contact, DEACTIVATION_CONTACT, "Automatic deactivation")
         step = plan.add("deactivate", "Deactivate the license server automatically over the Internet",
-                        _activation_hint)
+                        _activation_hint(ls.get("product_id")))
         step.invoke(wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, "DeactivateServerAutomatic")
         step.expect_out = {"ActivationStatus": 1}  # 1 = not activated [W32]
     elif want.get("reactivation_reason") and status == "activated":
         _require_contact(contact, ACTIVATION_CONTACT, "Automatic reactivation")
         step = plan.add("reactivate", "Reactivate the license server (reason: %s)" % want["reactivation_reason"],
-                        _activation_hint)
+                        _activation_hint(ls.get("product_id")))
         step.invoke(wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, "ReactivateServerAutomatic",
                     arguments={"Reason": REACTIVATION_REASONS[want["reactivation_reason"]]})
         step.expect_out = {"ActivationStatus": 0}

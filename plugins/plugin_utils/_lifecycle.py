@@ -83,6 +83,10 @@ def reboot(action, task_vars, timeout, sleep=time.sleep, clock=time.monotonic):
             _reset(action)
             if boot_time(action, task_vars) != before:
                 return clock() - started
+        except bridge.HostUnreachable as e:
+            if e.reason == "authentication":
+                raise  # polling on would add a failed logon every few seconds
+            last_error = str(e).splitlines()[0]
         except (AnsibleError, bridge.BridgeError) as e:  # down or coming up
             last_error = str(e).splitlines()[0] if str(e) else type(e).__name__
     raise HostTimeout("the host did not come back from its reboot within %d seconds (last: %s)"

@@ -40,6 +40,8 @@ Phases: a phase ends where the action must read the host again before it can pla
             reads the host again and plans the rest anew. A removal needs no new read: it goes
             last in the same round trip as the steps before it.
   config    everything else, applied with the verification reads in the same round trip
+            A role-phase step whose action is RESTART ("restart") has no operations: the action
+            restarts the host (a feature an earlier run installed without reboot waits for it).
   record    what the module writes once an earlier phase told it something (cal_pack's marker
             needs the KeyPackId that Windows returns from the install)
 Plan.phase(name) gives one phase's steps; the plan's warnings stay with the whole plan.
@@ -61,6 +63,7 @@ class PlanError(Exception):
 
 
 PHASES = ("role", "config", "record")
+RESTART = "restart"  # the action of a role-phase step that restarts the host (no operations)
 
 # Options several modules share; their documentation is the doc fragment of the same name
 # (plugins/doc_fragments/reboot.py, reveal.py), and a unit test holds the two together.

@@ -22,7 +22,8 @@ from __future__ import annotations
 import copy
 
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import REBOOT_OPTIONS, Plan, PlanError, check_timeouts
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import (
+    REBOOT_OPTIONS, RESTART, Plan, PlanError, check_timeouts)
 
 POLICY_RECORD = "LocalPolicy"
 VALID_CONNECTIVITY = (9, 11)  # [JAG] counts 9 and 11 as success
@@ -134,7 +135,11 @@ def plan(want, have):
 
 def plan_role(want, have):
     plan = Plan()
-    if want["install_role"] and not have["roles"]["session_host"]:
+    if want["install_role"] and want["reboot"] and wmi.FEATURE_SESSION_HOST in have.get("restart_pending", []):
+        # Installed by an earlier run without reboot: Windows finishes the install at the next restart.
+        # The step has no operations: the action restarts the host (_plan.py, RESTART).
+        plan.add(RESTART, "Restart the host to finish installing %s" % wmi.FEATURE_SESSION_HOST, phase="role")
+    elif want["install_role"] and not have["roles"]["session_host"]:
         if wmi.FEATURE_SESSION_HOST not in have["features"]:
             raise PlanError("%s does not offer %s (Server Core has no RD Session Host)"
                             % (have["host"]["name"], wmi.FEATURE_SESSION_HOST))
@@ -162,7 +167,7 @@ def plan_config(want, have, record):
     if want.get("mode") == "per_user" and not have["host"].get("part_of_domain"):
         plan.warnings.append(_per_user_in_workgroup(want, have))
     if want["method"] == "wmi":
-        _plan_wmi(plan, notes, want, sh)
+        _plan_wmi(plan, notes, want, sh, record)
     else:
         _plan_policy(plan, notes, want, sh, record)
     plan.warnings.extend(notes)
@@ -183,23 +188,48 @@ def _per_user_in_workgroup(want, have):
             "cannot be tracked here; Microsoft permits only Per Device licensing for session hosts in a workgroup.")
 
 
-def _plan_wmi(plan, notes, want, sh):
+def _plan_wmi(plan, notes, want, sh, record):
+    """ChangeMode and SetSpecifiedLicenseServerList. A policy value the module itself wrote (method:
+    group_policy before) is removed first: it would override the WMI setting, and it is the module's own."""
+    new_record = dict(record)
     mode = want.get("mode")
-    if mode and mode != sh["licensing_mode"]:
-        if sh["licensing_mode_source"] == "group_policy":
+    own_mode = mode and _own_policy(sh["policy"]["licensing_mode"], record, "LicensingMode")
+    if own_mode:
+        _remove_policy(plan, "policy_mode_remove", "licensing mode", wmi.POLICY_LICENSING_MODE)
+        new_record.pop("LicensingMode")
+    if mode and (own_mode or mode != sh["licensing_mode"]):  # once the policy is gone, the local value shows
+        if sh["licensing_mode_source"] == "group_policy" and not own_mode:
             notes.append(_policy_note("the licensing mode", sh["licensing_mode"]))
         else:
             step = plan.add("mode", "Set the licensing mode to %s" % mode)
             step.invoke(wmi.TS_NAMESPACE, wmi.TS_SETTING_CLASS, "ChangeMode", instances=True,
                         arguments={"LicensingType": wmi.CHANGE_MODE_VALUE[mode]})
     servers = want.get("license_servers")
-    if servers is not None and not _same_servers(servers, sh["license_servers"]):
-        if sh["license_servers_source"] == "group_policy":
+    own_servers = servers is not None and _own_policy(sh["policy"]["license_servers"], record, "LicenseServers")
+    if own_servers:
+        _remove_policy(plan, "policy_servers_remove", "license servers", wmi.POLICY_LICENSE_SERVERS)
+        new_record.pop("LicenseServers")
+    if servers is not None and (own_servers or not _same_servers(servers, sh["license_servers"])):
+        if sh["license_servers_source"] == "group_policy" and not own_servers:
             notes.append(_policy_note("the license servers", ", ".join(sh["license_servers"] or []) or "none"))
         else:
             step = plan.add("license_servers", "Set the license servers to %s" % (", ".join(servers) or "none"))
             step.invoke(wmi.TS_NAMESPACE, wmi.TS_SETTING_CLASS, "SetSpecifiedLicenseServerList", instances=True,
                         arguments={"SpecifiedLSList": servers})
+    _write_record(plan, record, new_record)
+
+
+def _own_policy(value, record, name):
+    """Whether a policy value is the one the module recorded writing (method: group_policy)."""
+    if value is None or name not in record:
+        return False
+    text = ",".join(value) if isinstance(value, list) else str(value)
+    return text == record[name]
+
+
+def _remove_policy(plan, action, what, value_name):
+    step = plan.add(action, "Remove the local policy %s the module set before (method is now wmi)" % what)
+    step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "DeleteValue", arguments=_policy_value(value_name))
 
 
 def _policy_note(what, value):
@@ -243,13 +273,19 @@ def _plan_policy(plan, notes, want, sh, record):
                 step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "DeleteValue",
                             arguments=_policy_value(wmi.POLICY_LICENSE_SERVERS))
                 new_record.pop("LicenseServers", None)
-    if new_record != record and plan.steps:
-        step = plan.steps[-1]
-        step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "CreateKey",
-                    arguments={"hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": wmi.MARKER_KEY})
-        step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "SetMultiStringValue", arguments={
-            "hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": wmi.MARKER_KEY, "sValueName": POLICY_RECORD,
-            "sValue": ["%s=%s" % kv for kv in sorted(new_record.items())]})
+    _write_record(plan, record, new_record)
+
+
+def _write_record(plan, record, new_record):
+    """The record of the policy values the module wrote, updated in the plan's last step."""
+    if new_record == record or not plan.steps:
+        return
+    step = plan.steps[-1]
+    step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "CreateKey",
+                arguments={"hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": wmi.MARKER_KEY})
+    step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "SetMultiStringValue", arguments={
+        "hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": wmi.MARKER_KEY, "sValueName": POLICY_RECORD,
+        "sValue": ["%s=%s" % kv for kv in sorted(new_record.items())]})
 
 
 def _policy_key(step):
@@ -287,6 +323,7 @@ def after_install(want, have):
     if policy["license_servers"] is not None:
         sh.update(license_servers=policy["license_servers"], license_servers_source="group_policy")
     fresh["roles"]["session_host"] = True
+    fresh["restart_pending"] = [f for f in have.get("restart_pending", []) if f != wmi.FEATURE_SESSION_HOST]
     return fresh
 
 
@@ -295,7 +332,11 @@ def predict(want, have, plan):
         have = after_install(want, have)
     after = view(have)
     for step in plan.steps:
-        if step.action in ("mode", "policy_mode"):
+        if step.action == "policy_mode_remove":
+            after["mode_source"] = "local"  # the "mode" step that follows sets the value
+        elif step.action == "policy_servers_remove":
+            after["license_servers_source"] = "local"
+        elif step.action in ("mode", "policy_mode"):
             after["mode"] = want["mode"]
             after["mode_source"] = "group_policy" if step.action == "policy_mode" else "local"
         elif step.action in ("license_servers", "policy_servers"):
@@ -303,6 +344,24 @@ def predict(want, have, plan):
             after["license_servers_source"] = ("group_policy" if step.action == "policy_servers" and
                                                want["license_servers"] else "local")
     return after
+
+
+def advice(want, after, report):
+    """Warnings about the host as the task leaves it (`after` is view() of it): a licensing mode with no license
+    server to get CALs from, and each checked license server that does not answer as a valid one. Neither is
+    an error: the host runs on its grace period meanwhile, and the server may come up later."""
+    notes = []
+    configures = want.get("mode") or want.get("license_servers") is not None
+    if configures and after["mode"] in wmi.CHANGE_MODE_VALUE and not after["license_servers"]:
+        notes.append("The licensing mode is %s but no license server is configured: the host gets no CALs, and "
+                     "refuses connections once its grace period ends. Set license_servers." % after["mode"])
+    for check in report:
+        if not check["valid"]:
+            status = "" if check["status"] is None else " (connectivity status %s, %s)" % (
+                check["status"], check["name"])
+            notes.append("The license server %s does not answer as a valid license server%s: %s"
+                         % (check["server"], status, check["meaning"]))
+    return notes
 
 
 def grace_check(want, sh, report):

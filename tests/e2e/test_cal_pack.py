@@ -132,7 +132,7 @@ def test_numbers_never_appear_in_output_transcript_or_host_state(lab, nine):
 def test_a_newer_version_than_the_server_warns(lab, nine):
     result = lab.run("ls1", "cal_pack", agreement("select", "1212121", version="2025"), check=True).result()
     assert result["warnings"] == [
-        "2025 CALs are newer than this license server (Windows Server 2022): a license server holds CALs of its "
+        "ls1: 2025 CALs are newer than this license server (Windows Server 2022): a license server holds CALs of its "
         "own version and earlier, so Windows may refuse them."]
 
 

@@ -56,7 +56,7 @@ def test_check_mode_predicts_what_the_first_run_does(converge):
     # marker's fingerprint uses a salt that only the real run creates, and the pack's id is Windows'.)
     assert converge.check.statuses("ls1") == ["changed"] * (1 + CAL_PACK_TASKS)
     for predicted, done in zip(converge.check.results("ls1")[1:], converge.first.results("ls1")[1:]):
-        assert predicted["warnings"][0].startswith("Check mode: LS1 is not a license server")
+        assert predicted["warnings"][0].startswith("ls1: Check mode: LS1 is not a license server")
         assert [s["action"] for s in predicted["plan"]] == [s["action"] for s in done["plan"]] == ["install", "mark"]
         assert predicted["plan"][0]["description"] == done["plan"][0]["description"]
 

@@ -42,8 +42,8 @@ def test_a_host_restarting_during_the_run_fails_clearly_and_a_rerun_converges(fl
                                    "comment": "test", "reason_code": 0}}, tmp_path)
     args = {"mode": "per_device", "license_servers": ["ls1"], "check_connectivity": False}
     down = fleet.adhoc("sh1", "remote_desktop.licensing.session_host", args, tmp_path=tmp_path)["sh1"]
-    assert down["_rc"] != 0
-    assert down["msg"].startswith("The connection to the host dropped twice while reading it: "), down
+    assert down["_rc"] != 0 and down["unreachable"] is True  # as ansible reports a host it cannot reach
+    assert down["msg"].startswith("The connection to sh1 (127.0.0.1) dropped twice while reading it: "), down
     assert fleet.state("sh1")["session_host"]["licensing_type"] == 5  # nothing was changed
     seed(fleet, "sh1", {"reboot": {"up_at": (now - datetime.timedelta(seconds=1)).isoformat()}}, tmp_path)
     again = fleet.adhoc("sh1", "remote_desktop.licensing.session_host", args, tmp_path=tmp_path)["sh1"]

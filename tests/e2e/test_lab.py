@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import yaml
 
 from rdlab.testing import Lab, start_lab
 
@@ -64,7 +65,7 @@ def test_playbook_with_gather_facts(lab, tmp_path):
 
 
 def inventory_vars(lab):
-    return json.loads(lab.inventory.read_text().split("\n", 1)[1])["all"]["vars"]
+    return yaml.safe_load(lab.inventory.read_text())["all"]["vars"]
 
 
 @pytest.fixture

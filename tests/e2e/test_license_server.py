@@ -195,6 +195,10 @@ def test_unreachable_clearinghouse_points_to_web_or_telephone_activation(lab):
         "(outbound TCP 443), activate it from RD Licensing Manager on a computer that has Internet access, or by "
         "web browser or telephone")
     assert "activation_method: license_server_id and license_server_id" in result["msg"]
+    # The product ID the web page asks for is in the failed result, and in the message.
+    product_id = lab.state("unreachable")["license_server"]["product_id"]
+    assert result["product_id"] == product_id
+    assert f"with the server's product ID ({product_id}, product_id in this result)" in result["msg"]
     # The failed result carries the whole plan: the Diagnoser went in by an earlier round trip, the contact
     # just before the failed call.
     assert result["changed"] is True and plan_actions(result) == ["install_role", "contact", "activate"]
@@ -275,7 +279,7 @@ def test_server_core_gets_the_role_service_without_tools(lab):
 
 def test_removing_an_activated_server_without_deactivating_warns(lab):
     result = lab.run("offline", "license_server", {"state": "absent"}, check=True).result()
-    assert result["warnings"] == ["The license server is removed while activated: migrate its CALs to another "
+    assert result["warnings"] == ["offline: The license server is removed while activated: migrate its CALs to another "
                                   "license server (RD Licensing Manager, Manage RDS CALs), then deactivate it first "
                                   "(activation: deactivated)."]
 

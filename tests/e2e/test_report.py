@@ -119,10 +119,10 @@ def test_json_has_every_host_and_the_fleet_numbers(report):
     assert hosts["sh2"]["session_host"]["licensing_mode"] == "per_user"
     assert hosts["sh2"]["session_host"]["grace_period_days_left"] == 20
     assert hosts["sh1"]["session_host"]["license_servers"] == ["LS1.CORP.EXAMPLE.COM"]
-    # The connection is refused: unreachable, or failed when licensing_info reports the dropped connection itself.
+    # The connection is refused: unreachable, in words.
     gone = hosts["gone"]
-    assert gone["status"] in ("unreachable", "failed") and "Connection refused" in gone["error"]
-    assert codes(gone) == ["host_unreachable" if gone["status"] == "unreachable" else "host_not_read"]
+    assert gone["status"] == "unreachable" and "Nothing listens on port " in gone["error"]
+    assert codes(gone) == ["host_unreachable"]
 
 
 def test_json_has_the_cross_host_findings(report):
@@ -161,7 +161,7 @@ def test_csv_one_row_per_host(report_dir):
     assert rows["sh2"]["diagnostic_codes"].split(";") == [
         "license_server_not_valid", "license_server_not_activated", "license_server_older", "grace_period_ending",
         "no_cals_for_mode"]
-    assert rows["gone"]["status"] in ("unreachable", "failed") and "Connection refused" in rows["gone"]["error"]
+    assert rows["gone"]["status"] == "unreachable" and "Nothing listens on port 1 of gone" in rows["gone"]["error"]
     assert rows["sh1"]["session_host"] == "true" and rows["sh1"]["license_server"] == "false"
 
 
@@ -294,8 +294,8 @@ def test_the_hosts_table(seen):
     assert sh2["mode"] == "Per User (local setting)" and sh2["servers"] == "ls2 lower version"
     assert sh2["grace"] == "20 days left" and sh2["findings"] == "3 errors 2 warnings"
     assert sh3["grace"] == "120 days left" and sh3["findings"] == "1 error"
-    assert hosts["gone"][0] == "gone" and hosts["gone"][1].startswith(("Unreachable:", "Not read:"))
-    assert "Connection refused" in hosts["gone"][1] and hosts["gone"][2] == "1 error"
+    assert hosts["gone"][0] == "gone" and hosts["gone"][1].startswith("Unreachable:")
+    assert "Nothing listens on port 1 of gone" in hosts["gone"][1] and hosts["gone"][2] == "1 error"
     assert "not activated" in seen["text"].lower()
 
 

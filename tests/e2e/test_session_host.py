@@ -173,10 +173,10 @@ def test_group_policy_set_by_someone_else_is_reported_not_changed(lab):
     for result in run.results():
         assert result["changed"] is False and result["plan"] == []
         assert result["warnings"] == [
-            "Group Policy sets the licensing mode (per_device) on this host; the module leaves it alone. Change it "
-            "in the Group Policy object that sets it.",
-            f"Group Policy sets the license servers (ls9.{DOMAIN}) on this host; the module leaves it alone. Change "
-            "it in the Group Policy object that sets it."]
+            "gpo: Group Policy sets the licensing mode (per_device) on this host; the module leaves it alone. Change "
+            "it in the Group Policy object that sets it.",
+            f"gpo: Group Policy sets the license servers (ls9.{DOMAIN}) on this host; the module leaves it alone. "
+            "Change it in the Group Policy object that sets it."]
         assert (result["mode"], result["mode_source"]) == ("per_device", "group_policy")
         assert (result["license_servers"], result["license_servers_source"]) == ([f"ls9.{DOMAIN}"], "group_policy")
     assert run.recap()["gpo"]["changed"] == 0
@@ -195,9 +195,11 @@ def test_per_user_in_a_workgroup_is_refused_unless_allowed(lab):
         "allow_per_user_in_workgroup: true to set Per User anyway")
     result = lab.run("wg", "session_host", {"mode": "per_user", "allow_per_user_in_workgroup": True}).result()
     assert result["changed"] is True and result["mode"] == "per_user"
-    assert result["warnings"] == ["Per User licensing is not permitted in a workgroup (allow_per_user_in_workgroup is "
-                                  "set): Per User CALs cannot be tracked here; Microsoft permits only Per Device "
-                                  "licensing for session hosts in a workgroup."]
+    assert result["warnings"] == [
+        "wg: Per User licensing is not permitted in a workgroup (allow_per_user_in_workgroup is set): Per User CALs "
+        "cannot be tracked here; Microsoft permits only Per Device licensing for session hosts in a workgroup.",
+        "wg: The licensing mode is per_user but no license server is configured: the host gets no CALs, and refuses "
+        "connections once its grace period ends. Set license_servers."]
     assert lab.state("wg")["session_host"]["licensing_type"] == 4
 
 
@@ -269,8 +271,8 @@ def test_install_role_without_reboot_stops_and_says_so(lab):
     result = lab.run("pending", "session_host", dict(PER_USER, install_role=True)).result()
     assert result["changed"] is True and result["reboot_required"] is True
     assert plan_actions(result) == ["install_role"] and result["mode"] == "remote_admin"
-    assert result["warnings"] == ["Reboot the host to finish installing the RD Session Host role, then run the task "
-                                  "again to configure licensing."]
+    assert result["warnings"] == ["pending: Reboot the host to finish installing the RD Session Host role, then run "
+                                  "the task again to configure licensing."]
     assert lab.state("pending")["pending_restart"] is True
 
 

@@ -21,6 +21,8 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+import yaml  # PyYAML: ansible-core's own dependency, so wherever ansible runs
+
 from .fleet import FAULTS, Fleet
 from .model.cim import LabStateError
 from .model.host import new_host_state
@@ -113,8 +115,8 @@ def write_inventory(directory: Path) -> Path:
         "windows": {"children": {g: {"hosts": hs} for g, hs in groups.items() if hs}}}}}
     path = directory / "inventory" / "hosts.yml"
     path.parent.mkdir(exist_ok=True)
-    # JSON is YAML: no YAML library needed to write it.
-    path.write_text("# Written by rdlab: the simulated Windows lab's hosts.\n" + json.dumps(inventory, indent=2))
+    path.write_text("# Written by rdlab: the simulated Windows lab's hosts.\n"
+                    + yaml.safe_dump(inventory, default_flow_style=False, sort_keys=False))
     os.chmod(path, 0o600)
     return path
 

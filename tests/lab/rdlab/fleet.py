@@ -99,6 +99,16 @@ class Fleet:
         if down:
             raise DropConnection(f"{host} is restarting")
 
+    def logon_failed(self, host: str, scheme: str) -> None:
+        """A refused logon: Windows writes event 4625 "An account failed to log on" to the Security log
+        (learn.microsoft.com, windows/security/threat-protection/auditing/event-4625), and an account
+        lockout policy counts it. Successful logons are not recorded."""
+        with self.host(host) as model:
+            log = model.state.setdefault("security_log", [])
+            log.append({"event_id": 4625, "message": "An account failed to log on.", "authentication": scheme,
+                        "time": dt.datetime.now(dt.timezone.utc).isoformat()})
+            del log[:-50]  # keep the newest 50, like a small log
+
     def run_command(self, host: str, command: str, arguments: list[str], stdin: bytes) -> CommandResult:
         drop = False
         with self.host(host) as model:

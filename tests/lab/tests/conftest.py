@@ -35,6 +35,7 @@ class FakeRunner:
     hook: Callable[[str, str], None] = lambda host, action: None
     calls: list[Call] = field(default_factory=list)
     exchanges: list[str] = field(default_factory=list)
+    logon_failures: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def run_command(self, host: str, command: str, arguments: list[str], stdin: bytes) -> CommandResult:
@@ -42,6 +43,10 @@ class FakeRunner:
         with self._lock:
             self.calls.append(call)
         return self.answer(call)
+
+    def logon_failed(self, host: str, scheme: str) -> None:
+        with self._lock:
+            self.logon_failures.append(scheme)
 
     def before_exchange(self, host: str, action: str) -> None:
         with self._lock:

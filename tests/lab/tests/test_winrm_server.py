@@ -120,6 +120,20 @@ def test_wrong_password_is_rejected(runner, start_server):
     assert runner.exchanges == []
 
 
+def test_each_refused_logon_is_counted_once_and_a_good_one_not_at_all(runner, start_server):
+    server = start_server(runner)
+
+    with pytest.raises(InvalidCredentialsError):
+        session(server, password="wrong").run_cmd("hostname")
+    with pytest.raises(InvalidCredentialsError):
+        ntlm_session(server, password="wrong").run_cmd("hostname")
+    session(server).run_cmd("hostname")
+    ntlm_session(server).run_cmd("hostname")
+    requests.post(server.url, data=b"<x/>", timeout=5)  # no credentials at all: not a logon attempt
+
+    assert runner.logon_failures == ["Basic", "NTLM"]
+
+
 def test_missing_credentials_get_the_offered_challenges(runner, start_server):
     both = start_server(runner)
     ntlm_only = start_server(runner, host_name="win2", auth=("ntlm",))

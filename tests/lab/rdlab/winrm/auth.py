@@ -45,7 +45,13 @@ _END = _BOUNDARY + b"--\r\n"
 
 
 class AuthenticationFailed(Exception):
-    """The client's credentials or token were refused: answer 401."""
+    """The client's credentials or token were refused: answer 401. `logon` is true when the client's
+    credentials were checked and refused (a failed logon, which Windows counts), false for a token
+    that is merely malformed or out of place."""
+
+    def __init__(self, message: str, logon: bool = False) -> None:
+        super().__init__(message)
+        self.logon = logon
 
 
 class EncryptionError(Exception):
@@ -146,7 +152,8 @@ class NegotiateSession:
         except binascii.Error:
             self._context = None
             raise AuthenticationFailed("the Negotiate token is not base64") from None
-        if _starts_handshake(token) or self.established:
+        starts = _starts_handshake(token)
+        if starts or self.established:
             # The acceptor handles raw NTLM and NTLM inside SPNEGO; Kerberos would need GSSAPI.
             self._context = spnego.server(protocol="negotiate")
         elif self._context is None:
@@ -155,7 +162,8 @@ class NegotiateSession:
             return self._context.step(token)
         except Exception as error:  # spnego raises several types for bad tokens and wrong passwords
             self._context = None
-            raise AuthenticationFailed(f"NTLM: {error}") from None
+            # A token that continues a handshake carries the credentials (NTLM AUTHENTICATE): a logon attempt.
+            raise AuthenticationFailed(f"NTLM: {error}", logon=not starts) from None
 
     def unwrap(self, body: bytes) -> bytes:
         """The SOAP envelope inside an encrypted request body (MS-WSMV 2.2.9.1.1)."""

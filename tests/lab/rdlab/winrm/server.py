@@ -106,6 +106,9 @@ class CommandRunner(Protocol):
         ("Create", "Command", "Send", "Receive", "Signal", "Delete"; the full URI if unknown).
         May sleep (a slow host) or raise DropConnection."""
 
+    # Optional: logon_failed(host, scheme) is called for every refused logon attempt (a wrong user name
+    # or password, Basic or NTLM), where Windows writes Security event 4625.
+
 
 class WinRMServer:
     """Serves one lab host on one loopback (address, port); many may run in one process.
@@ -143,6 +146,7 @@ class WinRMServer:
         if "ntlm" in self.auth:
             register_ntlm_user(username, password, host_name)
         self._port = port
+        self._runner = runner
         self._shells = _ShellService(host_name, runner)
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -204,6 +208,13 @@ class WinRMServer:
         """The WWW-Authenticate values of a 401, in Windows's order."""
         offered = [(NEGOTIATE_CHALLENGE, "ntlm"), (BASIC_CHALLENGE, "basic")]
         return [challenge for challenge, scheme in offered if scheme in self.auth]
+
+    def logon_failed(self, scheme: str) -> None:
+        """Tell the runner of a refused logon attempt, when it wants to know."""
+        log.debug("%s: %s logon refused", self.host_name, scheme)
+        hook = getattr(self._runner, "logon_failed", None)
+        if hook is not None:
+            hook(self.host_name, scheme)
 
     def exchange(self, body: bytes) -> tuple[int, str]:
         """Answer one SOAP request: (HTTP status, envelope). May raise DropConnection."""
@@ -317,6 +328,8 @@ class _Handler(BaseHTTPRequestHandler):
                 out = self.negotiate.step(token)
             except AuthenticationFailed as error:
                 log.debug("%s: %s", endpoint.host_name, error)
+                if error.logon:
+                    endpoint.logon_failed("NTLM")
                 self._unauthorized(endpoint)
                 return None
             headers = {"WWW-Authenticate": f"{NEGOTIATE_CHALLENGE} {base64.b64encode(out).decode()}"} if out else {}
@@ -331,6 +344,8 @@ class _Handler(BaseHTTPRequestHandler):
             log.debug("%s: Basic over HTTP refused (allow_unencrypted is false)", endpoint.host_name)
         elif not authorization and self.negotiate.established:
             return {}
+        elif scheme.lower() == "basic" and "basic" in endpoint.auth:
+            endpoint.logon_failed("Basic")
         self._unauthorized(endpoint)
         return None
 

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
 
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _bridge as bridge
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
@@ -212,3 +213,83 @@ def test_exit_code_success_restart_required_means_a_restart():
     results = bridge.BatchResult(batch, [{"ok": True, "success": True, "restart_needed": "No",
                                           "exit_code": "SuccessRestartRequired", "changed_features": ["RDS-RD-Server"]}])
     assert results["f"].raw["restart_needed"] == "Yes"
+
+
+class FailingConnection:
+    """A winrm connection whose every attempt fails with `error` (the texts are the winrm plugin's and
+    pywinrm's, as seen against the lab); counts the attempts."""
+
+    _winrm_host, _winrm_port, _winrm_scheme, _winrm_user = "192.0.2.7", 5985, "http", "Administrator"
+
+    def __init__(self, error):
+        self.error, self.calls, self.resets = error, 0, 0
+        self._connection = self
+
+    def reset(self):
+        self.resets += 1
+
+    def _execute_module(self, **kwargs):
+        self.calls += 1
+        raise self.error
+
+
+def read_batch():
+    batch = bridge.Batch()
+    batch.get("a", wmi.CIMV2, wmi.OS_CLASS)
+    return batch
+
+
+REFUSED = ("ntlm: HTTPConnectionPool(host='192.0.2.7', port=5985): Max retries exceeded with url: /wsman (Caused by "
+           "NewConnectionError(\"HTTPConnection(host='192.0.2.7', port=5985): Failed to establish a new connection: "
+           "[Errno 111] Connection refused\"))")
+
+
+@pytest.mark.parametrize("error, reason, words", [
+    (AnsibleConnectionFailure("ntlm: the specified credentials were rejected by the server"), "authentication",
+     "Authentication as Administrator (ansible_user) was rejected by sh1 (192.0.2.7): check ansible_user and "
+     "ansible_password"),
+    (AnsibleConnectionFailure(REFUSED), "refused", "Nothing listens on port 5985 of sh1 (192.0.2.7) (connection refused)"),
+    (AnsibleConnectionFailure("ntlm: HTTPConnectionPool(host='192.0.2.7', port=5985): Read timed out. (read timeout=30)"),
+     "timeout", "sh1 (192.0.2.7) did not answer on port 5985 in time (30 seconds)"),
+    (AnsibleError("the connection attempt timed out"), "timeout", "sh1 (192.0.2.7) did not answer on port 5985 in time:"),
+    (AnsibleConnectionFailure("ntlm: HTTPSConnectionPool(host='192.0.2.7', port=5985): Max retries exceeded with url: "
+                              "/wsman (Caused by SSLError(SSLError(1, '[SSL: WRONG_VERSION_NUMBER] wrong version "
+                              "number (_ssl.c:1006)')))"), "tls", "the listener on that port may speak HTTP"),
+    (AnsibleConnectionFailure("ntlm: rdlab sh1: the WinRM service refuses unencrypted messages over HTTP"),
+     "unencrypted", "refused an unencrypted message over HTTP"),
+])
+def test_a_connection_failure_is_unreachable_in_words_and_not_retried(error, reason, words):
+    action = FailingConnection(error)
+    with pytest.raises(bridge.HostUnreachable) as raised:
+        bridge.run(action, {"inventory_hostname": "sh1"}, read_batch())
+    assert raised.value.reason == reason
+    assert words in str(raised.value)
+    assert raised.value.detail == str(error).splitlines()[0]
+    assert (action.calls, action.resets) == (1, 0)  # one attempt: a wrong password is one failed logon
+
+
+def test_other_errors_are_not_connection_problems():
+    action = FailingConnection(AnsibleError("module remote_desktop.licensing.host_bridge not found"))
+    with pytest.raises(AnsibleError, match="not found"):
+        bridge.run(action, {}, read_batch())
+
+
+def test_an_untrusted_certificate_is_named_in_short():
+    error = AnsibleConnectionFailure(
+        "ntlm: HTTPSConnectionPool(host='192.0.2.7', port=5986): Max retries exceeded with url: /wsman (Caused by "
+        "SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+        "self-signed certificate (_ssl.c:1006)')))")
+    with pytest.raises(bridge.HostUnreachable) as raised:
+        bridge.run(FailingConnection(error), {"inventory_hostname": "sh1"}, read_batch())
+    assert str(raised.value) == (
+        "The certificate of sh1 (192.0.2.7) on port 5985 is not trusted ([SSL: CERTIFICATE_VERIFY_FAILED] certificate "
+        "verify failed: self-signed certificate): set ansible_winrm_ca_trust_path to the CA that issued it.")
+
+
+def test_a_connection_dropped_twice_over_http_mentions_an_https_listener():
+    action = FailingConnection(ConnectionError("('Connection aborted.', RemoteDisconnected('Remote end closed "
+                                               "connection without response'))"))
+    with pytest.raises(bridge.HostUnreachable, match="dropped twice while reading it: .* check ansible_winrm_scheme: "
+                                                     "http spoken to an HTTPS listener"):
+        bridge.run(action, {}, read_batch())
+    assert (action.calls, action.resets) == (2, 1)

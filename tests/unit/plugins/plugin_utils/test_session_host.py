@@ -127,3 +127,51 @@ def test_a_restart_pending_install_is_named_not_attempted():
     host["restart_pending"] = ["RDS-RD-Server"]
     with pytest.raises(PlanError, match="Windows finishes the install only at the next restart: reboot the host"):
         sh.plan_config(sh.validate(args(mode="per_user")), host, {})
+
+
+def test_a_restart_pending_install_with_reboot_allowed_plans_the_restart_then_the_configuration():
+    host = have(mode="remote_admin")
+    host["restart_pending"] = ["RDS-RD-Server"]
+    host["policy_record"] = {}
+    plan = sh.plan(sh.validate(args(mode="per_user", license_servers=["ls1"], install_role=True, reboot=True)), host)
+    assert [(s.action, s.phase, s.batch.operations) for s in plan.phase("role").steps] == [("restart", "role", [])]
+    assert [s.action for s in plan.phase("config").steps] == ["mode", "license_servers"]
+    # without reboot: no restart step, and the configuration says why it cannot go on
+    with pytest.raises(PlanError, match="reboot the host"):
+        sh.plan(sh.validate(args(mode="per_user", install_role=True)), host)
+
+
+def test_switching_to_wmi_removes_the_policy_values_the_module_wrote():
+    host = have(mode="per_user", mode_source="group_policy", policy_mode=4, servers=["ls1"],
+                servers_source="group_policy", policy_servers=["ls1"])
+    record = {"LicensingMode": "4", "LicenseServers": "ls1"}
+    want = sh.validate(args(mode="per_device", license_servers=["ls1"]))
+    plan = sh.plan_config(want, host, record)
+    assert [s.action for s in plan.steps] == ["policy_mode_remove", "mode", "policy_servers_remove",
+                                              "license_servers"]
+    assert plan.warnings == []
+    ops = [op for s in plan.steps for op in s.batch.operations]
+    assert [(op["method"], op["arguments"].get("sValueName")) for op in ops if op["method"] == "DeleteValue"] == [
+        ("DeleteValue", "LicensingMode"), ("DeleteValue", "LicenseServers")]
+    assert ops[-1]["method"] == "SetMultiStringValue" and ops[-1]["arguments"]["sValue"] == []
+    assert sh.predict(want, host, plan) == {"role_installed": True, "mode": "per_device", "mode_source": "local",
+                                            "license_servers": ["ls1"], "license_servers_source": "local"}
+    # a value that differs from the record is someone else's: reported, not removed
+    plan = sh.plan_config(want, host, {"LicensingMode": "2"})
+    assert plan.steps == []
+    assert "Group Policy sets the licensing mode (per_user)" in plan.warnings[0]
+
+
+def test_advice_on_a_mode_without_servers_and_on_servers_that_do_not_answer():
+    after = {"mode": "per_user", "license_servers": []}
+    assert sh.advice(sh.validate(args(mode="per_user")), after, []) == [
+        "The licensing mode is per_user but no license server is configured: the host gets no CALs, and refuses "
+        "connections once its grace period ends. Set license_servers."]
+    assert sh.advice(sh.validate(args()), after, []) == []  # the task configured nothing
+    report = [{"server": "ls1", "status": 11, "name": "valid", "valid": True, "meaning": "ok"},
+              {"server": "nowhere", "status": 6, "name": "not_connectable", "valid": False,
+               "meaning": "The license server cannot be contacted."}]
+    assert sh.advice(sh.validate(args(license_servers=["ls1", "nowhere"])),
+                     {"mode": "per_user", "license_servers": ["ls1", "nowhere"]}, report) == [
+        "The license server nowhere does not answer as a valid license server (connectivity status 6, "
+        "not_connectable): The license server cannot be contacted."]
