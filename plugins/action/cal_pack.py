@@ -1,82 +1,169 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, remote_desktop.licensing contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""cal_pack: install or remove a CAL key pack on a license server, exactly once."""
+"""cal_pack: install or remove a CAL key pack on a license server, exactly once, even with two runs at once."""
 
 from __future__ import annotations
 
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _cal_pack as planner
+import time
+
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _bridge as bridge
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _cal_pack as planner
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _info as info
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._action import LicensingAction, TaskFailed
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._bridge import Batch
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import Plan
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import Plan, PlanError
+
+# While another run installs the same pack (a fresh pending marker), read again every POLL_SECONDS, for
+# up to WAIT_SECONDS; a run that lost the lock to another plans again, up to ATTEMPTS times.
+WAIT_SECONDS = 120
+POLL_SECONDS = 1
+ATTEMPTS = 3
+CONFLICT = object()
 
 
-def _verify_batch():
+def _verify_batch(want):
     batch = Batch()
     batch.get("verify_packs", wmi.CIMV2, wmi.KEY_PACK_CLASS)
-    return planner.read_ops(batch)
+    return planner.read_ops(batch, want)
 
 
 class ActionModule(LicensingAction):
     PLANNER = planner
 
     def run_module(self, want, task_vars):
-        results = bridge.run(self, task_vars, planner.read_ops(info.read_batch()))
-        have = info.parse(results)
-        salt, markers = planner.read_markers(results)
-        plan, pack, how, fp, new_salt = planner.plan(want, have, salt, markers, check_mode=self._task.check_mode)
-        self.result = {"changed": plan.changed, "plan": plan.report(), "matched_by": how}
-        if plan.warnings:
-            self.result["warnings"] = plan.warnings
-        before = _view(want, pack, recorded=how == "marker")
-        if not plan.changed or self._task.check_mode:
-            return self._report(before, _predicted(want, pack), pack if want["state"] == "present" else None, pack)
-        matched = pack
-        if want["state"] == "present" and pack is None:
-            pack = self._install(want, task_vars, plan, markers, fp)
-            self.result["matched_by"] = "installed"
-        else:
-            packs = self._apply_and_check(task_vars, plan, want, fp, matched["key_pack_id"])
-            pack = packs.get(matched["key_pack_id"])
-        return self._report(before, _view(want, pack, recorded=pack is not None), pack, matched)
+        prepared = Plan()
+        for dummy in range(ATTEMPTS):
+            have, plan = self._read_and_plan(want, task_vars)
+            prepare = planner.prepare(want, have) if plan.changed else Plan()
+            if prepare.changed and not self._task.check_mode:
+                self.apply(task_vars, prepare)  # the first lock, alone; then read again (planner docstring)
+                prepared.extend(prepare)
+                continue
+            self._report_plan(prepared, prepare, plan)
+            before = self.before  # the host as the task's first read found it
+            present = want["state"] == "present"
+            if not plan.changed or self._task.check_mode:
+                return self._report(before, planner.predict(want, have, plan), plan.pack if present else None,
+                                    plan.pack)
+            pack = self._install(want, task_vars, plan, have) if plan.installs else self._change(want, task_vars, plan)
+            if pack is not CONFLICT:
+                return self._report(before, planner.after(want, pack), pack, plan.pack)
+        raise TaskFailed("Other runs kept changing the CAL pack markers of this license server while this task "
+                         "planned (%d attempts); run it again." % ATTEMPTS, dict(self.result, changed=self.applied))
 
-    def _install(self, want, task_vars, plan, markers, fp):
-        """Pending marker and install in one round trip; the pack's marker once Windows told its id."""
-        install = Plan()
-        install.steps = plan.steps[:1]
-        results = self.apply(task_vars, install, _verify_batch())
-        call = [r for r in results if r.operation.get("method", "").startswith("Install")][0]
-        key_pack_id = call.out.get("KeyPackId")
-        if key_pack_id is None:
-            raise TaskFailed(
-                "%s returned success but no KeyPackId, so the module cannot tell which key pack it installed. The "
-                "pending marker stays on the license server: the next run records the new key pack if one appeared, "
-                "or installs the pack if none did." % call.operation["method"], dict(self.result, changed=True))
-        mark = Plan()
-        mark.steps.append(planner.mark_after_install(want, markers, fp, key_pack_id))
-        self.result["plan"] = install.report() + mark.report()
-        pack = self._apply_and_check(task_vars, mark, want, fp, key_pack_id).get(key_pack_id)
+    def _report_plan(self, *plans):
+        """The task's plan, as this attempt makes it (an attempt that lost the lock reports nothing)."""
+        self.plan = Plan()
+        self.result.update(changed=False, plan=[], warnings=[])
+        for plan in plans:
+            self.record(plan)
+        self.result["matched_by"] = plans[-1].how
+
+    def _read_and_plan(self, want, task_vars):
+        """Read the host and plan; while another run is installing this pack, wait for it."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            have = self.read(task_vars, want)[0]
+            try:
+                return have, planner.plan(want, have, check_mode=self._task.check_mode)
+            except planner.Busy as e:
+                if time.monotonic() >= deadline:
+                    raise PlanError("%s. Gave up waiting after %d seconds: run the task again later" % (e, WAIT_SECONDS))
+                time.sleep(POLL_SECONDS)
+
+    def _send(self, task_vars, plan, want):
+        results = bridge.run(self, task_vars, plan.batch(_verify_batch(want)), stop_on_error=True)
+        self.applied = self.applied or plan.applied_any(results)
+        return results
+
+    def _install(self, want, task_vars, plan, have):
+        """Pending marker, lock and install in one round trip; the pack's marker once Windows told its id."""
+        install = plan.phase("config")
+        results = self._send(task_vars, install, want)
+        if planner.lock_conflict(install, results):
+            self._forget(task_vars, planner.forget_pending(plan, "Forget the pending marker: another run took the "
+                                                                 "lock first"), want)
+            return CONFLICT
+        failure = install.failure(results)
+        if failure:
+            if planner.install_error_is_definite(install, results):
+                self._forget(task_vars, planner.forget_pending(plan), want)
+            raise TaskFailed(failure, dict(self.result, changed=self.applied))
+        key_pack_id = self._installed_id(want, task_vars, plan, install, results, have)
+        mark = planner.record(want, plan, key_pack_id)
+        # The record step, now with its operations, in place of the placeholder the plan reported.
+        self.result["plan"] = [s for s in self.result["plan"] if s["phase"] != "record"] + mark.report()
+        results = self._send(task_vars, mark, want)
+        failure = mark.failure(results)
+        if failure and not planner.pending_already_gone(mark, results):
+            raise TaskFailed(failure, dict(self.result, changed=True))
+        pack = self._check(want, results, key_pack_id)
         self._check_attributes(want, pack)
+        self.result["matched_by"] = "installed"
         return pack
 
-    def _apply_and_check(self, task_vars, plan, want, fp, key_pack_id):
-        """Apply, then check the key packs and markers read back in the same round trip."""
-        results = self.apply(task_vars, plan, _verify_batch())
+    def _installed_id(self, want, task_vars, plan, install, results, have):
+        """The KeyPackId the install returned. A 'success' without one: the pack that appeared, if exactly
+        one did; none appeared means nothing was installed."""
+        call = install.result(results, "install")
+        key_pack_id = call.out.get("KeyPackId")
+        if key_pack_id is not None:
+            return key_pack_id
+        before = set(p["key_pack_id"] for p in have["license_server"]["key_packs"])
+        appeared = [p["KeyPackId"] for p in results["verify_packs"].instances if p["KeyPackId"] not in before]
+        if len(appeared) == 1:
+            self.result.setdefault("warnings", []).append(
+                "%s returned success but no KeyPackId; key pack %d appeared and is recorded as this pack."
+                % (call.operation["method"], appeared[0]))
+            return appeared[0]
+        if not appeared:
+            self._forget(task_vars, planner.forget_pending(plan), want)
+        raise TaskFailed(
+            "%s returned success but no KeyPackId, and %s, so the module cannot tell which key pack it installed. %s"
+            % (call.operation["method"], "no key pack appeared" if not appeared else
+               "%d key packs appeared (%s)" % (len(appeared), ", ".join(str(i) for i in appeared)),
+               "Nothing was installed: run the task again." if not appeared else
+               "The pending marker stays: remove the extra pack by hand, then run again."),
+            dict(self.result, changed=bool(appeared)))
+
+    def _change(self, want, task_vars, plan):
+        """Markers and removals in one round trip, after taking the lock."""
+        results = self._send(task_vars, plan, want)
+        if planner.lock_conflict(plan, results):
+            return CONFLICT
+        failure = plan.failure(results)
+        if failure:
+            raise TaskFailed(failure, dict(self.result, changed=self.applied))
+        if plan.pack is None:
+            return None
+        return self._check(want, results, plan.pack["key_pack_id"])
+
+    def _forget(self, task_vars, plan, want):
+        """Best effort: when it fails, the pending marker stays and expires (planner.PENDING_LEASE)."""
+        try:
+            results = self._send(task_vars, plan, want)
+        except bridge.BridgeError:
+            return
+        if not plan.failure(results):
+            self.result["plan"] = self.result["plan"] + plan.report()
+
+    def _check(self, want, results, key_pack_id):
+        """The pack read back in the same round trip, and its marker: the change took effect."""
         packs = dict((p["KeyPackId"], info.key_pack(p)) for p in results["verify_packs"].instances)
-        dummy, markers = planner.read_markers(results)
+        markers = planner.read_markers(results)
         present = key_pack_id in packs
-        marked = markers["packs"].get(key_pack_id) == fp
-        if want["state"] == "present" and not (present and marked):
-            raise TaskFailed("After the change key pack %s is %s and %s" % (
-                key_pack_id, "present" if present else "missing from Win32_TSLicenseKeyPack",
-                "marked" if marked else "not marked"), dict(self.result, changed=True))
-        if want["state"] == "absent" and present:
+        if want["state"] == "present":
+            marked = planner.is_marked(want, markers, key_pack_id)
+            if not (present and marked):
+                raise TaskFailed("After the change key pack %s is %s and %s" % (
+                    key_pack_id, "present" if present else "missing from Win32_TSLicenseKeyPack",
+                    "marked" if marked else "not marked"), dict(self.result, changed=True))
+        elif present:
             raise TaskFailed("Key pack %s is still installed after UninstallLicenseKeyPackWithId" % key_pack_id,
                              dict(self.result, changed=True))
-        return packs
+        return packs.get(key_pack_id)
 
     def _check_attributes(self, want, pack):
         """Retail codes and key pack IDs carry their own version, type and count: say when they differ."""
@@ -95,23 +182,3 @@ class ActionModule(LicensingAction):
         self.result["key_pack"] = pack
         self.result["diff"] = {"before": before, "after": after}
         return self.result
-
-
-def _view(want, pack, recorded):
-    """The declared pack as the diff shows it; the numbers are never in it."""
-    view = {"program": want["program"], "state": "present" if pack else "absent"}
-    if pack:
-        view.update((k, pack[k]) for k in ("key_pack_id", "product_version", "license_type", "total"))
-        view["recorded"] = recorded
-    return view
-
-
-def _predicted(want, pack):
-    """The view after the plan, for check mode (a new pack's id is not known before Windows assigns it)."""
-    if want["state"] == "absent":
-        return _view(want, None, False)
-    if pack is not None:
-        return _view(want, pack, True)
-    return {"program": want["program"], "state": "present", "key_pack_id": None,
-            "product_version": want["product_version"], "license_type": want["license_type"],
-            "total": want["count"], "recorded": True}

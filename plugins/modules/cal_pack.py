@@ -14,14 +14,21 @@ description:
   - Installs a pack of Remote Desktop client access licenses (CALs) bought under any license program, as the
     Install Licenses wizard does, or removes the pack a declaration installed.
   - Windows keeps no agreement number or license code on a key pack, so the module keeps a marker per pack on
-    the license server (under C(HKLM\SOFTWARE\Ansible\RemoteDesktopLicensing)) holding a salted, slow hash of
-    the declaration, never the number itself.
-  - "The matching rule: a pack whose marker has this declaration's hash; else, after an install that was
-    interrupted, the unmarked pack that appeared since; else an unmarked pack (never the built-in one) with the
-    declared product version, license type and count, which is how a pack installed by hand is recognised and
-    then marked. The same declaration is never installed twice, in any order of tasks; two different agreements
-    with equal version, type and count are both installed."
-  - Refuses to install on a license server that is not activated.
+    the license server (value names under C(HKLM\SOFTWARE\Ansible\RemoteDesktopLicensing)) holding an HMAC of
+    the declaration keyed with O(marker_key). The key stays on the controller, so neither the host nor the logs
+    hold anything from which a number could be guessed.
+  - "The matching rule: a pack whose marker has this declaration's HMAC; else, after an install that was
+    interrupted, the unmarked pack of the program's key pack type that appeared since; else, for V(state=present)
+    only, an unmarked pack (never the built-in one) of the program's key pack type with the declared product
+    version, license type and count, which is how a pack installed by hand is recognised and then marked. The
+    same declaration is never installed twice, in any order of tasks and with several runs at once; two different
+    agreements with equal version, type and count are both installed."
+  - V(state=absent) removes only a pack that a marker proves this declaration installed, or the pack
+    O(remove_key_pack_id) names with O(force=true).
+  - Refuses to install on a license server that is not activated, and refuses to act on markers it cannot check
+    (written with another key), saying how to recover.
+  - See the CAL packs guide (docs/cal_packs.md) for the marker design, its threat model, key rotation and the
+    migration from the first design's markers.
 options:
   program:
     description:
@@ -81,12 +88,42 @@ options:
     type: int
   state:
     description:
-      - V(present) installs the pack unless the matching rule finds it; V(absent) removes the pack it matches.
-      - With V(absent), when several unmarked packs match the declared version, type and count, the module
-        does not guess which one and fails.
+      - V(present) installs the pack unless the matching rule finds it; V(absent) removes the pack a marker proves
+        this declaration installed.
+      - With V(absent), a pack that merely looks like the declaration (no marker) stays, with a warning naming it;
+        remove it with O(remove_key_pack_id) and O(force=true).
     type: str
     choices: [present, absent]
     default: present
+  marker_key:
+    description:
+      - The secret that keys the markers (HMAC-SHA256), at least 20 characters, for example from
+        C(openssl rand -base64 32). Keep it in ansible-vault or an AWX credential; it never leaves the controller.
+      - Required, except with O(remove_key_pack_id). When not given, the environment variable
+        E(REMOTE_DESKTOP_LICENSING_MARKER_KEY) is used.
+      - Use the same key for every run against a license server. Markers made with a key the task is not given
+        stop the module with a recovery message.
+    type: str
+  previous_marker_keys:
+    description:
+      - Earlier values of O(marker_key), while rotating to a new one. A pack marked with one of them is recognised
+        and marked again with O(marker_key). Drop them once every declaration has run with the new key.
+    type: list
+    elements: str
+    default: []
+  force:
+    description:
+      - With V(state=absent), remove a pack that has licenses issued to clients (otherwise the module refuses),
+        and allow O(remove_key_pack_id).
+    type: bool
+    default: false
+  remove_key_pack_id:
+    description:
+      - With V(state=absent) and O(force=true), the C(KeyPackId) (as RV(key_pack_id) and
+        M(remote_desktop.licensing.licensing_info) report it) of a pack to remove although no marker proves this
+        collection installed it, for example a pack installed by hand. The numbers are not needed then.
+      - The built-in pack is never removed.
+    type: int
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -104,13 +141,17 @@ attributes:
   platform:
     platforms: windows
 notes:
-  - All numbers are C(no_log). They are sent to the host in the internal module's secret option, never logged,
-    and never written to the host except to Windows' install call.
+  - All numbers and keys are C(no_log). The numbers are sent to the host in the internal module's secret option,
+    never logged, and never written to the host except to Windows' install call; the markers are sent as secrets
+    too and never appear in the plan, the result or the diff.
+  - While another run installs the same pack, the module waits for it (up to two minutes); a run that read the
+    markers before another run changed them plans again, so two jobs at once install one pack.
   - Installing CALs validates the pack with the Microsoft Clearinghouse over the Internet. A license server
     without Internet access installs with V(license_key_pack_id).
-  - An install costs two round trips after the read. The first writes a pending marker and installs, so a run
-    interrupted at any point is finished by the next run, never repeated. The second writes the pack's marker
-    once Windows has given its key pack id.
+  - An install costs two round trips after the read. The first writes a pending marker, takes the markers' lock
+    and installs, so a run interrupted at any point is finished by the next run, never repeated. The second writes
+    the pack's marker once Windows has given its key pack id. The first marker written on a license server costs
+    two more (the lock alone, then a read).
 seealso:
   - module: remote_desktop.licensing.license_server
   - module: remote_desktop.licensing.licensing_info
@@ -129,14 +170,17 @@ EXAMPLES = r"""
     product_version: "2022"
     license_type: per_user
     count: 25
+    marker_key: "{{ vault_cal_pack_marker_key }}"
 
-- name: Install a retail pack
+- name: Install a retail pack, the code given inline (no_log keeps it out of the output)
   remote_desktop.licensing.cal_pack:
     program: retail
-    license_code: "{{ vault_retail_code }}"
+    license_code: ABCDE-FGHIJ-KLMNO-PQRST-UVWXY
     product_version: "2019"
     license_type: per_device
     count: 20
+    marker_key: "{{ vault_cal_pack_marker_key }}"
+  no_log: true
 
 - name: Install CALs from an Open License confirmation
   remote_desktop.licensing.cal_pack:
@@ -146,6 +190,18 @@ EXAMPLES = r"""
     product_version: "2022"
     license_type: per_device
     count: 10
+    marker_key: "{{ vault_cal_pack_marker_key }}"
+
+- name: Rotate the marker key (run every declaration once like this, then drop previous_marker_keys)
+  remote_desktop.licensing.cal_pack:
+    program: spla
+    agreement_number: "{{ vault_spla_agreement }}"
+    product_version: "2022"
+    license_type: per_user
+    count: 25
+    marker_key: "{{ vault_cal_pack_marker_key_2027 }}"
+    previous_marker_keys:
+      - "{{ vault_cal_pack_marker_key }}"
 
 - name: Remove the pack that an Enterprise Agreement declaration installed
   remote_desktop.licensing.cal_pack:
@@ -154,6 +210,14 @@ EXAMPLES = r"""
     product_version: "2019"
     license_type: per_user
     count: 50
+    marker_key: "{{ vault_cal_pack_marker_key }}"
+    state: absent
+
+- name: Remove key pack 7, installed by hand, although no marker proves whose it is
+  remote_desktop.licensing.cal_pack:
+    program: retail
+    remove_key_pack_id: 7
+    force: true
     state: absent
 """
 
@@ -171,7 +235,8 @@ key_pack:
            "total": 25, "issued": 0, "available": 25, "built_in": false}
 matched_by:
   description: How the pack was found before the task's change, V(marker), V(pending) (an interrupted install),
-    V(attributes) (a pack installed by hand), or null (not found); V(installed) after a new install.
+    V(attributes) (a pack installed by hand), V(key_pack_id) (O(remove_key_pack_id)), or null (not found);
+    V(installed) after a new install.
   returned: always
   type: str
   sample: marker

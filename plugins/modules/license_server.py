@@ -129,6 +129,13 @@ options:
       - Seconds to wait after installing the role for the licensing WMI classes to answer.
     type: int
     default: 300
+  force:
+    description:
+      - With O(state=absent), remove the role service although the license server holds CAL key packs (the
+        built-in pack aside), or its key packs cannot be read. Without it the module refuses and changes
+        nothing, because removing the role takes the CALs with it.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - remote_desktop.licensing.reboot

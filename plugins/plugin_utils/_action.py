@@ -145,7 +145,7 @@ class LicensingAction(ActionBase):
     # --- round trips -------------------------------------------------------------------------
     def read_batch(self, want, **read_args):
         """The licensing_info reads plus the planner's own."""
-        return self.PLANNER.read_ops(info.read_batch(), want, **read_args)
+        return self.PLANNER.read_ops(info.read_batch(self.reveal), want, **read_args)
 
     def observe(self, want, results):
         have = info.parse(results, reveal_license_server_id=self.reveal)

@@ -4,40 +4,65 @@
 # FOR INTERNAL COLLECTION USE ONLY
 # The interfaces in this file serve this collection's own plugins; they may change in any release,
 # even a bugfix release. Do not import them from other collections or playbooks.
-"""The cal_pack planner: which key pack a declaration means, and how to install or remove it.
+"""The cal_pack planner: which key pack a declaration means, and how to install or remove it safely.
 
 Windows keeps no agreement number or license code on a key pack (Win32_TSLicenseKeyPack has none,
-rd-licensing-wmi.md §2), so the collection keeps its own marker per pack, under
-HKLM\\SOFTWARE\\Ansible\\RemoteDesktopLicensing:
-  Salt            REG_SZ        random, made once per license server
-  KeyPackMarkers  REG_MULTI_SZ  "<KeyPackId>=<fingerprint>" per pack installed or recognised, and
-                                "pending=<fingerprint>=<highest KeyPackId before>" while an install runs
-The fingerprint is PBKDF2-SHA256 of the whole declaration (program, numbers, version, type, count)
-with the salt: never the number itself, and slow to guess.
+rd-licensing-wmi.md §2), so the collection marks the packs it installs. A marker is the *name* of an
+empty REG_SZ value under HKLM\\SOFTWARE\\Ansible\\RemoteDesktopLicensing: one EnumValues call reads
+them all, and each is written or deleted on its own, never by rewriting a shared list:
 
-The matching rule (docs/cal_packs.md):
-1. a marker with the declaration's fingerprint whose pack still exists: that pack;
-2. a pending marker with the fingerprint: the unmarked pack that appeared above the recorded
-   KeyPackId (an install whose answer was lost), or none (the install did not happen);
-3. otherwise an unmarked pack (never the built-in or an unlimited one) with the declared product
-   version, license type and count: a pack installed by hand; the lowest KeyPackId first.
+  pack.<KeyPackId>.<key id>.<mac>              a pack this declaration installed or adopted
+  pending.<key id>.<mac>.<highest>.<started>   an install under way: the highest KeyPackId before it
+                                               and when it started (Unix time on the controller)
+  lock.<nonce>                                 the markers' version, for concurrent runs (below)
+
+<mac> is HMAC-SHA256 of the whole declaration (program, numbers, version, type, count) keyed with the
+no_log option marker_key, which never leaves the controller (ansible-vault, an AWX credential); <key
+id> names the key that made it. Without the key a marker says nothing about the numbers: a 7-digit
+agreement number is a small space, so only a secret the host and the logs never see protects it.
+Markers and macs travel as secret arguments: never in the plan, the result or the diff.
+
+Concurrent runs. StdRegProv cannot create a value only if it is absent, but deleting a value that is
+gone answers 2, and of two deletes of one value exactly one succeeds. So every batch that changes
+markers deletes each lock.* value it read, then writes a new one; with stop_on_error a run whose
+read is out of date fails on that delete before it changes anything. An install first writes its
+pending marker, then takes the lock, then installs: a run that reads in between sees the pending
+marker and waits (a pending marker younger than PENDING_LEASE seconds is an install in progress).
+The first lock of a server is written alone, by prepare(), and read back before anything relies on it.
+
+Markers of the first design (Salt and KeyPackMarkers, PBKDF2 of the declaration) are recognised with
+the declaration's numbers and rewritten as keyed markers by the next run, without reinstalling.
 """
 
 from __future__ import annotations
 
 import binascii
 import hashlib
+import hmac
 import os
 import re
+import time
+
+from ansible.module_utils.common.parameters import env_fallback
 
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
-from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import Plan, PlanError, compact_code
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import Plan, PlanError, Step, compact_code
 
 MARKER_KEY = wmi.MARKER_KEY
-SALT_VALUE = "Salt"
-MARKERS_VALUE = "KeyPackMarkers"
-PBKDF2_ITERATIONS = 100000
-
+MARKER_KEY_ENV = "REMOTE_DESKTOP_LICENSING_MARKER_KEY"
+MIN_KEY_LENGTH = 20
+# A pending marker younger than this is an install in progress; older, an install whose run died.
+# Longer than any install call (the Clearinghouse answers within WinRM's operation timeout).
+PENDING_LEASE = 900
+LEGACY_SALT_VALUE = "Salt"
+LEGACY_MARKERS_VALUE = "KeyPackMarkers"
+LEGACY_PBKDF2_ITERATIONS = 100000
+_KEY_ID_MESSAGE = b"remote_desktop.licensing marker key id"
+_NAME = {
+    "pack": re.compile(r"^pack\.(\d+)\.([0-9a-f]{12})\.([0-9a-f]{32})$"),
+    "pending": re.compile(r"^pending\.([0-9a-f]{12})\.([0-9a-f]{32})\.(\d+)\.(\d+)$"),
+    "lock": re.compile(r"^lock\.[0-9a-f]{16}$"),
+}
 # InstallAgreementLicenseKeyPack AgreementType [W32] installagreementlicensekeypack.
 AGREEMENT_TYPES = {
     "select": 0, "enterprise_agreement": 1, "campus_agreement": 2, "school_agreement": 3, "spla": 4,
@@ -72,6 +97,13 @@ VERSION_ORDER = ["2008R2", "2012", "2016", "2019", "2022", "2025"]
 OS_VERSION_CAL = [("10.0.26100", "2025"), ("10.0.20348", "2022"), ("10.0.17763", "2019"),
                   ("10.0.14393", "2016"), ("6.3", "2012"), ("6.2", "2012"), ("6.1", "2008R2")]
 
+# The KeyPackType each program's install gives: [W32] win32-tslicensekeypack.md 1 retail purchase,
+# 2 volume purchase, 5 open license. The agreement programs are Microsoft's volume licensing programs
+# (the class lists no Select or Enterprise type, rd-licensing-wmi.md §13); a key pack ID from web or
+# telephone can stand for any of the three.
+PROGRAM_KEY_PACK_TYPES = dict([("retail", (1,)), ("open_license", (5,)), ("license_key_pack_id", (1, 2, 5))]
+                              + [(p, (2,)) for p in AGREEMENT_TYPES])
+
 ARGUMENT_SPEC = {
     "program": {"type": "str", "required": True, "choices": PROGRAMS},
     "license_code": {"type": "str", "no_log": True},
@@ -84,33 +116,43 @@ ARGUMENT_SPEC = {
     "license_type": {"type": "str", "choices": sorted(PRODUCT_TYPE_ARGUMENT)},
     "count": {"type": "int"},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "marker_key": {"type": "str", "no_log": True, "fallback": (env_fallback, [MARKER_KEY_ENV])},
+    "previous_marker_keys": {"type": "list", "elements": "str", "no_log": True, "default": []},
+    "force": {"type": "bool", "default": False},
+    "remove_key_pack_id": {"type": "int"},
 }
 
 
-normalize = compact_code
+class Busy(PlanError):
+    """Another run is installing this declaration's pack: wait and read again."""
 
+
+class CalPackPlan(Plan):
+    """A Plan, and what the action needs to know about it besides its steps."""
+
+    def __init__(self):
+        super(CalPackPlan, self).__init__()
+        self.pack = None  # the pack the declaration means, as read before the plan
+        self.how = None  # matched_by: marker, pending, attributes, key_pack_id or None
+        self.installs = False
+        self.pending_name = None  # the pending marker the install writes (secret: it holds the mac)
+
+
+# --- validation -------------------------------------------------------------------------------
 
 def validate(args):
-    """Check the numbers and the pack's attributes before anything touches the host."""
+    """Check the numbers, the pack's attributes and the keys before anything touches the host."""
     program = args["program"]
-    needed = PROGRAM_NUMBERS[program]
-    want = {"program": program, "state": args["state"], "numbers": {}}
-    for option in NUMBER_FORMATS:
-        given = args.get(option)
-        if option not in needed:
-            if given:
-                raise ValueError("%s is not used with program: %s (it takes %s)"
-                                 % (option, program, " and ".join(needed)))
-            continue
-        value = normalize(given)
-        if not value:
-            raise ValueError("program: %s needs %s" % (program, " and ".join(needed)))
-        pattern, expected = NUMBER_FORMATS[option]
-        if not pattern.match(value):
-            # Never echo the value: it is a secret.
-            raise ValueError("%s must be %s; hyphens and spaces are ignored (got %d characters)"
-                             % (option, expected, len(value)))
-        want["numbers"][option] = value
+    want = {"program": program, "state": args["state"], "force": bool(args.get("force")),
+            "remove_key_pack_id": args.get("remove_key_pack_id"), "numbers": {}}
+    if want["remove_key_pack_id"] is not None:
+        if want["state"] != "absent" or not want["force"]:
+            raise ValueError("remove_key_pack_id removes a key pack that no marker proves this collection "
+                             "installed: it needs state: absent and force: true")
+        want.update(product_version=None, license_type=None, count=None, product_version_id=None)
+        want.update(_keys(args, required=False))
+        return want
+    _validate_numbers(args, want)
     for option in ("product_version", "license_type", "count"):
         if program in EXPLICIT_PROGRAMS and args.get(option) is None:
             raise ValueError("program: %s needs %s" % (program, option))
@@ -122,111 +164,150 @@ def validate(args):
     want["product_version_id"] = args.get("product_version_id")
     if want["product_version"] and want["product_version_id"] is None:
         want["product_version_id"] = PRODUCT_VERSION_ARGUMENT[want["product_version"]]
+    want.update(_keys(args, required=True, declaration=_declaration(want)))
     return want
 
 
-def fingerprint(want, salt):
-    """PBKDF2-SHA256 of the declaration: identical declarations match, different numbers never do."""
-    fields = ["v1", want["program"]] + [want["numbers"][k] for k in sorted(want["numbers"])] + [
+def _validate_numbers(args, want):
+    program = want["program"]
+    needed = PROGRAM_NUMBERS[program]
+    for option in NUMBER_FORMATS:
+        given = args.get(option)
+        if option not in needed:
+            if given:
+                raise ValueError("%s is not used with program: %s (it takes %s)"
+                                 % (option, program, " and ".join(needed)))
+            continue
+        value = compact_code(given)
+        if not value:
+            raise ValueError("program: %s needs %s" % (program, " and ".join(needed)))
+        pattern, expected = NUMBER_FORMATS[option]
+        if not pattern.match(value):
+            # Never echo the value: it is a secret.
+            raise ValueError("%s must be %s; hyphens and spaces are ignored (got %d characters)"
+                             % (option, expected, len(value)))
+        want["numbers"][option] = value
+
+
+def _keys(args, required, declaration=None):
+    """{'key_id': the current key's id, 'macs': {key id: mac of the declaration}}. The keys themselves
+    stay here: nothing returned holds one."""
+    key = args.get("marker_key")
+    if not key:
+        if required:
+            raise ValueError("marker_key is required: the secret that keys the CAL pack markers, from ansible-vault "
+                             "or an AWX credential (or the %s environment variable); see docs/cal_packs.md"
+                             % MARKER_KEY_ENV)
+        return {"key_id": None, "macs": {}}
+    macs = {}
+    for option, value in [("marker_key", key)] + [("previous_marker_keys", k) for k in args.get("previous_marker_keys")
+                                                  or []]:
+        if len(value) < MIN_KEY_LENGTH:
+            # The length only: the key is a secret.
+            raise ValueError("%s must be at least %d characters (got %d); make one with: openssl rand -base64 32"
+                             % (option, MIN_KEY_LENGTH, len(value)))
+        raw = value.encode("utf-8")
+        macs.setdefault(key_id(raw), mac(raw, declaration) if declaration else None)
+    return {"key_id": key_id(key.encode("utf-8")), "macs": macs}
+
+
+def key_id(raw_key):
+    return hmac.new(raw_key, _KEY_ID_MESSAGE, hashlib.sha256).hexdigest()[:12]
+
+
+def _declaration(want):
+    fields = [want["program"]] + [want["numbers"][k] for k in sorted(want["numbers"])] + [
         want["product_version"] or "-", want["license_type"] or "-", str(want["count"] or "-")]
-    digest = hashlib.pbkdf2_hmac("sha256", "|".join(fields).encode("utf-8"), salt.encode("utf-8"),
-                                 PBKDF2_ITERATIONS)
+    return "|".join(fields)
+
+
+def mac(raw_key, declaration):
+    """HMAC-SHA256 of the declaration: identical declarations match, and without the key nothing can be
+    learnt from it (128 bits kept)."""
+    return hmac.new(raw_key, ("v2|" + declaration).encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
+def legacy_fingerprint(want, salt):
+    """The first design's marker, PBKDF2-SHA256 of the declaration with the host's salt: computed only to
+    recognise, and then replace, markers that design left on a host."""
+    digest = hashlib.pbkdf2_hmac("sha256", ("v1|" + _declaration(want)).encode("utf-8"), salt.encode("utf-8"),
+                                 LEGACY_PBKDF2_ITERATIONS)
     return binascii.hexlify(digest).decode("ascii")
 
 
-def new_salt():
-    return binascii.hexlify(os.urandom(16)).decode("ascii")
+def new_nonce():
+    return binascii.hexlify(os.urandom(8)).decode("ascii")
 
 
-# --- markers on the host ---------------------------------------------------------------------
+# --- reading the markers ------------------------------------------------------------------------
 
-def parse_markers(lines):
-    """{'packs': {KeyPackId: fingerprint}, 'pending': [(fingerprint, highest id before)]}."""
-    markers = {"packs": {}, "pending": []}
-    for line in lines or []:
-        parts = line.split("=")
-        if len(parts) == 3 and parts[0] == "pending" and parts[2].isdigit():
-            markers["pending"].append((parts[1], int(parts[2])))
-        elif len(parts) == 2 and parts[0].isdigit():
-            markers["packs"][int(parts[0])] = parts[1]
-    return markers
-
-
-def render_markers(markers):
-    lines = ["%d=%s" % (pack_id, fp) for pack_id, fp in sorted(markers["packs"].items())]
-    return lines + ["pending=%s=%d" % (fp, highest) for fp, highest in markers["pending"]]
-
-
-def read_ops(batch):
+def read_ops(batch, want=None):
     """The marker reads, added to the licensing_info read batch."""
-    for op_id, method, value in (("marker_salt", "GetStringValue", SALT_VALUE),
-                                 ("marker_list", "GetMultiStringValue", MARKERS_VALUE)):
-        batch.invoke(op_id, wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, method, read_only=True, arguments={
-            "hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": MARKER_KEY, "sValueName": value})
+    args = {"hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": MARKER_KEY}
+    batch.invoke("marker_names", wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "EnumValues", read_only=True,
+                 arguments=dict(args))
+    for op_id, method, value in (("legacy_salt", "GetStringValue", LEGACY_SALT_VALUE),
+                                 ("legacy_markers", "GetMultiStringValue", LEGACY_MARKERS_VALUE)):
+        batch.invoke(op_id, wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, method, read_only=True,
+                     arguments=dict(args, sValueName=value))
     return batch
 
 
+def observe(want, have, results):
+    """`have` with the markers parsed into have['markers'], and the pack the declaration means today in
+    have['declared'] (what view() shows; None when there is none, or when the plan would refuse)."""
+    have = dict(have)
+    have["markers"] = read_markers(results)
+    have["program"] = want["program"]
+    try:
+        have["declared"] = plan(want, have).pack
+    except PlanError:
+        have["declared"] = None
+    return have
+
+
 def read_markers(results):
-    """(salt or None, markers) from the marker reads; a missing key or value is simply empty."""
-    def value(op_id, out_name):
+    """The markers: locks, packs and pending (each a dict with its value name), and the first design's."""
+    def out(op_id, name):
         result = results[op_id]
         if result.ok:
-            return result.out.get(out_name)
+            return result.out.get(name)
         if result.return_value == wmi.REGISTRY_NOT_FOUND:
             return None
         raise PlanError("could not read the CAL pack markers: %s" % result.message())
-    return value("marker_salt", "sValue"), parse_markers(value("marker_list", "sValue"))
+    markers = {"locks": [], "packs": [], "pending": [], "legacy_salt": out("legacy_salt", "sValue"),
+               "legacy": parse_legacy(out("legacy_markers", "sValue"))}
+    markers["key_exists"] = results["marker_names"].ok
+    for name in out("marker_names", "sNames") or []:
+        for kind, pattern in _NAME.items():
+            found = pattern.match(name)
+            if not found:
+                continue
+            if kind == "lock":
+                markers["locks"].append(name)
+            elif kind == "pack":
+                markers["packs"].append({"name": name, "key_pack_id": int(found.group(1)),
+                                         "key_id": found.group(2), "mac": found.group(3)})
+            else:
+                markers["pending"].append({"name": name, "key_id": found.group(1), "mac": found.group(2),
+                                           "highest": int(found.group(3)), "started": int(found.group(4))})
+    markers["locks"].sort()
+    return markers
 
 
-def _write_markers(step, markers, salt=None):
-    args = {"hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": MARKER_KEY}
-    if salt is not None:
-        step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "CreateKey", arguments=dict(args))
-        step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "SetStringValue",
-                    arguments=dict(args, sValueName=SALT_VALUE, sValue=salt))
-    step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "SetMultiStringValue",
-                arguments=dict(args, sValueName=MARKERS_VALUE, sValue=render_markers(markers)))
+def parse_legacy(lines):
+    """The first design's KeyPackMarkers: {'packs': {KeyPackId: fingerprint}, 'pending': [(fp, highest)]}."""
+    legacy = {"packs": {}, "pending": [], "lines": list(lines or [])}
+    for line in lines or []:
+        parts = line.split("=")
+        if len(parts) == 3 and parts[0] == "pending" and parts[2].isdigit():
+            legacy["pending"].append((parts[1], int(parts[2])))
+        elif len(parts) == 2 and parts[0].isdigit():
+            legacy["packs"][int(parts[0])] = parts[1]
+    return legacy
 
 
-# --- matching --------------------------------------------------------------------------------
-
-def _attributes_match(want, pack):
-    return ((want["product_version_id"] is None or pack["product_version_id"] == want["product_version_id"])
-            and (want["license_type"] is None or pack["license_type"] == want["license_type"])
-            and (want["count"] is None or pack["total"] == want["count"]))
-
-
-def _candidates(want, packs, markers, above=None):
-    marked = set(markers["packs"])
-    return sorted((p for p in packs if not p["built_in"] and not p["unlimited"] and p["key_pack_id"] not in marked
-                   and (above is None or p["key_pack_id"] > above) and _attributes_match(want, p)),
-                  key=lambda p: p["key_pack_id"])
-
-
-def match(want, packs, markers, fp):
-    """(pack or None, how): how is 'marker', 'pending', 'attributes' or None."""
-    by_id = dict((p["key_pack_id"], p) for p in packs)
-    for pack_id, marker_fp in markers["packs"].items():
-        if marker_fp == fp and pack_id in by_id:
-            return by_id[pack_id], "marker"
-    for pending_fp, highest in markers["pending"]:
-        if pending_fp == fp:
-            appeared = _candidates(dict(want, product_version_id=None, license_type=None, count=None), packs,
-                                   markers, above=highest)
-            if len(appeared) > 1:
-                raise PlanError("an earlier install of this CAL pack was interrupted and %d key packs (%s) have "
-                                "appeared since; remove the extra one by hand, then run again"
-                                % (len(appeared), ", ".join(str(p["key_pack_id"]) for p in appeared)))
-            if appeared:
-                return appeared[0], "pending"
-    if want["program"] in EXPLICIT_PROGRAMS or want["count"] is not None:
-        candidates = _candidates(want, packs, markers)
-        if candidates:
-            return candidates[0], "attributes"
-    return None, None
-
-
-# --- planning --------------------------------------------------------------------------------
+# --- planning -----------------------------------------------------------------------------------
 
 def cal_version_of(os_version):
     for prefix, version in OS_VERSION_CAL:
@@ -244,77 +325,457 @@ def check_server(want, have):
         raise PlanError("CAL packs can be installed only on an activated license server, and %s is %s: activate "
                         "it first (remote_desktop.licensing.license_server with activation: activated)"
                         % (have["host"]["name"], ls["activation_status"] or "not readable"))
+    unread = [p["message"] for p in have.get("problems", []) if p.get("part") in ("key_packs", "issued")]
+    if unread:
+        raise PlanError("could not read the key packs, so nothing can be matched or removed safely: %s" % unread[0])
 
 
-def plan(want, have, salt, markers, make_salt=new_salt, check_mode=False):
-    """Returns (plan, matched pack or None, how, fingerprint, salt to write or None)."""
+def prepare(want, have):
+    """The marker key and its first lock, written alone before a plan that changes markers relies on them:
+    a lock written in the same batch as a change could be written twice by two runs (module docstring)."""
     result = Plan()
-    new_salt_value = None
-    if salt is None:
-        salt = new_salt_value = make_salt()
-    fp = fingerprint(want, salt)
-    if want["state"] == "absent" and not have["license_server"]["installed"]:
-        return result, None, None, fp, None  # no license server, no pack to remove
+    if have["markers"]["locks"]:
+        return result
+    step = result.add("prepare", "Create the CAL pack marker key and its lock")
+    args = _reg_args()
+    step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "CreateKey", arguments=dict(args))
+    _set_name(step, "lock." + new_nonce())
+    return result
+
+
+def plan(want, have, check_mode=False, now=None, nonce=None):
+    """The CalPackPlan that makes the host match `want`; raises Busy while another run installs it."""
+    now = int(time.time()) if now is None else now
+    result = CalPackPlan()
+    ls = have["license_server"]
+    if want["state"] == "absent" and not ls["installed"]:
+        return result  # no license server, no pack to remove
+    markers = have.get("markers") or read_markers_empty()
     try:
         check_server(want, have)
     except PlanError as e:
-        if not check_mode:
+        if not check_mode or want["state"] == "absent":
             raise
         # In check mode an earlier task of the same run may be about to install and activate the server.
         result.warnings.append("Check mode: %s. The pack is shown as it would be installed once that is done." % e)
-        _plan_install(result, want, have, {"packs": {}, "pending": []}, fp, new_salt_value)
-        return result, None, None, fp, new_salt_value
-    pack, how = match(want, have["license_server"]["key_packs"], markers, fp)
-    if want["state"] == "present":
+        _plan_install(result, want, ls["key_packs"], read_markers_empty(), [], now, nonce)
+        return result
+    if want["macs"]:
+        _check_keys(want, markers)
+    work = _Work(want, have, markers, now)
+    if want["remove_key_pack_id"] is not None:
+        _plan_forced_removal(result, work)
+    elif want["state"] == "present":
         _warn_version(result, want, have)
-        if pack is None:
-            _plan_install(result, want, have, markers, fp, new_salt_value)
-        elif how != "marker":
-            step = result.add("mark", "Record that key pack %d is this %s CAL pack (found by %s)"
-                              % (pack["key_pack_id"], want["program"], "an interrupted install" if how == "pending"
-                                 else "its version, type and count"))
-            _write_markers(step, _marked(markers, fp, pack["key_pack_id"]), new_salt_value)
-    elif pack is not None:
-        if how == "attributes":
-            _refuse_ambiguous_removal(want, have, markers)
-        step = result.add("uninstall", "Remove key pack %d (%s, %s, %s CALs)" % (
-            pack["key_pack_id"], pack["product_version"], pack["license_type"], pack["total"]))
-        step.invoke(wmi.CIMV2, wmi.KEY_PACK_CLASS, "UninstallLicenseKeyPackWithId",
-                    arguments={"KeyPackId": pack["key_pack_id"]})
-        remaining = _without(markers, fp, pack["key_pack_id"])
-        _write_markers(step, remaining)
-    return result, pack, how, fp, new_salt_value
+        _plan_present(result, work, nonce)
+    else:
+        _plan_absent(result, work)
+    _plan_prune(result, work)
+    if result.steps and not result.installs:
+        lock = Step("lock", "Check that no other run changed the CAL pack markers since this task read them")
+        _take_lock(lock, markers, nonce)
+        result.steps.insert(0, lock)
+    return result
 
 
-def _plan_install(result, want, have, markers, fp, salt):
-    highest = max([p["key_pack_id"] for p in have["license_server"]["key_packs"]] or [0])
-    pending = {"packs": dict(markers["packs"]),
-               "pending": [m for m in markers["pending"] if m[0] != fp] + [(fp, highest)]}
-    step = result.add("install", "Install %s CAL pack (%s)" % (want["program"], _describe(want)),
-                      _install_hint)
-    _write_markers(step, pending, salt)  # before the install: an interrupted run can never install twice
+def read_markers_empty():
+    return {"locks": [], "packs": [], "pending": [], "legacy_salt": None, "key_exists": False,
+            "legacy": parse_legacy(None)}
+
+
+class _Work(object):
+    """What the planning steps share: the host's packs and markers, and the first design's lines to drop."""
+
+    def __init__(self, want, have, markers, now):
+        self.want = want
+        self.markers = markers
+        self.now = now
+        self.packs = dict((p["key_pack_id"], p) for p in have["license_server"]["key_packs"])
+        self.legacy_fp = (legacy_fingerprint(want, markers["legacy_salt"])
+                          if markers["legacy_salt"] and want["numbers"] else None)
+        self.drop_legacy_ids = set()
+        self.drop_legacy_pending = False
+
+    def own(self, kind):
+        return [m for m in self.markers[kind] if m["mac"] == self.want["macs"].get(m["key_id"])]
+
+    def marked_ids(self):
+        return set(m["key_pack_id"] for m in self.markers["packs"]) | set(self.markers["legacy"]["packs"])
+
+    def proven(self):
+        """(pack, marker or None): the existing pack a marker of this declaration proves it installed."""
+        for marker in sorted(self.own("packs"), key=lambda m: m["key_pack_id"]):
+            if marker["key_pack_id"] in self.packs:
+                return self.packs[marker["key_pack_id"]], marker
+        for pack_id, fp in sorted(self.markers["legacy"]["packs"].items()):
+            if self.legacy_fp and fp == self.legacy_fp and pack_id in self.packs:
+                return self.packs[pack_id], None
+        return None, None
+
+    def pending(self):
+        """This declaration's pending markers, and the lowest highest-id among them (None: none)."""
+        own = self.own("pending")
+        legacy = [highest for fp, highest in self.markers["legacy"]["pending"] if self.legacy_fp and fp == self.legacy_fp]
+        highs = [m["highest"] for m in own] + legacy
+        return own, bool(legacy), (min(highs) if highs else None)
+
+    def candidates(self, above=None, attributes=True):
+        """Unmarked packs of the program's key pack types (never built-in or unlimited), lowest id first."""
+        types = PROGRAM_KEY_PACK_TYPES[self.want["program"]]
+        marked = self.marked_ids()
+        return sorted((p for p in self.packs.values()
+                       if not p["built_in"] and not p["unlimited"] and p["key_pack_id"] not in marked
+                       and p.get("key_pack_type_id") in types and (above is None or p["key_pack_id"] > above)
+                       and (not attributes or _attributes_match(self.want, p))),
+                      key=lambda p: p["key_pack_id"])
+
+
+def _attributes_match(want, pack):
+    return ((want["product_version_id"] is None or pack["product_version_id"] == want["product_version_id"])
+            and (want["license_type"] is None or pack["license_type"] == want["license_type"])
+            and (want["count"] is None or pack["total"] == want["count"]))
+
+
+def _check_keys(want, markers):
+    """Markers this task cannot check: never act on them, say how to recover (finding 4 of issue 9)."""
+    unknown = sorted(set(m["key_id"] for m in markers["packs"] + markers["pending"]) - set(want["macs"]))
+    if unknown:
+        raise PlanError(
+            "the CAL pack markers on this license server were written with a marker_key this task was not given "
+            "(key id %s), so the module cannot tell which packs they prove and changes nothing. Give that key as "
+            "marker_key, or in previous_marker_keys while you rotate keys. If the key is lost: delete the values whose "
+            "names contain .%s. under HKLM\\%s by hand, then run each declaration with product_version, license_type "
+            "and count so that its pack is recognised and marked with the new key (docs/cal_packs.md)."
+            % (", ".join(unknown), unknown[0], MARKER_KEY))
+    legacy = markers["legacy"]
+    if (legacy["packs"] or legacy["pending"]) and not markers["legacy_salt"]:
+        raise PlanError(
+            "HKLM\\%s holds %s from an earlier version of the collection but not its %s value, so they cannot be "
+            "checked and the module changes nothing. If the salt is lost: delete the %s value by hand, then run "
+            "each declaration with product_version, license_type and count so that its pack is recognised and "
+            "marked again (docs/cal_packs.md)." % (MARKER_KEY, LEGACY_MARKERS_VALUE, LEGACY_SALT_VALUE,
+                                                   LEGACY_MARKERS_VALUE))
+
+
+def _plan_present(result, work, nonce):
+    want = work.want
+    pack, marker = work.proven()
+    if pack is not None:
+        result.pack, result.how = pack, "marker"
+        if marker is None:
+            step = result.add("migrate", "Replace the first design's marker of key pack %d by a keyed marker"
+                              % pack["key_pack_id"])
+            _set_name(step, _pack_name(want, pack["key_pack_id"]))
+            work.drop_legacy_ids.add(pack["key_pack_id"])
+        elif marker["key_id"] != want["key_id"]:
+            step = result.add("rekey", "Mark key pack %d with the current marker_key" % pack["key_pack_id"])
+            _set_name(step, _pack_name(want, pack["key_pack_id"]))
+            _delete_name(step, marker["name"])
+        return
+    pending, legacy_pending, highest = work.pending()
+    stale = []
+    if highest is not None:
+        appeared = work.candidates(above=highest, attributes=want["program"] in EXPLICIT_PROGRAMS)
+        if want["program"] not in EXPLICIT_PROGRAMS:  # a code carries its own attributes: prefer a match
+            appeared = [p for p in appeared if _attributes_match(want, p)] or appeared
+        if len(appeared) > 1:
+            raise PlanError("an earlier install of this CAL pack was interrupted and %d key packs (%s) have appeared "
+                            "since; remove the extra one by hand, then run again"
+                            % (len(appeared), ", ".join(str(p["key_pack_id"]) for p in appeared)))
+        fresh = [m for m in pending if work.now - m["started"] < PENDING_LEASE]
+        if fresh and not appeared:
+            raise Busy("another run has been installing this CAL pack since %s UTC; this task waits for it, and "
+                       "treats that install as interrupted %d minutes after it started"
+                       % (time.strftime("%H:%M:%S", time.gmtime(fresh[0]["started"])), PENDING_LEASE // 60))
+        stale = [m["name"] for m in pending]
+        work.drop_legacy_pending = legacy_pending
+        if appeared:
+            _adopt(result, work, appeared[0], "pending", stale)
+            return
+    candidates = work.candidates()
+    if want["program"] in EXPLICIT_PROGRAMS or want["count"] is not None:
+        if candidates:
+            _adopt(result, work, candidates[0], "attributes", stale)
+            return
+    elif work.candidates(attributes=False):
+        same_type = work.candidates(attributes=False)
+        raise PlanError("unmarked %s key packs (%s) exist and this declaration gives no count, so the module cannot "
+                        "tell whether one of them is this pack (its marker may have been lost) and installs nothing. "
+                        "Give product_version, license_type and count: a pack with those is recognised and marked, "
+                        "otherwise the pack is installed." % (want["program"], ", ".join(
+                            str(p["key_pack_id"]) for p in same_type)))
+    _plan_install(result, want, list(work.packs.values()), work.markers, stale, work.now, nonce)
+
+
+def _adopt(result, work, pack, how, stale):
+    result.pack, result.how = pack, how
+    step = result.add("mark", "Record that key pack %d is this %s CAL pack (found by %s)" % (
+        pack["key_pack_id"], work.want["program"],
+        "an interrupted install" if how == "pending" else "its key pack type, version, license type and count"))
+    _set_name(step, _pack_name(work.want, pack["key_pack_id"]))
+    for name in stale:
+        _delete_name(step, name)
+
+
+def _plan_install(result, want, packs, markers, stale, now, nonce):
+    highest = max([p["key_pack_id"] for p in packs] or [0])
+    result.installs = True
+    result.pending_name = "pending.%s.%s.%d.%d" % (want["key_id"], want["macs"][want["key_id"]], highest, now)
+    step = result.add("install", "Install %s CAL pack (%s)" % (want["program"], _describe(want)), _install_hint)
+    # The pending marker before the lock: a run that reads after the lock changed hands sees it and waits.
+    _set_name(step, result.pending_name)
+    _take_lock(step, markers, nonce)
+    for name in stale:  # after the lock: another run may have dropped them, and would then hold the lock
+        _delete_name(step, name)
     _install_call(step, want)
-    result.add("mark", "Record the new key pack's marker")  # written once Windows has told the KeyPackId
+    result.add("mark", "Record the new key pack's marker", phase="record")  # once Windows has told the KeyPackId
+
+
+def _plan_absent(result, work):
+    want = work.want
+    pack, marker = work.proven()
+    if pack is not None:
+        result.pack, result.how = pack, "marker"
+        _refuse_issued(want, pack)
+        _uninstall(result, work, pack)
+        return
+    pending, legacy_pending, highest = work.pending()
+    if highest is not None:
+        if [m for m in pending if work.now - m["started"] < PENDING_LEASE]:
+            raise Busy("another run is installing this CAL pack; this task waits for it before removing anything")
+        step = result.add("forget", "Forget the pending marker of an interrupted install of this pack")
+        for m in pending:
+            _delete_name(step, m["name"])
+        work.drop_legacy_pending = legacy_pending
+    lookalikes = work.candidates() if (want["count"] is not None or want["program"] in EXPLICIT_PROGRAMS) else []
+    if lookalikes:
+        result.warnings.append(
+            "Key pack %s looks like this declaration (%s) but no marker proves that this collection installed it, "
+            "so it stays. To remove it anyway: remove_key_pack_id: %d with force: true."
+            % (", ".join(str(p["key_pack_id"]) for p in lookalikes), _describe(want), lookalikes[0]["key_pack_id"]))
+
+
+def _plan_forced_removal(result, work):
+    pack = work.packs.get(work.want["remove_key_pack_id"])
+    if pack is None:
+        return
+    if pack["built_in"] or pack["unlimited"]:
+        raise PlanError("key pack %d is the built-in pack (or another unlimited one), which RD Licensing keeps; "
+                        "remove_key_pack_id takes the id of a pack of CALs" % pack["key_pack_id"])
+    result.pack, result.how = pack, "key_pack_id"
+    if pack.get("issued"):
+        result.warnings.append("Key pack %d had %d licenses issued; force: true removed it anyway."
+                               % (pack["key_pack_id"], pack["issued"]))
+    _uninstall(result, work, pack)
+
+
+def _refuse_issued(want, pack):
+    if pack.get("issued") and not want["force"]:
+        raise PlanError("key pack %d has %d licenses issued to clients; removing it takes them away. Nothing was "
+                        "changed: give force: true to remove it anyway" % (pack["key_pack_id"], pack["issued"]))
+
+
+def _uninstall(result, work, pack):
+    step = result.add("uninstall", "Remove key pack %d (%s, %s, %s CALs)" % (
+        pack["key_pack_id"], pack["product_version"], pack["license_type"], pack["total"]))
+    step.invoke(wmi.CIMV2, wmi.KEY_PACK_CLASS, "UninstallLicenseKeyPackWithId", name="uninstall",
+                arguments={"KeyPackId": pack["key_pack_id"]})
+    for marker in work.markers["packs"]:
+        if marker["key_pack_id"] == pack["key_pack_id"]:
+            _delete_name(step, marker["name"])
+    if pack["key_pack_id"] in work.markers["legacy"]["packs"]:
+        work.drop_legacy_ids.add(pack["key_pack_id"])
+
+
+def _plan_prune(result, work):
+    """Markers of packs that no longer exist (removed by hand, or by a run of another declaration)."""
+    gone = [m for m in work.markers["packs"] if m["key_pack_id"] not in work.packs]
+    work.drop_legacy_ids.update(i for i in work.markers["legacy"]["packs"] if i not in work.packs)
+    legacy_op = _legacy_rewrite(work)
+    if not gone and legacy_op is None:
+        return
+    step = result.add("prune", "Forget the markers of key packs that no longer exist, and the first design's markers "
+                               "this run replaced")
+    for marker in gone:
+        _delete_name(step, marker["name"])
+    if legacy_op:
+        legacy_op(step)
+
+
+def _legacy_rewrite(work):
+    """The first design's list without the lines this run replaced or pruned; both of its values go with the
+    last line. The lines are unkeyed fingerprints: sent as secrets, never shown."""
+    legacy = work.markers["legacy"]
+    if not work.drop_legacy_ids and not work.drop_legacy_pending:
+        return None
+    keep = []
+    for line in legacy["lines"]:
+        parts = line.split("=")
+        if len(parts) == 2 and parts[0].isdigit() and int(parts[0]) in work.drop_legacy_ids:
+            continue
+        if work.drop_legacy_pending and len(parts) == 3 and parts[0] == "pending" and parts[1] == work.legacy_fp:
+            continue
+        keep.append(line)
+    if keep == legacy["lines"]:
+        return None
+
+    def write(step):
+        if keep:
+            step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "SetMultiStringValue",
+                        arguments=dict(_reg_args(), sValueName=LEGACY_MARKERS_VALUE), secret_arguments={"sValue": keep})
+            return
+        for value in (LEGACY_MARKERS_VALUE, LEGACY_SALT_VALUE):
+            step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "DeleteValue",
+                        arguments=dict(_reg_args(), sValueName=value))
+    return write
+
+
+# --- after the install: the record phase, or the pending marker dropped ---------------------------
+
+def record(want, install_plan, key_pack_id):
+    """The record phase: the new pack's marker, and the install's pending marker gone."""
+    result = Plan()
+    step = result.add("mark", "Record the marker of key pack %d" % key_pack_id, phase="record")
+    _set_name(step, _pack_name(want, key_pack_id))
+    _delete_name(step, install_plan.pending_name, name="pending")  # last: another run may have done it
+    return result
+
+
+def pending_already_gone(record_plan, results):
+    """The record step's only failure is the pending marker already deleted: a run that read after the
+    install adopted the pack itself (both write the same marker), which is what the record step does."""
+    gone = record_plan.result(results, "pending")
+    others = [results[op["id"]] for step in record_plan.steps for op in step.batch.operations
+              if op["id"] != gone.operation["id"]]
+    return not gone.ok and gone.return_value == wmi.REGISTRY_NOT_FOUND and all(r.ok for r in others)
+
+
+def forget_pending(install_plan, description="Forget the pending marker of the install that failed"):
+    """After a definite failure (Windows refused the install, or another run held the lock): nothing was
+    installed, so the pending marker must not make a later run adopt a pack someone else installs."""
+    result = Plan()
+    step = result.add("forget", description)
+    _delete_name(step, install_plan.pending_name)
+    return result
+
+
+def after_install(want, have):
+    return have  # cal_pack has no role phase
+
+
+def is_marked(want, markers, key_pack_id):
+    """Whether a marker of this declaration (under the current key) names the pack."""
+    name = _pack_name(want, key_pack_id)
+    return any(m["name"] == name for m in markers["packs"])
+
+
+def lock_conflict(install_or_lock_plan, results):
+    """Whether the batch stopped because another run had changed the markers (its lock was gone)."""
+    try:
+        result = install_or_lock_plan.result(results, "lock")
+    except KeyError:
+        return False
+    return not result.ok and result.return_value == wmi.REGISTRY_NOT_FOUND
+
+
+def install_error_is_definite(install_plan, results):
+    """Windows answered the install call with an error: it did not install (a dropped connection says nothing)."""
+    result = install_plan.result(results, "install")
+    return not result.ok and result.error.get("kind") in ("return_value", "cim_error")
+
+
+# --- the diff -----------------------------------------------------------------------------------
+
+def view(have):
+    """The declared pack as the diff shows it (observe() found it); never a number or a marker."""
+    pack = have.get("declared")
+    return _view(have, pack, recorded=pack is not None and _has_marker(have, pack))
+
+
+def predict(want, have, plan_):
+    """view() after the plan, for check mode (a new pack's id is not known before Windows assigns it)."""
+    if want["state"] == "absent":
+        return _view(want, None, False)
+    if plan_.pack is not None:
+        return _view(want, plan_.pack, True)
+    return {"program": want["program"], "state": "present", "key_pack_id": None,
+            "product_version": want["product_version"], "license_type": want["license_type"],
+            "total": want["count"], "recorded": True}
+
+
+def after(want, pack):
+    """The view once the plan is applied, from the pack read back."""
+    return _view(want, pack, recorded=pack is not None)
+
+
+def _has_marker(have, pack):
+    markers = have.get("markers") or read_markers_empty()
+    return (any(m["key_pack_id"] == pack["key_pack_id"] for m in markers["packs"])
+            or pack["key_pack_id"] in markers["legacy"]["packs"])
+
+
+def _view(want, pack, recorded):
+    view_ = {"program": want["program"], "state": "present" if pack else "absent"}
+    if pack:
+        view_.update((k, pack[k]) for k in ("key_pack_id", "product_version", "license_type", "total"))
+        view_["recorded"] = recorded
+    return view_
+
+
+# --- registry operations ------------------------------------------------------------------------
+
+def _reg_args():
+    return {"hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": MARKER_KEY}
+
+
+def _pack_name(want, key_pack_id):
+    return "pack.%d.%s.%s" % (key_pack_id, want["key_id"], want["macs"][want["key_id"]])
+
+
+def _set_name(step, value_name, **kwargs):
+    """An empty REG_SZ value named `name`; a marker's name holds a mac, so it is sent as a secret."""
+    secret = not value_name.startswith("lock.")
+    args = dict(_reg_args(), sValue="")
+    if not secret:
+        args["sValueName"] = value_name
+    return step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "SetStringValue", arguments=args,
+                       secret_arguments={"sValueName": value_name} if secret else None, **kwargs)
+
+
+def _delete_name(step, value_name, **kwargs):
+    secret = not value_name.startswith("lock.")
+    args = _reg_args()
+    if not secret:
+        args["sValueName"] = value_name
+    return step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "DeleteValue", arguments=args,
+                       secret_arguments={"sValueName": value_name} if secret else None, **kwargs)
+
+
+def _take_lock(step, markers, nonce):
+    """Delete every lock read (the first delete is the operation named 'lock'), then write a new one."""
+    for i, name in enumerate(markers["locks"]):
+        _delete_name(step, name, **({"name": "lock"} if i == 0 else {}))
+    _set_name(step, "lock." + (nonce or new_nonce()))
 
 
 def _install_call(step, want):
     numbers = want["numbers"]
     program = want["program"]
     if program == "retail":
-        step.invoke(wmi.CIMV2, wmi.KEY_PACK_CLASS, "InstallRetailPurchaseLicenseKeyPack",
+        step.invoke(wmi.CIMV2, wmi.KEY_PACK_CLASS, "InstallRetailPurchaseLicenseKeyPack", name="install",
                     secret_arguments={"sLicenseCode": numbers["license_code"]})
     elif program == "license_key_pack_id":
-        step.invoke(wmi.CIMV2, wmi.KEY_PACK_CLASS, "InstallLicenseKeyPack",
+        step.invoke(wmi.CIMV2, wmi.KEY_PACK_CLASS, "InstallLicenseKeyPack", name="install",
                     secret_arguments={"sLicenseKeyPackId": numbers["key_pack_id"]})
     else:
         common = {"ProductVersion": want["product_version_id"],
                   "ProductType": PRODUCT_TYPE_ARGUMENT[want["license_type"]], "LicenseCount": want["count"]}
         if program == "open_license":
-            step.invoke(wmi.CIMV2, wmi.KEY_PACK_CLASS, "InstallOpenLicenseKeyPack", arguments=common,
+            step.invoke(wmi.CIMV2, wmi.KEY_PACK_CLASS, "InstallOpenLicenseKeyPack", name="install", arguments=common,
                         secret_arguments={"sLicenseNumber": numbers["license_number"],
                                           "sAuthorizationNumber": numbers["authorization_number"]})
         else:
-            step.invoke(wmi.CIMV2, wmi.KEY_PACK_CLASS, "InstallAgreementLicenseKeyPack",
+            step.invoke(wmi.CIMV2, wmi.KEY_PACK_CLASS, "InstallAgreementLicenseKeyPack", name="install",
                         arguments=dict(common, AgreementType=AGREEMENT_TYPES[program]),
                         secret_arguments={"sAgreementNumber": numbers["agreement_number"]})
 
@@ -324,33 +785,6 @@ def _install_hint(result):
             "license server can reach it, and that the numbers, product version and license type are those of "
             "the purchase. Without Internet access, get a license key pack ID by web or telephone and use "
             "program: license_key_pack_id.")
-
-
-def mark_after_install(want, markers, fp, key_pack_id):
-    """The step that replaces the pending marker by the new pack's marker."""
-    step = Plan().add("mark", "Record the marker of key pack %d" % key_pack_id)
-    _write_markers(step, _marked(markers, fp, key_pack_id))
-    return step
-
-
-def _marked(markers, fp, pack_id):
-    """The markers with this pack recorded and this declaration's pending entry gone."""
-    packs = dict(markers["packs"])
-    packs[pack_id] = fp
-    return {"packs": packs, "pending": [m for m in markers["pending"] if m[0] != fp]}
-
-
-def _without(markers, fp, pack_id):
-    packs = dict((k, v) for k, v in markers["packs"].items() if k != pack_id)
-    return {"packs": packs, "pending": [m for m in markers["pending"] if m[0] != fp]}
-
-
-def _refuse_ambiguous_removal(want, have, markers):
-    candidates = _candidates(want, have["license_server"]["key_packs"], markers)
-    if len(candidates) > 1:
-        raise PlanError("%d unmarked key packs (%s) match %s; state: absent will not guess which one this "
-                        "declaration installed. Remove the right one in RD Licensing Manager."
-                        % (len(candidates), ", ".join(str(p["key_pack_id"]) for p in candidates), _describe(want)))
 
 
 def _describe(want):

@@ -28,8 +28,11 @@ def _registry_read(batch, op_id, method, key, value):
                  arguments={"hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": key, "sValueName": value})
 
 
-def read_batch():
-    """Everything licensing_info reports, in one round trip. Parts that do not exist fail alone."""
+def read_batch(reveal_license_server_id=False):
+    """Everything licensing_info reports, in one round trip. Parts that do not exist fail alone.
+
+    GetLicenseServerId is asked only when the ID will be revealed: ansible's winrm connection prints a
+    module's raw output at -vvvvv (AWX "WinRM Debug"), so an ID read and filtered afterwards leaks there."""
     batch = Batch()
     batch.get("os", wmi.CIMV2, wmi.OS_CLASS, properties=["Caption", "Version"])
     batch.get("computer", wmi.CIMV2, wmi.COMPUTER_SYSTEM_CLASS,
@@ -39,12 +42,12 @@ def read_batch():
     batch.get("service", wmi.CIMV2, wmi.SERVICE_CLASS, filter="Name = '%s'" % wmi.LICENSING_SERVICE,
               properties=["Name", "State", "StartMode"])
     batch.get("license_server", wmi.CIMV2, wmi.LICENSE_SERVER_CLASS)
-    for op_id, method, args in (
-            ("activation", "GetActivationStatus", None),
-            ("server_id", "GetLicenseServerId", None),
-            ("published", "IsLSPublished", None),
-            ("group", "IsLSinTSLSGroup", {"Domain": ""}),  # empty = the server's own domain [W32]
-    ):
+    reads = [("activation", "GetActivationStatus", None),
+             ("published", "IsLSPublished", None),
+             ("group", "IsLSinTSLSGroup", {"Domain": ""})]  # empty = the server's own domain [W32]
+    if reveal_license_server_id:
+        reads.append(("server_id", "GetLicenseServerId", None))
+    for op_id, method, args in reads:
         batch.invoke(op_id, wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, method, arguments=args, read_only=True)
     batch.get("key_packs", wmi.CIMV2, wmi.KEY_PACK_CLASS)
     # Issued Per Device licenses ([W32] win32-tsissuedlicense.md): only the columns the counts need.
@@ -78,6 +81,14 @@ class _Reader:
         if not (expected_missing and result.missing):
             self.problems.append({"part": op_id, "message": result.message()})
         return None
+
+    def asked(self, op_id):
+        """Whether the batch had this read (some are asked only when needed)."""
+        try:
+            self.results[op_id]
+        except KeyError:
+            return False
+        return True
 
     def registry(self, op_id, out_name):
         """A registry value, or None when it does not exist (return value 2)."""
@@ -177,7 +188,8 @@ def _license_server(reader, features, reveal_id):
     server = reader.ok("license_server", expected_missing=not installed)
     if server is None or server.instance is None:
         for op_id in ("activation", "server_id", "published", "group", "key_packs", "issued"):
-            reader.ok(op_id, expected_missing=True)
+            if reader.asked(op_id):
+                reader.ok(op_id, expected_missing=True)
         return section
     instance = server.instance
     section["product_id"] = instance.get("ProductId")
@@ -188,7 +200,7 @@ def _license_server(reader, features, reveal_id):
         section["activation_status"] = wmi.ACTIVATION_STATUS.get(activation.out.get("ActivationStatus"), "unknown")
     activated = section["activation_status"] == "activated"
     # GetLicenseServerId answers only when activated [W32]; its failure otherwise is expected.
-    server_id = reader.ok("server_id") if activated else None
+    server_id = reader.ok("server_id") if activated and reveal_id and reader.asked("server_id") else None
     if server_id is not None and reveal_id:
         section["license_server_id"] = server_id.out.get("sLicenseServerId")
     section["published_in_ad"] = (reader.ok("published") or _EMPTY).out.get("Published")

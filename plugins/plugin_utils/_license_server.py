@@ -55,6 +55,7 @@ ARGUMENT_SPEC = {
     "publish_in_ad": {"type": "bool"},
     "ad_group_membership": {"type": "bool"},
     "ready_timeout": {"type": "int", "default": 300},
+    "force": {"type": "bool", "default": False},
 }
 ARGUMENT_SPEC.update(REBOOT_OPTIONS)
 ARGUMENT_SPEC.update(REVEAL_OPTIONS)
@@ -79,6 +80,8 @@ def validate(args):
     if args.get("reactivation_reason") and args.get("activation") == "deactivated":
         raise ValueError("reactivation_reason cannot be used with activation: deactivated")
     check_timeouts(args, "ready_timeout", "reboot_timeout")
+    if args.get("force") and args["state"] != "absent":
+        raise ValueError("force is used only with state: absent (to remove a license server that holds CAL packs)")
     if args["state"] == "absent":
         configured = [o for o in ("contact", "scope", "publish_in_ad", "ad_group_membership", "reactivation_reason")
                       if args.get(o) not in (None, {})]
@@ -141,6 +144,7 @@ def plan_role(want, have):
             step = plan.add("install_role", "Install %s" % ", ".join(missing), phase="role")
             step.feature_install(missing)
     elif features[wmi.FEATURE_LICENSING]:
+        _refuse_removal_with_packs(want, have, plan)
         if have["license_server"].get("activation_status") == "activated" and want.get("activation") != "deactivated":
             # Its CALs stay with it: [WSD] migrate-rds-cals moves them to another license server.
             plan.warnings.append("The license server is removed while activated: migrate its CALs to another "
@@ -150,6 +154,31 @@ def plan_role(want, have):
         step = plan.add("remove_role", "Remove %s" % ", ".join(installed), phase="role")
         step.feature_uninstall(installed)
     return plan
+
+
+def _refuse_removal_with_packs(want, have, plan):
+    """Removing the role service takes its CAL packs with it: only with force (finding 5 of issue 9)."""
+    packs = [p for p in have["license_server"].get("key_packs") or [] if not p.get("built_in")]
+    unread = [p["message"] for p in have.get("problems", []) if p.get("part") == "key_packs"]
+    if want.get("force"):
+        if packs or unread:
+            plan.warnings.append("force: true removes the license server with %s."
+                                 % ("its CAL key packs (%s)" % _ids(packs) if packs else "key packs it could not read"))
+        return
+    if unread:
+        raise PlanError("%s: the key packs could not be read (%s), so the module cannot tell whether removing the "
+                        "license server would take CAL packs with it. Nothing was changed; give force: true to remove "
+                        "it anyway." % (have["host"]["name"], unread[0]))
+    if packs:
+        raise PlanError("%s holds %d CAL key pack(s) (%s): removing the RD Licensing role service takes them away, "
+                        "and the CALs must then be reinstalled or recovered through the Microsoft Clearinghouse. "
+                        "Nothing was changed; migrate the CALs first, or give force: true to remove it anyway."
+                        % (have["host"]["name"], len(packs), _ids(packs)))
+
+
+def _ids(packs):
+    return ", ".join("%d (%s %s, %s CALs)" % (p["key_pack_id"], p.get("product_version"), p.get("license_type"),
+                                              p.get("total")) for p in packs)
 
 
 def after_install(want, have):

@@ -110,12 +110,31 @@ def _copy(mapping, fields):
     return {field: mapping.get(field) for field in fields}
 
 
+# Values come from hosts: a report must not trust their types (a string where a count belongs would reach
+# the HTML and the CSV as text). What is not of the expected type is reported as unknown (None).
+KEY_PACK_NUMBERS = ("key_pack_id", "total", "issued", "available")
+
+
+def _int(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _text(value):
+    return value if isinstance(value, str) else None
+
+
 def _key_pack(pack):
     entry = _copy(pack, KEY_PACK_FIELDS)
-    entry["built_in"] = bool(entry["built_in"])
-    entry["unlimited"] = bool(entry["unlimited"])
-    if isinstance(entry["issued_licenses"], dict):
-        entry["issued_licenses"] = dict(entry["issued_licenses"])
+    for field in KEY_PACK_FIELDS:
+        if field in KEY_PACK_NUMBERS:
+            entry[field] = _int(entry[field])
+        elif field in ("built_in", "unlimited"):
+            entry[field] = bool(entry[field])
+        elif field == "issued_licenses":
+            counts = entry[field] if isinstance(entry[field], dict) else {}
+            entry[field] = dict((_text(k), _int(v)) for k, v in counts.items() if _text(k)) or None
+        else:
+            entry[field] = _text(entry[field])
     return entry
 
 
@@ -138,21 +157,28 @@ def _license_server(result):
     }
 
 
+def _connectivity(check):
+    entry = dict((k, _text(v)) for k, v in _copy(check, CONNECTIVITY_FIELDS).items())
+    entry.update(status=_int(check.get("status")), valid=bool(check.get("valid")))
+    return entry
+
+
 def _session_host(result):
     section = result.get("session_host") or {}
     if not result["roles"].get("session_host"):
         return None
-    connectivity = section.get("connectivity")
-    mode = section.get("licensing_mode")
+    connectivity = section.get("connectivity") if isinstance(section.get("connectivity"), list) else None
+    mode = _text(section.get("licensing_mode"))
     return {
         "licensing_mode": mode,
         "licensing_mode_text": MODE_TEXT.get(mode, mode),
         "licensing_mode_source": section.get("licensing_mode_source"),
-        "license_servers": list(section.get("license_servers") or []),
+        "license_servers": [s for s in section.get("license_servers") or [] if isinstance(s, str)],
         "license_servers_source": section.get("license_servers_source"),
-        "grace_period_days_left": section.get("grace_period_days_left"),
-        "grace_period_ended": section.get("grace_period_ended"),
-        "connectivity": None if connectivity is None else [_copy(c, CONNECTIVITY_FIELDS) for c in connectivity],
+        "grace_period_days_left": _int(section.get("grace_period_days_left")),
+        "grace_period_ended": section.get("grace_period_ended") if isinstance(section.get("grace_period_ended"), bool)
+        else None,
+        "connectivity": None if connectivity is None else [_connectivity(c) for c in connectivity if isinstance(c, dict)],
     }
 
 
@@ -180,7 +206,7 @@ def host_entry(inventory_hostname, result):
         code = "host_unreachable" if status == "unreachable" else "host_not_read"
         entry["diagnostics"] = [_finding("error", code, "Could not read the licensing state: %s" % error, "report")]
         return entry
-    host = result["host"]
+    host = dict((k, _text(v)) for k, v in result["host"].items())
     name = host.get("name") or inventory_hostname
     entry.update({
         "name": name,
@@ -471,12 +497,21 @@ def build(results, now=None, title=None):
 
 # --- CSV ----------------------------------------------------------------------------------------------
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP, CSV Injection): such a
+# text cell gets a leading single quote, which spreadsheets show as text. Numbers are the report's own,
+# type-checked, so a negative count stays a number.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value):
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    if isinstance(value, (int, float)):
+        return str(value)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def host_row(host):

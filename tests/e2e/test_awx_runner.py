@@ -8,8 +8,8 @@ data directory and hands it to ansible-runner:
                      string tagged !unsafe)
   env/tmpXXXXXXXX    one file per credential with extra_vars injectors (CAL pack, License Server ID),
                      rendered, mode 0400
-  env/cmdline        -u USER --ask-pass -vvvv --diff -e @env/tmpXXXXXXXX ... (the Machine credential, the
-                     job template's verbosity 4 and diff mode, the injector files)
+  env/cmdline        -u USER --ask-pass -vvvvv --diff -e @env/tmpXXXXXXXX ... (the Machine credential, the
+                     job template's verbosity 5 and diff mode, the injector files)
   env/envvars, env/settings
 and the Machine password goes to ansible-runner as an expect answer to "SSH password:", never to a
 file. The project's playbooks are those of docs/awx/project, the survey answers follow
@@ -24,6 +24,7 @@ pack, so that every field of both credential types reaches a host and is searche
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -65,19 +66,21 @@ ANSWERS = {
     "session_host_mode": "per_user",
 }
 # The credentials of the site job: (credential type file, inputs).
-CREDENTIALS = [("cal_pack.json", {"cal_agreement_number": AGREEMENT_NUMBER}),
+MARKER_KEY = "awx-credential-marker-key-5u8x2k"  # the CAL pack credential keys the markers (docs/cal_packs.md)
+CREDENTIALS = [("cal_pack.json", {"cal_agreement_number": AGREEMENT_NUMBER, "cal_pack_marker_key": MARKER_KEY}),
                ("license_server_id.json", {"license_server_id": SERVER_ID})]
 # The three later license_servers jobs: a pack of each other program, with the fields it takes.
 MORE_PACKS = [
     ({"license_server_cal_program": "retail", "license_server_cal_product_version": "2022",
       "license_server_cal_license_type": "per_device", "license_server_cal_count": 20},
-     {"cal_license_code": RETAIL_CODE}),
+     {"cal_license_code": RETAIL_CODE, "cal_pack_marker_key": MARKER_KEY}),
     ({"license_server_cal_program": "open_license", "license_server_cal_product_version": "2019",
       "license_server_cal_license_type": "per_user", "license_server_cal_count": 10},
-     {"cal_license_number": OPEN_LICENSE_NUMBER, "cal_authorization_number": OPEN_AUTHORIZATION}),
+     {"cal_license_number": OPEN_LICENSE_NUMBER, "cal_authorization_number": OPEN_AUTHORIZATION,
+      "cal_pack_marker_key": MARKER_KEY}),
     ({"license_server_cal_program": "license_key_pack_id", "license_server_cal_product_version": "2022",
       "license_server_cal_license_type": "per_user", "license_server_cal_count": 100},
-     {"cal_key_pack_id": KEY_PACK_ID}),
+     {"cal_key_pack_id": KEY_PACK_ID, "cal_pack_marker_key": MARKER_KEY}),
 ]
 
 
@@ -187,10 +190,10 @@ def lay_out_job(private_data_dir, lab, job_id, playbook="site.yml", answers=None
         os.close(handle)
         write_private(Path(injected), safe_dump(credential_extra_vars(type_file, inputs)))
         injected_args += ["-e", "@" + injected]
-    # The job template runs at verbosity 4 (Debug) with diff mode on, the most a job can show: AWX adds
-    # -vvvv and --diff to the command line.
+    # The job template runs at verbosity 5 (WinRM Debug) with diff mode on, the most a job can show: AWX adds
+    # -vvvvv and --diff to the command line, and ansible's winrm plugin then prints each module's raw output.
     write_private(private_data_dir / "env" / "cmdline",
-                  args2cmdline("-u", user, "--ask-pass", "-vvvv", "--diff", *injected_args))
+                  args2cmdline("-u", user, "--ask-pass", "-vvvvv", "--diff", *injected_args))
 
     envvars = {
         "JOB_ID": str(job_id), "INVENTORY_ID": "3", "ANSIBLE_RETRY_FILES_ENABLED": "False",
@@ -371,3 +374,19 @@ def test_no_secret_in_the_artifacts_or_the_output(job):
         output = "".join(event.get("stdout", "") for event in run.events)
         for what, value in secrets.items():
             assert value not in output, "the %s is in the job output" % what
+
+
+def test_no_unkeyed_derivative_of_a_number_on_the_host_or_in_the_artifacts(job):
+    """Finding 1 of issue 9: the CAL pack markers are keyed with the credential's marker key; nothing a reader
+    of the host or of the jobs' artifacts sees can be tested against guesses of the numbers."""
+    registry = job["lab"].state("ls1")["registry"]
+    names = [v["name"] for v in registry.get(r"software\ansible\remotedesktoplicensing", {}).values()]
+    assert names and all(n.startswith(("pack.", "lock.")) for n in names), names  # no Salt, no fingerprint list
+    numbers = [v for k, v in credential_values().items() if "marker_key" not in k]
+    digests = {getattr(hashlib, a)(n.encode()).hexdigest() for n in numbers for a in ("md5", "sha1", "sha256")}
+    directories = [job["dir"], job["rerun_dir"]] + [directory for _run, directory in job["packs"]]
+    for directory in directories:
+        for path in (directory / "artifacts").rglob("*"):
+            if path.is_file():
+                text = path.read_bytes().decode("utf-8", "replace")
+                assert not [d for d in digests if d in text], path

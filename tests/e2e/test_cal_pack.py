@@ -5,17 +5,23 @@ file standing in for a vault); the other hosts each play one story about matchin
 refusals.
 """
 
+import os
+import threading
 from types import SimpleNamespace
+
+import hashlib
 
 import pytest
 import yaml
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _cal_pack as cal_pack
 
 from .support import PLAYBOOKS, ModuleLab, is_read, leaks, plan_actions, without
 
 DOMAIN = "corp.example.com"
 PLAYBOOK = PLAYBOOKS / "cal_packs.yml"
 NUMBERS = yaml.safe_load((PLAYBOOKS / "vars" / "cal_pack_numbers.yml").read_text())
-DECLARED = [task["remote_desktop.licensing.cal_pack"] for task in yaml.safe_load(PLAYBOOK.read_text())[0]["tasks"]]
+DECLARED = [without(task["remote_desktop.licensing.cal_pack"], "marker_key")
+            for task in yaml.safe_load(PLAYBOOK.read_text())[0]["tasks"]]
 KEY_PACK_TYPE = {"retail": "retail", "open_license": "open_license"}  # the others install volume packs
 MARKERS = r"software\ansible\remotedesktoplicensing"
 ACTIVATED = {"license_server": {"activation_status": 0, "license_server_id": "LSID" + "0" * 31}}
@@ -24,6 +30,14 @@ ACTIVATED = {"license_server": {"activation_status": 0, "license_server_id": "LS
 def secrets() -> list[str]:
     """Every number as written and as sent (hyphens removed)."""
     return sorted({form for value in NUMBERS.values() for form in (value, value.replace("-", ""))})
+
+
+@pytest.fixture(scope="module", autouse=True)
+def marker_key():
+    """The marker key for the ad-hoc runs, as an AWX credential injects it: in the environment."""
+    os.environ["REMOTE_DESKTOP_LICENSING_MARKER_KEY"] = NUMBERS["vault_cal_pack_marker_key"]
+    yield NUMBERS["vault_cal_pack_marker_key"]
+    del os.environ["REMOTE_DESKTOP_LICENSING_MARKER_KEY"]
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +50,12 @@ def lab(tmp_path_factory):
         f"drop:license_server:domain={DOMAIN}",     # the connection drops during the install
         f"flaky:license_server:domain={DOMAIN}",    # installs that fail
         f"notact:license_server:domain={DOMAIN}",   # not activated
+        f"race:license_server:domain={DOMAIN}",     # three runs at once
+        f"legacy:license_server:domain={DOMAIN}",   # markers of the first design
+        f"rotate:license_server:domain={DOMAIN}",   # a new marker key
         "bare",                                     # not a license server
     )
-    for host in ("ls1", "hand", "twins", "drop", "flaky"):
+    for host in ("ls1", "hand", "twins", "drop", "flaky", "race", "legacy", "rotate"):
         lab.seed(host, ACTIVATED)
     yield lab
     lab.stop()
@@ -50,8 +67,9 @@ def packs(lab, host) -> dict[int, dict]:
 
 
 def markers(lab, host) -> list[str]:
-    value = lab.state(host)["registry"].get(MARKERS, {}).get("keypackmarkers")
-    return value["data"] if value else []
+    """The names of the values under the marker key (a marker is a value's name)."""
+    return sorted(value["name"] if isinstance(value, dict) and "name" in value else name
+                  for name, value in lab.state(host)["registry"].get(MARKERS, {}).items())
 
 
 def agreement(program: str, number: str, version="2022", license_type="per_device", count=5, **extra) -> dict:
@@ -71,7 +89,7 @@ def nine(lab):
     before = lab.state("ls1")
     check = lab.play(PLAYBOOK, "--check", "--diff")
     after_check = lab.state("ls1")
-    real = lab.play(PLAYBOOK, "--diff", "-vvvv")
+    real = lab.play(PLAYBOOK, "--diff", "-vvvvv")  # -vvvvv: the winrm plugin prints the raw module output
     again = lab.play(PLAYBOOK, "--diff")
     return SimpleNamespace(before=before, check=check, after_check=after_check, real=real, again=again)
 
@@ -86,8 +104,11 @@ def test_check_mode_changes_nothing(nine):
 
 def test_check_mode_predicts_each_install(nine):
     assert nine.check.statuses() == nine.real.statuses() == ["changed"] * len(DECLARED)
-    for check, real in zip(nine.check.results(), nine.real.results()):
-        assert plan_actions(check) == plan_actions(real) == ["install", "mark"]
+    for i, (check, real) in enumerate(zip(nine.check.results(), nine.real.results())):
+        # The marker key's first lock is written once, by the first task (check mode cannot know that a task
+        # before it would have written it).
+        assert plan_actions(check) == ["prepare", "install", "mark"]
+        assert plan_actions(real) == (["prepare"] if i == 0 else []) + ["install", "mark"]
         absent = {"program": real["diff"]["after"]["program"], "state": "absent"}
         assert check["diff"]["before"] == real["diff"]["before"] == absent
         # Windows chooses the new pack's id: check mode cannot know it.
@@ -106,9 +127,13 @@ def test_first_run_installs_a_pack_of_each_program(lab, nine):
         assert result["diff"]["after"]["recorded"] is True
     ids = [r["key_pack_id"] for r in nine.real.results()]
     assert sorted(packs(lab, "ls1")) == [2] + sorted(ids)  # the built-in pack and the nine
-    assert sorted(int(line.split("=")[0]) for line in markers(lab, "ls1")) == sorted(ids)  # no pending= left
-    # An install costs two round trips after the read: pending marker and install, then the pack's marker.
-    assert len(nine.real.commands("ls1")) == 3 * len(DECLARED)
+    names = markers(lab, "ls1")
+    assert sorted(int(n.split(".")[1]) for n in names if n.startswith("pack.")) == sorted(ids)
+    assert [n for n in names if not n.startswith("pack.")] == [n for n in names if n.startswith("lock.")]  # no pending
+    assert len([n for n in names if n.startswith("lock.")]) == 1
+    # An install costs two round trips after the read: pending marker, lock and install, then the pack's marker;
+    # the server's first marker write costs two more (the first lock alone, then a read).
+    assert len(nine.real.commands("ls1")) == 3 * len(DECLARED) + 2
 
 
 def test_second_run_changes_nothing_in_one_round_trip_per_task(nine):
@@ -127,6 +152,36 @@ def test_numbers_never_appear_in_output_transcript_or_host_state(lab, nine):
     assert leaks(texts, secrets()) == []
     install = nine.real.results()[2]["plan"][0]["operations"][-1]
     assert install["secret_arguments"] == {"sAgreementNumber": install["id"] + ".sAgreementNumber"}  # a reference
+
+
+def declaration_text(declared: dict) -> str:
+    numbers = {k: NUMBERS[v.strip("{} ")].replace("-", "") for k, v in declared.items() if k in cal_pack.NUMBER_FORMATS}
+    want = cal_pack.validate(dict(dict.fromkeys(cal_pack.ARGUMENT_SPEC), **dict(
+        declared, **numbers, marker_key=NUMBERS["vault_cal_pack_marker_key"], previous_marker_keys=[], force=False,
+        state="present")))
+    return cal_pack._declaration(want)
+
+
+def test_markers_are_keyed_and_nothing_unkeyed_is_derived_from_a_number(lab, nine):
+    """Finding 1 of issue 9: every marker is an HMAC with the vault's key; no Salt, no unkeyed digest of a
+    number anywhere, and the macs themselves never in a result, plan or diff."""
+    key = NUMBERS["vault_cal_pack_marker_key"].encode()
+    names = markers(lab, "ls1")
+    assert not [n for n in names if not n.startswith(("pack.", "lock."))]  # no Salt, no KeyPackMarkers
+    macs = {n.split(".")[3] for n in names if n.startswith("pack.")}
+    declarations = [declaration_text(d) for d in DECLARED]
+    assert macs == {cal_pack.mac(key, text) for text in declarations}
+    assert not macs & {cal_pack.mac(b"another key of twenty characters", text) for text in declarations}
+    results = {f"{name} results": str(run.tasks) for name, run in vars(nine).items() if hasattr(run, "tasks")}
+    assert leaks(results, sorted(macs)) == []
+    unkeyed = sorted({getattr(hashlib, algorithm)(form.encode()).hexdigest()
+                      for value in NUMBERS.values() for form in (value, value.replace("-", ""))
+                      for algorithm in ("md5", "sha1", "sha256")}
+                     | {hashlib.sha256(("v1|" + text).encode()).hexdigest() for text in declarations})
+    texts = {f"{name} output": run.output for name, run in vars(nine).items() if hasattr(run, "output")}
+    texts["transcript"] = (lab.lab.dir / "transcript.jsonl").read_text()
+    texts["state of ls1"] = (lab.lab.dir / "hosts" / "ls1.json").read_text()
+    assert leaks(texts, unkeyed) == []
 
 
 def test_a_newer_version_than_the_server_warns(lab, nine):
@@ -161,11 +216,11 @@ def test_absent_removes_only_the_matched_pack(lab, nine):
     assert packs(lab, "ls1") == before
     run = lab.run("ls1", "cal_pack", select)
     real = run.result()
-    assert plan_actions(check) == plan_actions(real) == ["uninstall"]
+    assert plan_actions(check) == plan_actions(real) == ["lock", "uninstall"]
     assert check["diff"] == real["diff"] and real["diff"]["after"] == {"program": "select", "state": "absent"}
     assert real["key_pack_id"] == pack_id and real["changed"] is True
     assert packs(lab, "ls1") == without(before, pack_id)
-    assert not any(line.startswith(f"{pack_id}=") for line in markers(lab, "ls1"))
+    assert not any(name.startswith(f"pack.{pack_id}.") for name in markers(lab, "ls1"))
     again = lab.run("ls1", "cal_pack", select)
     assert again.result()["changed"] is False and again.result()["matched_by"] is None
     assert len(again.commands("ls1")) == 1
@@ -195,7 +250,7 @@ def test_a_pack_installed_by_hand_is_recognised_then_marked(lab):
     real = run.result()
     for result in (check, real):
         assert result["matched_by"] == "attributes" and result["changed"] is True
-        assert plan_actions(result) == ["mark"] and result["key_pack_id"] == hand_id
+        assert plan_actions(result) == ["prepare", "lock", "mark"] and result["key_pack_id"] == hand_id
     assert check["diff"] == real["diff"]
     assert (real["diff"]["before"]["recorded"], real["diff"]["after"]["recorded"]) == (False, True)
     assert not any(m.startswith("Install") for m in run.methods("hand"))  # recognised, not installed again
@@ -204,20 +259,53 @@ def test_a_pack_installed_by_hand_is_recognised_then_marked(lab):
     assert sorted(packs(lab, "hand")) == [2, hand_id]
 
 
-def test_absent_does_not_guess_between_identical_unmarked_packs(lab):
-    for number in ("7770001", "7770002"):
-        install_by_hand(lab, "twins", agreement_type=4, number=number, version=6, product_type=0, count=3)
+def test_absent_removes_no_pack_that_a_marker_does_not_prove(lab):
+    """Finding 2 of issue 9: equal attributes are no proof. Two packs installed by hand and a retail pack stay
+    through every absent declaration; only remove_key_pack_id with force removes one."""
+    twins = [install_by_hand(lab, "twins", agreement_type=4, number=number, version=6, product_type=0, count=3)
+             for number in ("7770001", "7770002")]
+    retail = retail_by_hand(lab, "twins", NUMBERS["vault_retail_code"].replace("-", ""))
     before = packs(lab, "twins")
-    run = lab.run("twins", "cal_pack", agreement("spla", "7770003", version="2019", count=3, state="absent"))
-    assert run.statuses() == ["failed"]
-    assert run.result()["msg"] == (
-        "2 unmarked key packs (3, 4) match 2019, per_device, 3 CALs; state: absent will not guess which one this "
-        "declaration installed. Remove the right one in RD Licensing Manager.")
-    assert packs(lab, "twins") == before and len(run.commands("twins")) == 1
+    declarations = [agreement("spla", "7770001", version="2019", count=3, state="absent"),
+                    agreement("select", "7770009", version="2022", license_type="per_device", count=20, state="absent"),
+                    {"program": "retail", "license_code": "RTL7Q-2XK9M-4HB6W-8PZ3N-0C702", "state": "absent"}]
+    run = lab.tasks("twins", *[("cal_pack", d) for d in declarations])
+    assert run.statuses() == ["ok", "ok", "ok"], run.output
+    assert packs(lab, "twins") == before
+    assert run.results()[0]["warnings"] == [
+        "Key pack %d, %d looks like this declaration (2019, per_device, 3 CALs) but no marker proves that this "
+        "collection installed it, so it stays. To remove it anyway: remove_key_pack_id: %d with force: true."
+        % (twins[0], twins[1], twins[0])]
+    assert "warnings" not in run.results()[1]  # a retail pack is not a Select pack, whatever its attributes
+    unforced = lab.run("twins", "cal_pack", {"program": "spla", "remove_key_pack_id": retail, "state": "absent"})
+    assert unforced.result()["msg"] == (
+        "Invalid options for remote_desktop.licensing.cal_pack: remove_key_pack_id removes a key pack that no "
+        "marker proves this collection installed: it needs state: absent and force: true")
+    forced = lab.run("twins", "cal_pack", {"program": "retail", "remove_key_pack_id": retail, "state": "absent",
+                                           "force": True})
+    assert forced.result()["changed"] is True and forced.result()["matched_by"] == "key_pack_id"
+    assert packs(lab, "twins") == without(before, retail)
+
+
+def write_first_lock(lab, host):
+    registry = {"namespace": "root/default", "class": "StdRegProv", "kind": "cim_invoke"}
+    key = {"hDefKey": 2147483650, "sSubKeyName": MARKERS}
+    lab.by_hand(host, dict(registry, method="CreateKey", arguments=key),
+                dict(registry, method="SetStringValue", arguments=dict(key, sValueName="lock.00000000000000e2", sValue="")))
+
+
+def retail_by_hand(lab, host, code) -> int:
+    (result,) = lab.by_hand(host, {
+        "kind": "cim_invoke", "namespace": "root/cimv2", "class": "Win32_TSLicenseKeyPack",
+        "method": "InstallRetailPurchaseLicenseKeyPack", "secret_arguments": {"sLicenseCode": "code"}},
+        secrets={"code": code})
+    assert result["ok"], result
+    return result["out"]["KeyPackId"]
 
 
 def test_an_install_whose_answer_was_lost_is_finished_not_repeated(lab):
     declaration = agreement("spla", "24681357", count=33)
+    write_first_lock(lab, "drop")  # as an earlier run did: the install is then the task's second command
     lab.fault("drop", "slow", "--seconds", "0.5")
 
     def drop_the_install():  # runs after the read, before the install arrives
@@ -228,10 +316,11 @@ def test_an_install_whose_answer_was_lost_is_finished_not_repeated(lab):
     watcher.join()
     assert lost.rc != 0 and "InstallAgreementLicenseKeyPack" in lost.methods("drop")
     assert len([p for p in packs(lab, "drop").values() if p["TotalLicenses"] == 33]) == 1  # it did install
-    assert any(line.startswith("pending=") for line in markers(lab, "drop"))
+    assert any(name.startswith("pending.") for name in markers(lab, "drop"))
     rerun = lab.run("drop", "cal_pack", declaration)
     result = rerun.result()
-    assert result["matched_by"] == "pending" and plan_actions(result) == ["mark"]
+    assert result["matched_by"] == "pending" and plan_actions(result) == ["lock", "mark"]
+    assert not any(name.startswith("pending.") for name in markers(lab, "drop"))
     assert not any(m.startswith("Install") for m in rerun.methods("drop"))
     assert sorted(packs(lab, "drop")) == [2, result["key_pack_id"]]  # exactly one pack, and the built-in one
     assert lab.run("drop", "cal_pack", declaration).result()["matched_by"] == "marker"
@@ -250,10 +339,16 @@ def test_failed_installs_leave_nothing_to_confuse_the_next_run(lab):
         "InstallAgreementLicenseKeyPack in root/cimv2 returned 0x80041001 WBEM_E_FAILED (Generic failure). "
         "Installing CALs validates the pack with the Microsoft Clearinghouse over the Internet")
     assert "program: license_key_pack_id" in refused.result()["msg"]
+    # Windows refused: nothing was installed, so no pending marker may make a later run adopt a pack someone
+    # installs by hand (finding 2 of issue 9).
+    assert not any(name.startswith("pending.") for name in markers(lab, "flaky"))
     lab.fault("flaky", *fail, "--code", "0")
     silent = lab.run("flaky", "cal_pack", declaration)
     assert silent.statuses() == ["failed"]
-    assert silent.result()["msg"].startswith("InstallAgreementLicenseKeyPack returned success but no KeyPackId")
+    assert silent.result()["msg"] == (
+        "InstallAgreementLicenseKeyPack returned success but no KeyPackId, and no key pack appeared, so the module "
+        "cannot tell which key pack it installed. Nothing was installed: run the task again.")
+    assert not any(name.startswith("pending.") for name in markers(lab, "flaky"))
     assert sorted(packs(lab, "flaky")) == [2]
     installed = lab.run("flaky", "cal_pack", declaration).result()
     assert installed["matched_by"] == "installed" and installed["key_pack_id"] != 2
@@ -311,3 +406,94 @@ def test_bad_formats_fail_before_any_winrm_command(lab):
     assert run.commands("notact") == []
     assert leaks({"output": run.output}, [form for value in BAD_VALUES.values()
                                           for form in (value, value.replace("-", ""))]) == []
+
+
+# --- concurrent runs, lost keys, the first design, rotation, issued licenses ---------------------------------
+
+def test_three_runs_at_once_install_exactly_one_pack(lab):
+    """Finding 3 of issue 9: runs 0.3 s apart both installed. Three runs of one declaration start together on
+    a slowed host, so that every read happens before any install: one installs, the others lose the lock or
+    wait, and all succeed."""
+    declaration = agreement("select", "4242424", count=42)
+    lab.fault("race", "slow", "--seconds", "0.3")
+    runs = [None] * 3
+
+    def job(i):
+        runs[i] = lab.run("race", "cal_pack", declaration)
+    threads = [threading.Thread(target=job, args=(i,)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    lab.clear_faults("race")
+    assert [run.rc for run in runs] == [0, 0, 0], [run.output[-2000:] for run in runs]
+    assert len([p for p in packs(lab, "race").values() if p["TotalLicenses"] == 42]) == 1
+    results = [run.result() for run in runs]
+    assert [r["matched_by"] for r in results].count("installed") == 1
+    assert len({r["key_pack_id"] for r in results}) == 1
+    names = markers(lab, "race")
+    assert len([n for n in names if n.startswith("pack.")]) == 1 and not [n for n in names if n.startswith("pending.")]
+
+
+def test_a_lost_marker_key_stops_the_module_with_a_recovery(lab, nine):
+    """Finding 4 of issue 9: with another key the markers prove nothing; the module must not install again."""
+    before = lab.state("ls1")
+    declaration = dict(DECLARED[2], agreement_number=NUMBERS["vault_select_agreement"],
+                       marker_key="a-new-key-nobody-told-the-servers")
+    run = lab.run("ls1", "cal_pack", declaration)
+    assert run.statuses() == ["failed"]
+    message = run.result()["msg"]
+    assert "were written with a marker_key this task was not given" in message
+    assert "If the key is lost: delete the values whose names contain" in message
+    assert lab.state("ls1") == before and len(run.commands("ls1")) == 1
+
+
+def test_first_design_markers_migrate_on_the_next_run_without_reinstalling(lab):
+    number = "8080808"
+    declared = agreement("school_agreement", number, version="2019", license_type="per_user", count=8)
+    pack_id = install_by_hand(lab, "legacy", agreement_type=3, number=number, version=6, product_type=1, count=8)
+    salt = "5a17" * 8
+    want = cal_pack.validate(dict(dict.fromkeys(cal_pack.ARGUMENT_SPEC), **dict(
+        declared, marker_key=NUMBERS["vault_cal_pack_marker_key"], previous_marker_keys=[], force=False)))
+    lines = ["%d=%s" % (pack_id, cal_pack.legacy_fingerprint(want, salt)), "99=%s" % ("0" * 64)]
+    lab.seed("legacy", {"registry": {MARKERS: {
+        "salt": {"name": "Salt", "type": "REG_SZ", "data": salt},
+        "keypackmarkers": {"name": "KeyPackMarkers", "type": "REG_MULTI_SZ", "data": lines}}}})
+    run = lab.run("legacy", "cal_pack", declared)
+    result = run.result()
+    assert result["matched_by"] == "marker" and plan_actions(result) == ["prepare", "lock", "migrate", "prune"]
+    assert not any(m.startswith("Install") for m in run.methods("legacy"))
+    names = markers(lab, "legacy")
+    assert [n.split(".")[1] for n in names if n.startswith("pack.")] == [str(pack_id)]
+    assert "Salt" not in names and "KeyPackMarkers" not in names  # the last line gone, the salt with it
+    assert lab.run("legacy", "cal_pack", declared).result()["changed"] is False
+
+    # A pack with licenses issued is not removed unless forced (finding 2).
+    state = lab.state("legacy")["license_server"]["key_packs"]
+    for p in state:
+        if p["KeyPackId"] == pack_id:
+            p.update(IssuedLicenses=3, AvailableLicenses=5)
+    lab.seed("legacy", {"license_server": {"key_packs": state}})
+    refused = lab.run("legacy", "cal_pack", dict(declared, state="absent"))
+    assert refused.result()["msg"] == (f"key pack {pack_id} has 3 licenses issued to clients; removing it takes them "
+                                       "away. Nothing was changed: give force: true to remove it anyway")
+    assert pack_id in packs(lab, "legacy")
+    forced = lab.run("legacy", "cal_pack", dict(declared, state="absent", force=True))
+    assert forced.result()["changed"] is True and pack_id not in packs(lab, "legacy")
+
+
+def test_a_new_marker_key_is_rotated_in_and_markers_of_removed_packs_are_pruned(lab):
+    old, new = NUMBERS["vault_cal_pack_marker_key"], "the-new-marker-key-from-the-vault-2027"
+    first = agreement("spla", "12121212", count=12)
+    second = agreement("spla", "34343434", count=34)
+    ids = [lab.run("rotate", "cal_pack", d).result()["key_pack_id"] for d in (first, second)]
+    rotated = lab.run("rotate", "cal_pack", dict(first, marker_key=new, previous_marker_keys=[old])).result()
+    assert rotated["changed"] is True and plan_actions(rotated) == ["lock", "rekey"]
+    # second still has the old key's marker: without previous_marker_keys the module stops
+    assert lab.run("rotate", "cal_pack", dict(first, marker_key=new)).statuses() == ["failed"]
+    lab.by_hand("rotate", {"kind": "cim_invoke", "namespace": "root/cimv2", "class": "Win32_TSLicenseKeyPack",
+                           "method": "UninstallLicenseKeyPackWithId", "arguments": {"KeyPackId": ids[1]}})
+    pruned = lab.run("rotate", "cal_pack", dict(first, marker_key=new, previous_marker_keys=[old])).result()
+    assert plan_actions(pruned) == ["lock", "prune"]
+    assert lab.run("rotate", "cal_pack", dict(first, marker_key=new)).result()["changed"] is False
+    assert [n.split(".")[1] for n in markers(lab, "rotate") if n.startswith("pack.")] == [str(ids[0])]

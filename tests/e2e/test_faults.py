@@ -16,6 +16,7 @@ SECRETS = {
     "open_authorization": "QWXZ7YV3KP2M9RT",
     "retail": "ZQ7K2M9RTX4WB8NP3VJ6HC472",  # its last three characters tell the lab: 2012, Per Device, 20
     "license_server_id": "Q9W8E7R6T5Y4U3I2O1P0A9S8D7F6G5H4J3K",
+    "marker_key": "faults-marker-key-Zq81vX0pL3nW",
 }
 
 
@@ -91,6 +92,7 @@ def secret_vars(tmp_path):
     variables.update({
         "license_server_activation_method": "license_server_id",
         "license_server_license_server_id": SECRETS["license_server_id"],
+        "license_server_cal_pack_marker_key": SECRETS["marker_key"],
         "license_server_cal_packs": [
             {"program": "select", "agreement_number": SECRETS["agreement"], "product_version": "2022",
              "license_type": "per_user", "count": 30},
@@ -110,7 +112,7 @@ def test_no_secret_anywhere_after_the_whole_site_at_full_verbosity_with_diff(tmp
     lab = start_lab(tmp_path / "lab", "ls1:none:domain=corp.example.com:groups=license_servers",
                     "sh1:session_host:domain=corp.example.com")
     try:
-        run = lab.playbook(SITE, "-e", "@%s" % secret_vars(tmp_path), "-vvvv", "--diff")
+        run = lab.playbook(SITE, "-e", "@%s" % secret_vars(tmp_path), "-vvvvv", "--diff")
         assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
         assert lab.state("ls1")["license_server"]["activation_status"] == 0
         assert len([p for p in lab.state("ls1")["license_server"]["key_packs"] if p["ProductType"] != 3]) == 3

@@ -69,6 +69,10 @@ EXCLUDED = {
     "report_results": "the results of the play itself, never typed in",
     "report_hosts": "the hosts of the play itself; --limit (prompted at launch) narrows them",
     "report_result_var": "the variable the report playbook registers, fixed by the playbook",
+    "license_server_remove_with_cal_packs": "removing a license server with its CAL packs is never one menu "
+                                            "choice: set it deliberately in the inventory or extra vars",
+    "license_server_cal_pack_previous_marker_keys": "a list of earlier marker keys, only while rotating: a "
+                                                    "vault-encrypted variable of the project or inventory",
 }
 # Modules of the setup playbook that are not awx.awx, and why they are there.
 OTHER_MODULES = {"ansible.builtin.assert": "checks the Windows account is given before AWX is touched"}

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml  # PyYAML: ansible-core's own dependency, so wherever ansible runs
 
-from .fleet import FAULTS, Fleet
+from .fleet import FAULTS, Fleet, write_private
 from .model.cim import LabStateError
 from .model.host import new_host_state
 from .model.licensing import issue_licenses
@@ -57,18 +57,25 @@ def parse_host_spec(spec: str) -> dict:
 
 def create_lab(directory: Path, hosts: list[dict], scheme: str, auth: str = "ntlm") -> None:
     """Write lab.json and a fresh state for each host (an existing lab is kept unless reset)."""
+    make_private_dir(directory)
     (directory / "hosts").mkdir(parents=True, exist_ok=True)
     config = {"scheme": scheme, "auth": auth, "username": DEFAULT_USER, "password": secrets.token_urlsafe(12) + "-Aa1",
               "hosts": [{**h, "port": 0} for h in hosts]}
-    (directory / "lab.json").write_text(json.dumps(config, indent=2))
-    os.chmod(directory / "lab.json", 0o600)
+    write_private(directory / "lab.json", json.dumps(config, indent=2))
     for h in hosts:
         reset_host(directory, h)
 
 
+def make_private_dir(directory: Path) -> None:
+    """The state directory is its owner's only: it holds the lab's password, license server IDs and CAL pack
+    markers, and the lab may run on a machine shared with others (an existing one is tightened)."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(directory, 0o700)
+
+
 def reset_host(directory: Path, spec: dict) -> None:
     state = new_host_state(spec["name"], spec["os"], spec["installation"], spec["domain"], tuple(spec["roles"]))
-    (directory / "hosts" / f"{spec['name']}.json").write_text(json.dumps(state, indent=2, sort_keys=True))
+    write_private(directory / "hosts" / f"{spec['name']}.json", json.dumps(state, indent=2, sort_keys=True))
 
 
 def _inventory_groups(spec: dict) -> list[str]:
@@ -128,6 +135,7 @@ def serve(directory: Path) -> None:
     from .winrm.server import WinRMServer
     from .winrm.tls import ensure_certificate, server_context
 
+    os.umask(0o077)  # whatever the lab writes from here on (logs, transcript, states) is its owner's only
     fleet = Fleet(directory)
     config = fleet.config
     context = None
@@ -139,7 +147,7 @@ def serve(directory: Path) -> None:
         server = _bind(h, fleet, config, context, WinRMServer)
         h["port"] = server.port
         servers.append(server)
-    (directory / "lab.json").write_text(json.dumps(config, indent=2))
+    write_private(directory / "lab.json", json.dumps(config, indent=2))
     write_inventory(directory)
     (directory / "ready").write_text(str(os.getpid()))
     stop = []
@@ -174,13 +182,15 @@ def start(directory: Path, hosts: list[dict], scheme: str, auth: str, reset: boo
     if _running_pid(directory):
         print(f"a lab is already running from {directory} (pid {_running_pid(directory)})", file=sys.stderr)
         return 1
+    if directory.exists():
+        make_private_dir(directory)
     if hosts and (reset or not (directory / "lab.json").exists()):
         create_lab(directory, hosts, scheme, auth)
     elif not (directory / "lab.json").exists():
         print("no lab here yet: give at least one --host", file=sys.stderr)
         return 2
     (directory / "ready").unlink(missing_ok=True)
-    log = open(directory / "lab.log", "ab")
+    log = os.fdopen(os.open(directory / "lab.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     process = subprocess.Popen([sys.executable, "-m", "rdlab", "serve", "--dir", str(directory)],
                                stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
@@ -197,18 +207,37 @@ def start(directory: Path, hosts: list[dict], scheme: str, auth: str, reset: boo
 
 
 def _running_pid(directory: Path) -> int | None:
+    """The PID in lab.pid if that process is this lab's server; None otherwise. lab.pid may be stale (the
+    PID reused by another process) or written by someone else: never trust it without looking."""
     try:
         pid = int((directory / "lab.pid").read_text())
-        os.kill(pid, 0)
-        return pid
     except (OSError, ValueError):
         return None
+    return pid if _is_lab_server(pid, directory) else None
+
+
+def _is_lab_server(pid: int, directory: Path) -> bool:
+    """Whether `pid` runs `python -m rdlab serve --dir <directory>` as this user (Linux /proc)."""
+    try:
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        owner = os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return False
+    words = [a.decode("utf-8", "replace") for a in arguments if a]
+    if owner != os.getuid() or words[1:4] != ["-m", "rdlab", "serve"] or "--dir" not in words:
+        return False
+    given = words[words.index("--dir") + 1] if words.index("--dir") + 1 < len(words) else ""
+    return Path(given).resolve() == directory.resolve()
 
 
 def stop(directory: Path) -> int:
     pid = _running_pid(directory)
     if pid is None:
-        print("no lab running")
+        if (directory / "lab.pid").exists():
+            print(f"{directory / 'lab.pid'} does not name this lab's server: nothing signalled")
+            (directory / "lab.pid").unlink(missing_ok=True)
+        else:
+            print("no lab running")
         return 0
     os.kill(pid, signal.SIGTERM)
     for attempt in range(100):  # noqa: B007 - 5 s

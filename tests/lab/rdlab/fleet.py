@@ -36,6 +36,14 @@ FAULTS = {
 }
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read: host states hold the lab's license server IDs and markers,
+    and the lab may run on a machine shared with others."""
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        out.write(text)
+    os.chmod(path, 0o600)  # an existing file keeps its mode through O_CREAT
+
+
 class Fleet:
     def __init__(self, state_dir: str | os.PathLike):
         self.dir = Path(state_dir)
@@ -68,7 +76,7 @@ class Fleet:
             yield host
             if write:
                 tmp = path.with_suffix(".tmp")
-                tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
+                write_private(tmp, json.dumps(state, indent=2, sort_keys=True))
                 tmp.replace(path)
 
     def read_state(self, name: str) -> dict:

@@ -21,7 +21,6 @@ from rdlab.modules import host_bridge as lab_bridge
 SOURCE = (Path(__file__).resolve().parents[4] / "plugins/modules/host_bridge.ps1").read_text()
 CONTACT = {"first_name": "Ada", "last_name": "Lovelace", "company": "Example", "country_region": "Denmark"}
 DOMAIN = "corp.example.com"
-MARKER_KEY = r"SOFTWARE\Ansible\RemoteDesktopLicensing"
 
 
 def _license_server(activated):
@@ -44,7 +43,8 @@ SCENARIOS = [
     ("session_host", {"mode": "per_user", "license_servers": ["ls2." + DOMAIN]}, _session_host),
     ("license_server", {"contact": CONTACT, "activation": "activated", "scope": "domain"},
      lambda: _license_server(False)),
-    ("cal_pack", {"program": "retail", "license_code": "ABCDE" * 4 + "AB" + "612"}, lambda: _license_server(True)),
+    ("cal_pack", {"program": "retail", "license_code": "ABCDE" * 4 + "AB" + "612",
+                  "marker_key": "case-insensitive-test-marker-key"}, lambda: _license_server(True)),
 ]
 
 
@@ -73,10 +73,14 @@ def _case(name, random):
 
 def run_module(name, args, state, random=None):
     host = Host(copy.deepcopy(state))
-    # cal_pack keeps its markers under a random salt made once per license server: one made already keeps
-    # the two runs comparable.
-    host.reg_create_key(MARKER_KEY)
-    host.reg_set(MARKER_KEY, "Salt", "REG_SZ", "0" * 32)
+    # cal_pack names its lock and pending values with a random nonce: a fixed one keeps the runs comparable.
+    nonce = mock.patch("ansible_collections.remote_desktop.licensing.plugins.plugin_utils._cal_pack.new_nonce",
+                       return_value="0123456789abcdef")
+    with nonce:
+        return _run(name, args, host, random)
+
+
+def _run(name, args, host, random):
     module = importlib.import_module("ansible_collections.remote_desktop.licensing.plugins.action.%s" % name)
     task = mock.MagicMock(args=copy.deepcopy(args), action="remote_desktop.licensing.%s" % name, check_mode=False,
                           diff=True, async_val=0)

@@ -5,9 +5,13 @@ import json
 import pytest
 
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _cal_pack as cal_pack
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._bridge import OpResult
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import PlanError
 
 SALT = "00112233445566778899aabbccddeeff"
+KEY = "unit-test-marker-key-0123456789"
+OLD_KEY = "the-previous-marker-key-987654321"
+NOW = 1800000000
 BUILT_IN = {"key_pack_id": 2, "built_in": True, "unlimited": True, "product_version_id": 0,
             "product_version": "built_in", "license_type": "built_in", "total": 4294967295}
 
@@ -15,32 +19,80 @@ BUILT_IN = {"key_pack_id": 2, "built_in": True, "unlimited": True, "product_vers
 def args(**overrides):
     base = dict((k, None) for k in cal_pack.ARGUMENT_SPEC)
     base.update(program="spla", agreement_number="1234567", product_version="2022", license_type="per_user",
-                count=25, state="present")
+                count=25, state="present", marker_key=KEY, previous_marker_keys=[], force=False)
     base.update(overrides)
     return base
 
 
-def pack(key_pack_id, version_id=7, license_type="per_user", total=25):
+def pack(key_pack_id, version_id=7, license_type="per_user", total=25, type_id=2, issued=0):
     return {"key_pack_id": key_pack_id, "built_in": False, "unlimited": False, "product_version_id": version_id,
             "product_version": {7: "2022", 6: "2019"}.get(version_id, "?"), "license_type": license_type,
-            "total": total}
+            "total": total, "key_pack_type_id": type_id, "issued": issued}
 
 
-def host(packs=(), activated=True, os_version="10.0.20348"):
-    return {"host": {"name": "LS1", "os_version": os_version},
+def host(packs=(), activated=True, os_version="10.0.20348", names=("lock.aaaabbbbccccdddd",), legacy=None,
+         salt=None):
+    return {"host": {"name": "LS1", "os_version": os_version}, "problems": [],
             "license_server": {"installed": True, "activation_status": "activated" if activated else "not_activated",
-                               "key_packs": [BUILT_IN] + list(packs)}}
+                               "key_packs": [BUILT_IN] + list(packs)},
+            "markers": markers(names, legacy, salt)}
 
 
-NO_MARKERS = {"packs": {}, "pending": []}
+NOT_FOUND = {"ok": False, "error": {"kind": "return_value", "return_value": 2}}
 
 
-def plan(want, have, markers=None, salt=SALT):
-    return cal_pack.plan(want, have, salt, markers or NO_MARKERS, make_salt=lambda: "new-salt")
+class FakeResults(dict):
+    def __getitem__(self, op_id):
+        return OpResult(dict.__getitem__(self, op_id), {"id": op_id})
+
+
+def markers(names, legacy=None, salt=None):
+    """The markers as read_markers parses the bridge's answers."""
+    results = FakeResults({
+        "marker_names": {"ok": True, "out": {"sNames": list(names) or None}},
+        "legacy_salt": {"ok": True, "out": {"sValue": salt}} if salt else NOT_FOUND,
+        "legacy_markers": {"ok": True, "out": {"sValue": legacy}} if legacy else NOT_FOUND})
+    return cal_pack.read_markers(results)
+
+
+def plan(want, have, **kwargs):
+    return cal_pack.plan(want, have, now=kwargs.pop("now", NOW), nonce="feedfacefeedface", **kwargs)
+
+
+def mac_of(want, key=KEY):
+    return cal_pack.mac(key.encode(), cal_pack._declaration(want))
+
+
+def kid(key=KEY):
+    return cal_pack.key_id(key.encode())
+
+
+def pack_name(want, pack_id, key=KEY):
+    return "pack.%d.%s.%s" % (pack_id, kid(key), mac_of(want, key))
+
+
+def operations(result):
+    return [op for step in result.steps for op in step.batch.operations]
+
+
+def methods(result):
+    return [op.get("method") for op in operations(result)]
+
+
+def written(result):
+    """(method, value name) of each registry write, secrets resolved."""
+    secrets = {}
+    for step in result.steps:
+        secrets.update(step.batch.secrets)
+    out = []
+    for op in operations(result):
+        if op.get("class") == "StdRegProv" and op["method"] in ("SetStringValue", "DeleteValue"):
+            name = op.get("arguments", {}).get("sValueName") or secrets[op["secret_arguments"]["sValueName"]]
+            out.append((op["method"], name))
+    return out
 
 
 # --- validation ---------------------------------------------------------------------------------
-
 def test_numbers_are_normalised():
     want = cal_pack.validate(args(program="retail", agreement_number=None, product_version=None, license_type=None,
                                   count=None, license_code="abcde-fghij-klmno-pqrst-uvw12"))
@@ -60,12 +112,16 @@ def test_numbers_are_normalised():
     ({"program": "license_key_pack_id", "agreement_number": None, "key_pack_id": "A" * 34},
      "key_pack_id must be the 35-character license key pack ID"),
     ({"product_version": None, "product_version_id": 9}, "program: spla needs product_version"),
+    ({"marker_key": None}, "marker_key is required"),
+    ({"marker_key": "short-key"}, "marker_key must be at least 20 characters (got 9)"),
+    ({"previous_marker_keys": ["short"]}, "previous_marker_keys must be at least 20 characters (got 5)"),
+    ({"remove_key_pack_id": 5, "state": "absent"}, "remove_key_pack_id removes a key pack that no marker proves"),
 ])
 def test_bad_input_names_the_option_and_never_the_secret(overrides, message):
     with pytest.raises(ValueError) as e:
         cal_pack.validate(args(**overrides))
     assert message in str(e.value)
-    for secret in ("12-34", "12345A7", "1234567", "X" * 25, "A" * 34):
+    for secret in ("12-34", "12345A7", "1234567", "X" * 25, "A" * 34, "short-key", KEY):
         assert secret not in str(e.value)
 
 
@@ -75,130 +131,295 @@ def test_product_version_table_and_override():
     assert cal_pack.validate(args(product_version="2025", product_version_id=9))["product_version_id"] == 9
 
 
-# --- fingerprints --------------------------------------------------------------------------------
+# --- keyed markers (finding 1 of issue 9) ---------------------------------------------------------
 
-def test_fingerprint_identifies_the_declaration_without_containing_it():
+def test_the_mac_needs_the_key_and_identifies_the_whole_declaration():
     want = cal_pack.validate(args())
-    fp = cal_pack.fingerprint(want, SALT)
-    assert fp == cal_pack.fingerprint(cal_pack.validate(args(agreement_number="123-4567")), SALT)
-    assert fp != cal_pack.fingerprint(cal_pack.validate(args(agreement_number="7654321")), SALT)
-    assert fp != cal_pack.fingerprint(want, "another-salt")
-    assert fp != cal_pack.fingerprint(cal_pack.validate(args(count=26)), SALT)
-    assert "1234567" not in fp and len(fp) == 64
+    mac = mac_of(want)
+    assert mac == mac_of(cal_pack.validate(args(agreement_number="123-4567")))
+    assert mac != mac_of(cal_pack.validate(args(agreement_number="7654321")))
+    assert mac != mac_of(cal_pack.validate(args(count=26)))
+    assert mac != mac_of(want, OLD_KEY)  # without the key, no number can be tried against it
+    assert want["macs"] == {kid(): mac} and want["key_id"] == kid()
+    assert KEY not in json.dumps(want) and "1234567" not in json.dumps(want["macs"])
 
 
-def test_markers_round_trip():
-    markers = {"packs": {3: "aa", 10: "bb"}, "pending": [("cc", 10)]}
-    assert cal_pack.parse_markers(cal_pack.render_markers(markers)) == markers
-    assert cal_pack.parse_markers(["garbage", "x=y", "pending=zz=notanumber"]) == NO_MARKERS
-
-
-# --- planning ------------------------------------------------------------------------------------
-
-def test_refuses_a_server_that_is_not_activated():
-    with pytest.raises(PlanError, match="only on an activated license server, and LS1 is not_activated"):
-        plan(cal_pack.validate(args()), host(activated=False))
-
-
-def test_install_writes_a_pending_marker_before_the_install_and_never_the_number():
-    result, matched, how, fp, new_salt = plan(cal_pack.validate(args()), host(), salt=None)
-    assert (matched, how, new_salt) == (None, None, "new-salt")
+def test_install_plan_carries_no_number_mac_or_key():
+    want = cal_pack.validate(args())
+    result = plan(want, host())
+    report = json.dumps(result.report())
+    for secret in ("1234567", KEY, mac_of(want), kid() + "." + mac_of(want)):
+        assert secret not in report
     install, mark = result.steps
-    methods = [op.get("method") for op in install.batch.operations]
-    assert methods == ["CreateKey", "SetStringValue", "SetMultiStringValue", "InstallAgreementLicenseKeyPack"]
-    assert install.batch.operations[2]["arguments"]["sValue"] == ["pending=%s=2" % fp]
-    assert install.batch.operations[3]["arguments"] == {"ProductVersion": 7, "ProductType": 1, "LicenseCount": 25,
-                                                        "AgreementType": 4}
-    assert "1234567" not in json.dumps(result.report())
-    assert install.batch.secrets == {"install.4.sAgreementNumber": "1234567"}
-    assert mark.batch.operations == []  # the marker is written once Windows has given the KeyPackId
+    assert (install.phase, mark.phase) == ("config", "record")
+    # pending marker first, then the lock taken (deleted, a new one written), then the install
+    assert written(result) == [("SetStringValue", "pending.%s.%s.2.%d" % (kid(), mac_of(want), NOW)),
+                               ("DeleteValue", "lock.aaaabbbbccccdddd"),
+                               ("SetStringValue", "lock.feedfacefeedface")]
+    assert methods(result)[-1] == "InstallAgreementLicenseKeyPack"
+    assert result.result({op["id"]: op["id"] for op in operations(result)}, "lock") == install.names["lock"]
+    assert "1234567" in install.batch.secrets.values()  # sent as a secret, referred to by name
+    assert mark.batch.operations == []  # written once Windows has given the KeyPackId
+
+
+def test_record_writes_the_pack_marker_and_drops_the_pending_one():
+    want = cal_pack.validate(args())
+    install = plan(want, host())
+    record = cal_pack.record(want, install, 9)
+    assert written(record) == [("SetStringValue", pack_name(want, 9)), ("DeleteValue", install.pending_name)]
+    assert record.steps[0].phase == "record"
 
 
 def test_marked_pack_is_not_installed_again():
     want = cal_pack.validate(args())
-    fp = cal_pack.fingerprint(want, SALT)
-    result, matched, how = plan(want, host([pack(3)]), {"packs": {3: fp}, "pending": []})[:3]
-    assert (matched["key_pack_id"], how, result.steps) == (3, "marker", [])
+    result = plan(want, host([pack(3)], names=["lock.aaaabbbbccccdddd", pack_name(want, 3)]))
+    assert (result.pack["key_pack_id"], result.how, result.steps) == (3, "marker", [])
 
 
-def test_pack_installed_by_hand_is_recognised_and_marked():
+def test_first_write_prepares_the_lock_alone():
     want = cal_pack.validate(args())
-    result, matched, how, fp = plan(want, host([pack(5, total=25), pack(4, total=10)]))[:4]
-    assert (matched["key_pack_id"], how) == (5, "attributes")
-    (step,) = result.steps
-    assert step.action == "mark" and step.batch.operations[-1]["arguments"]["sValue"] == ["5=%s" % fp]
+    have = host(names=[])
+    assert [op["method"] for op in cal_pack.prepare(want, have).batch().operations] == ["CreateKey", "SetStringValue"]
+    assert cal_pack.prepare(want, host()).changed is False
+
+
+# --- migration and lost keys (findings 1 and 4) ----------------------------------------------------
+
+def test_first_design_markers_migrate_without_reinstalling():
+    want = cal_pack.validate(args())
+    legacy = ["3=%s" % cal_pack.legacy_fingerprint(want, SALT), "7=%s" % ("e" * 64)]
+    result = plan(want, host([pack(3), pack(7, total=9)], legacy=legacy, salt=SALT))
+    assert (result.pack["key_pack_id"], result.how) == (3, "marker")
+    assert [s.action for s in result.steps] == ["lock", "migrate", "prune"]  # prune: the rewritten list
+    assert "InstallAgreementLicenseKeyPack" not in methods(result)
+    assert ("SetStringValue", pack_name(want, 3)) in written(result)
+    rewrite = [op for op in operations(result) if op.get("method") == "SetMultiStringValue"]
+    (op,) = rewrite
+    assert result.steps[-1].batch.secrets[op["secret_arguments"]["sValue"]] == ["7=" + "e" * 64]
+    assert legacy[0] not in json.dumps(result.report())
+
+
+def test_the_last_first_design_marker_takes_salt_and_list_with_it():
+    want = cal_pack.validate(args())
+    legacy = ["3=%s" % cal_pack.legacy_fingerprint(want, SALT)]
+    result = plan(want, host([pack(3)], legacy=legacy, salt=SALT))
+    assert ("DeleteValue", "KeyPackMarkers") in written(result) and ("DeleteValue", "Salt") in written(result)
+
+
+def test_markers_of_an_unknown_key_stop_the_module_with_a_recovery():
+    want = cal_pack.validate(args())
+    other = cal_pack.validate(args(marker_key=OLD_KEY))
+    have = host([pack(3)], names=["lock.aaaabbbbccccdddd", pack_name(other, 3, OLD_KEY)])
+    with pytest.raises(PlanError) as e:
+        plan(want, have)
+    assert "written with a marker_key this task was not given (key id %s)" % kid(OLD_KEY) in str(e.value)
+    assert "If the key is lost: delete the values whose names contain .%s." % kid(OLD_KEY) in str(e.value)
+
+
+def test_rotation_rekeys_a_marker_of_the_previous_key():
+    want = cal_pack.validate(args(previous_marker_keys=[OLD_KEY]))
+    old_name = pack_name(want, 3, OLD_KEY)
+    result = plan(want, host([pack(3)], names=["lock.aaaabbbbccccdddd", old_name]))
+    assert [s.action for s in result.steps] == ["lock", "rekey"]
+    assert written(result)[-2:] == [("SetStringValue", pack_name(want, 3)), ("DeleteValue", old_name)]
+
+
+def test_first_design_markers_without_their_salt_stop_the_module():
+    want = cal_pack.validate(args())
+    with pytest.raises(PlanError, match="but not its Salt value"):
+        plan(want, host([pack(3)], legacy=["3=" + "a" * 64]))
+
+
+def test_retail_without_count_refuses_when_unmarked_retail_packs_exist():
+    """Markers deleted: a retail declaration without attributes would install again (finding 4)."""
+    want = cal_pack.validate(args(program="retail", agreement_number=None, license_code="Q" * 25,
+                                  product_version=None, license_type=None, count=None))
+    with pytest.raises(PlanError, match="unmarked retail key packs \\(3\\) exist and this declaration gives no count"):
+        plan(want, host([pack(3, type_id=1)]))
+    assert plan(want, host([pack(3, type_id=2)])).installs  # a volume pack is no retail pack
+
+
+def test_markers_of_packs_that_no_longer_exist_are_pruned():
+    want = cal_pack.validate(args())
+    other = cal_pack.validate(args(agreement_number="7654321"))
+    names = ["lock.aaaabbbbccccdddd", pack_name(want, 3), pack_name(other, 4)]
+    result = plan(want, host([pack(3)], names=names))
+    assert [s.action for s in result.steps] == ["lock", "prune"]
+    assert written(result)[-1] == ("DeleteValue", pack_name(other, 4))
+
+
+def test_an_unreadable_key_pack_list_stops_before_pruning_everything():
+    have = host(names=["lock.aaaabbbbccccdddd", pack_name(cal_pack.validate(args()), 3)])
+    have["problems"] = [{"part": "key_packs", "message": "access denied"}]
+    with pytest.raises(PlanError, match="could not read the key packs"):
+        plan(cal_pack.validate(args()), have)
+
+
+# --- matching (finding 2) --------------------------------------------------------------------------
+
+def test_pack_installed_by_hand_is_recognised_by_type_and_attributes_and_marked():
+    want = cal_pack.validate(args())
+    result = plan(want, host([pack(5, total=25), pack(4, total=10), pack(3, type_id=1)]))
+    assert (result.pack["key_pack_id"], result.how) == (5, "attributes")
+    assert [s.action for s in result.steps] == ["lock", "mark"]
+    assert written(result)[-1] == ("SetStringValue", pack_name(want, 5))
+    # a retail or open license pack with equal attributes is not an agreement pack
+    assert plan(want, host([pack(6, type_id=1), pack(7, type_id=5)])).installs
 
 
 def test_two_agreements_with_equal_attributes_are_both_installed():
     first = cal_pack.validate(args(agreement_number="1111111"))
     second = cal_pack.validate(args(agreement_number="2222222"))
-    markers = {"packs": {3: cal_pack.fingerprint(first, SALT)}, "pending": []}
-    result, matched, how = plan(second, host([pack(3)]), markers)[:3]
-    assert matched is None and result.steps[0].action == "install"
-    # and in the other order: each declaration adopts its own hand-installed pack
-    assert plan(second, host([pack(3), pack(4)]), markers)[1]["key_pack_id"] == 4
+    names = ["lock.aaaabbbbccccdddd", pack_name(first, 3)]
+    assert plan(second, host([pack(3)], names=names)).installs
+    assert plan(second, host([pack(3), pack(4)], names=names)).pack["key_pack_id"] == 4
 
 
 def test_built_in_and_unlimited_packs_are_never_matched():
     want = cal_pack.validate(args(program="select", product_version="2022", license_type="per_device",
                                   count=4294967294))
     assert plan(want, host([dict(BUILT_IN, key_pack_id=9, built_in=False, product_version_id=7,
-                                 license_type="per_device")]))[1] is None
+                                 license_type="per_device", key_pack_type_id=2)])).pack is None
+
+
+def pending_name(want, highest, started):
+    return "pending.%s.%s.%d.%d" % (kid(), mac_of(want), highest, started)
 
 
 def test_interrupted_install_is_recovered_without_installing_twice():
     want = cal_pack.validate(args(program="retail", agreement_number=None, license_code="Q" * 25,
                                   product_version=None, license_type=None, count=None))
-    fp = cal_pack.fingerprint(want, SALT)
-    pending = {"packs": {}, "pending": [(fp, 3)]}
-    result, matched, how = plan(want, host([pack(3), pack(4, version_id=6)]), pending)[:3]
-    assert (matched["key_pack_id"], how, result.steps[0].action) == (4, "pending", "mark")
-    # the install never happened: install again
-    assert plan(want, host([pack(3)]), pending)[0].steps[0].action == "install"
+    stale = pending_name(want, 3, NOW - cal_pack.PENDING_LEASE - 1)
+    names = ["lock.aaaabbbbccccdddd", stale]
+    result = plan(want, host([pack(3, type_id=1), pack(4, version_id=6, type_id=1)], names=names))
+    assert (result.pack["key_pack_id"], result.how, [s.action for s in result.steps]) == (4, "pending", ["lock", "mark"])
+    assert ("DeleteValue", stale) in written(result)
+    # a pack of another program that appeared is not this one
     with pytest.raises(PlanError, match="2 key packs \\(4, 5\\) have appeared"):
-        plan(want, host([pack(3), pack(4), pack(5)]), pending)
+        plan(want, host([pack(3, type_id=1), pack(4, type_id=1), pack(5, type_id=1)], names=names))
+    # the install never happened: install again, dropping the old pending marker
+    again = plan(want, host([pack(4, type_id=2)], names=names))
+    assert again.installs and ("DeleteValue", stale) in written(again)
 
 
-def test_retail_without_attributes_has_no_fallback_match():
-    want = cal_pack.validate(args(program="retail", agreement_number=None, license_code="Q" * 25,
-                                  product_version=None, license_type=None, count=None))
-    assert plan(want, host([pack(3)]))[0].steps[0].action == "install"
+def test_a_fresh_pending_marker_without_a_pack_means_another_run_is_installing():
+    want = cal_pack.validate(args())
+    names = ["lock.aaaabbbbccccdddd", pending_name(want, 2, NOW - 5)]
+    with pytest.raises(cal_pack.Busy, match="another run has been installing this CAL pack since"):
+        plan(want, host(names=names))
+    # once its pack appeared, adopting it is safe: both runs write the same marker
+    assert plan(want, host([pack(3)], names=names)).how == "pending"
 
 
-def test_absent_removes_only_the_matched_pack():
+def test_absent_removes_only_the_pack_its_marker_proves():
     want = cal_pack.validate(args(state="absent"))
-    fp = cal_pack.fingerprint(want, SALT)
-    other = "f" * 64
-    result, matched, how = plan(want, host([pack(3), pack(4)]), {"packs": {3: other, 4: fp}, "pending": []})[:3]
-    (step,) = result.steps
-    assert step.batch.operations[0]["arguments"] == {"KeyPackId": 4}
-    assert step.batch.operations[-1]["arguments"]["sValue"] == ["3=%s" % other]
+    other = cal_pack.validate(args(agreement_number="7654321"))
+    names = ["lock.aaaabbbbccccdddd", pack_name(other, 3), pack_name(want, 4)]
+    result = plan(want, host([pack(3), pack(4)], names=names))
+    assert [s.action for s in result.steps] == ["lock", "uninstall"]
+    uninstall = result.steps[1]
+    assert result.result({op["id"]: op for op in uninstall.batch.operations}, "uninstall")["arguments"] == {
+        "KeyPackId": 4}
+    assert written(result)[-1] == ("DeleteValue", pack_name(want, 4))
 
 
-def test_absent_refuses_to_guess_between_identical_unmarked_packs():
-    with pytest.raises(PlanError, match="2 unmarked key packs \\(3, 4\\) match"):
-        plan(cal_pack.validate(args(state="absent")), host([pack(3), pack(4)]))
+def test_absent_never_removes_an_unmarked_pack_and_says_how():
+    want = cal_pack.validate(args(state="absent"))
+    result = plan(want, host([pack(3), pack(4)]))
+    assert result.steps == []
+    assert result.warnings == [
+        "Key pack 3, 4 looks like this declaration (2022, per_user, 25 CALs) but no marker proves that this "
+        "collection installed it, so it stays. To remove it anyway: remove_key_pack_id: 3 with force: true."]
 
 
-def test_absent_with_nothing_matching_changes_nothing():
-    assert plan(cal_pack.validate(args(state="absent")), host([pack(3, total=5)]))[0].steps == []
+def test_absent_with_a_stale_pending_marker_forgets_it_and_removes_nothing():
+    want = cal_pack.validate(args(state="absent"))
+    stale = pending_name(want, 2, NOW - cal_pack.PENDING_LEASE - 1)
+    result = plan(want, host([pack(3)], names=["lock.aaaabbbbccccdddd", stale]))
+    assert [s.action for s in result.steps] == ["lock", "forget"]
+    assert "UninstallLicenseKeyPackWithId" not in methods(result)
 
 
-def test_cal_newer_than_the_server_warns():
-    result = plan(cal_pack.validate(args(product_version="2025")), host(os_version="10.0.20348"))[0]
-    assert result.warnings == ["2025 CALs are newer than this license server (Windows Server 2022): a license "
-                               "server holds CALs of its own version and earlier, so Windows may refuse them."]
+def test_absent_refuses_a_pack_with_issued_licenses_unless_forced():
+    want = cal_pack.validate(args(state="absent"))
+    names = ["lock.aaaabbbbccccdddd", pack_name(want, 4)]
+    with pytest.raises(PlanError, match="key pack 4 has 6 licenses issued to clients"):
+        plan(want, host([pack(4, issued=6)], names=names))
+    forced = cal_pack.validate(args(state="absent", force=True))
+    assert "UninstallLicenseKeyPackWithId" in methods(plan(forced, host([pack(4, issued=6)], names=names)))
 
 
-def test_check_mode_on_a_server_still_to_be_set_up_predicts_the_install():
-    bare = host(activated=False)
-    result = cal_pack.plan(cal_pack.validate(args()), bare, None, NO_MARKERS, make_salt=lambda: "s",
-                           check_mode=True)[0]
-    assert [s.action for s in result.steps] == ["install", "mark"]
-    assert result.warnings[0].startswith("Check mode: CAL packs can be installed only on an activated license server")
+def test_forced_removal_by_id_needs_no_numbers_and_never_takes_the_built_in_pack():
+    want = cal_pack.validate(args(program="retail", agreement_number=None, state="absent", force=True,
+                                  remove_key_pack_id=3, marker_key=None, product_version=None, license_type=None,
+                                  count=None))
+    result = plan(want, host([pack(3)]))
+    assert (result.pack["key_pack_id"], result.how) == (3, "key_pack_id")
+    assert "UninstallLicenseKeyPackWithId" in methods(result)
+    with pytest.raises(PlanError, match="key pack 2 is the built-in pack"):
+        plan(dict(want, remove_key_pack_id=2), host())
 
 
 def test_absent_on_a_host_without_the_role_changes_nothing():
     bare = host()
     bare["license_server"]["installed"] = False
-    assert plan(cal_pack.validate(args(state="absent")), bare)[0].steps == []
+    assert plan(cal_pack.validate(args(state="absent")), bare).steps == []
+
+
+# --- warnings, check mode, the diff ------------------------------------------------------------------
+
+def test_refuses_a_server_that_is_not_activated():
+    with pytest.raises(PlanError, match="only on an activated license server, and LS1 is not_activated"):
+        plan(cal_pack.validate(args()), host(activated=False))
+
+
+def test_cal_newer_than_the_server_warns():
+    result = plan(cal_pack.validate(args(product_version="2025")), host(os_version="10.0.20348"))
+    assert result.warnings == ["2025 CALs are newer than this license server (Windows Server 2022): a license "
+                               "server holds CALs of its own version and earlier, so Windows may refuse them."]
+
+
+def test_check_mode_on_a_server_still_to_be_set_up_predicts_the_install():
+    result = plan(cal_pack.validate(args()), host(activated=False), check_mode=True)
+    assert [s.action for s in result.steps] == ["install", "mark"]
+    assert result.warnings[0].startswith("Check mode: CAL packs can be installed only on an activated license server")
+
+
+def observed(want, have):
+    """observe() as the action calls it, on the bridge's answers for the markers `have` holds."""
+    names = have["markers"]["locks"] + [m["name"] for m in have["markers"]["packs"] + have["markers"]["pending"]]
+    results = FakeResults({"marker_names": {"ok": True, "out": {"sNames": names or None}},
+                           "legacy_salt": NOT_FOUND, "legacy_markers": NOT_FOUND})
+    return cal_pack.observe(want, have, results)
+
+
+def test_view_and_predict():
+    want = cal_pack.validate(args())
+    have = observed(want, host([pack(5)]))
+    result = plan(want, have)
+    assert cal_pack.view(have) == {"program": "spla", "state": "present", "key_pack_id": 5,
+                                   "product_version": "2022", "license_type": "per_user", "total": 25,
+                                   "recorded": False}
+    marked = observed(want, host([pack(5)], names=["lock.aaaabbbbccccdddd", pack_name(want, 5)]))
+    assert cal_pack.view(marked)["recorded"] is True
+    assert cal_pack.view(observed(want, host())) == {"program": "spla", "state": "absent"}
+    assert cal_pack.predict(want, have, result)["recorded"] is True
+    assert cal_pack.after_install(want, have) is have
+
+
+def test_an_install_beside_a_prune_keeps_the_lock_first():
+    want = cal_pack.validate(args())
+    other = cal_pack.validate(args(agreement_number="7654321"))
+    result = plan(want, host(names=["lock.aaaabbbbccccdddd", pack_name(other, 9)]))
+    assert [(s.action, s.phase) for s in result.steps] == [("install", "config"), ("mark", "record"),
+                                                           ("prune", "config")]
+    config = result.phase("config")
+    first_delete = [op for op in config.batch().operations if op["method"] == "DeleteValue"][0]
+    assert first_delete["id"] == result.steps[0].names["lock"]  # the lock is taken before anything is deleted
+
+
+def test_the_first_designs_fingerprint_is_reproduced_exactly():
+    """Computed with the first design's fingerprint() (commit d564882) for args() and SALT: migration must
+    recognise the markers that design wrote."""
+    assert cal_pack.legacy_fingerprint(cal_pack.validate(args()), SALT) == (
+        "b1719131afbff9b8428b374d3db0b309101c66c4a836ce9e01d3796e1dacf81c")

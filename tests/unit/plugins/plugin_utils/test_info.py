@@ -60,7 +60,7 @@ def license_server(activated=True):
 
 
 def parse(raw, **kwargs):
-    batch = info.read_batch()
+    batch = info.read_batch(kwargs.get("reveal_license_server_id", False))
     return info.parse(BatchResult(batch, [raw[op["id"]] for op in batch.operations]), **kwargs)
 
 
@@ -192,3 +192,11 @@ def test_issued_licenses_are_counted_per_pack_and_status():
     packs = parse(raw)["license_server"]["key_packs"]
     assert packs[1]["issued_licenses"] == {"active": 2, "temporary": 1, "revoked": 1, "other": 1}
     assert packs[0]["issued_licenses"] == {"active": 0, "temporary": 0, "revoked": 0, "other": 0}
+
+
+def test_license_server_id_is_not_even_read_unless_revealed():
+    """Finding 7 of issue 9: the winrm plugin prints raw module output at -vvvvv, so an ID that is read and
+    filtered afterwards leaks there. The read batch asks for it only when it will be revealed."""
+    methods = [op.get("method") for op in info.read_batch().operations]
+    assert "GetLicenseServerId" not in methods
+    assert "GetLicenseServerId" in [op.get("method") for op in info.read_batch(True).operations]

