@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run pytest on the given test directories, skipping the ones that hold no test file yet.
 #
-# Usage: tools/run-pytest.sh LABEL PYTHON DIR... [-- PYTEST_ARGS...]
+# Usage: tools/run-pytest.sh LABEL PYTHON DIR|FILE... [-- PYTEST_ARGS...]
 #
 # pytest exits 5 when it collects no test. That is accepted only for a directory with no
 # test_*.py / *_test.py file in it (it is skipped with a message); a directory that has test
@@ -26,7 +26,9 @@ done
 
 run=()
 for dir in "${dirs[@]}"; do
-    if [[ -d $dir ]] && find "$dir" -type f \( -name 'test_*.py' -o -name '*_test.py' \) -print -quit | grep -q .; then
+    if [[ -f $dir ]]; then
+        run+=("$dir")  # a test file named on purpose
+    elif [[ -d $dir ]] && find "$dir" -type f \( -name 'test_*.py' -o -name '*_test.py' \) -print -quit | grep -q .; then
         run+=("$dir")
     else
         echo "run-pytest: SKIPPED $dir: no test files (test_*.py, *_test.py) yet"
