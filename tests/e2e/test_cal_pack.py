@@ -273,7 +273,7 @@ def test_absent_removes_no_pack_that_a_marker_does_not_prove(lab):
     assert run.statuses() == ["ok", "ok", "ok"], run.output
     assert packs(lab, "twins") == before
     assert run.results()[0]["warnings"] == [
-        "Key pack %d, %d looks like this declaration (2019, per_device, 3 CALs) but no marker proves that this "
+        "twins: Key pack %d, %d looks like this declaration (2019, per_device, 3 CALs) but no marker proves that this "
         "collection installed it, so it stays. To remove it anyway: remove_key_pack_id: %d with force: true."
         % (twins[0], twins[1], twins[0])]
     assert "warnings" not in run.results()[1]  # a retail pack is not a Select pack, whatever its attributes

@@ -4,6 +4,7 @@ session_host, licensing_info and the fleet report; one pointed at an unreachable
 
 Before the fix the collection read TsToLsConnectivityStatus: every one of these saw valid: false."""
 
+import datetime as dt
 import json
 
 import pytest
@@ -25,8 +26,11 @@ def lab(tmp_path_factory):
                           f"good:session_host:domain={DOMAIN}", f"lost:session_host:domain={DOMAIN}")
     lab.seed("ls1", {"license_server": {"activation_status": 0, "license_server_id": "LSID" + "0" * 31}})
     for host, server in (("good", LS1), ("lost", NOWHERE)):
-        # 10 days of grace left; the servers configured through WMI, as an administrator would.
-        lab.seed(host, {"clock_offset_days": 110, "session_host": {"licensing_type": 4, "specified_servers": [server]}})
+        # 10 days of grace left: the first client connection 110 days ago (the grace period starts there,
+        # hh553157); the servers configured through WMI, as an administrator would.
+        first_connection = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=110)).isoformat()
+        lab.seed(host, {"session_host": {"licensing_type": 4, "specified_servers": [server],
+                                         "grace_start": first_connection}})
     yield lab
     lab.stop()
 
