@@ -8,7 +8,7 @@ host's license server is in another slice. The workflow is the one of docs/awx_s
   1. the sliced site job (rds_sliced_job: true), its slices run last to first, so that every session host is
      configured before its license server exists (AWX runs slices in any order, in parallel);
   2. the sliced report job: each slice publishes its part with set_stats;
-  3. the merge node: report_merge.yml, with the slices' artifacts as extra vars as a workflow carries them.
+  3. the merge node: report.yml with rds_report_merge, the slices' artifacts as extra vars as a workflow carries them.
 
 Then, for comparison, the report job and the site job unsliced. The merged report must equal the unsliced
 one field by field, no slice may touch another slice's host (the lab's transcript), and the unsliced site
@@ -109,9 +109,9 @@ def workflow(fleet):
     sliced = {"rds_sliced_job": True}
     site = [fleet.job("site", sliced, number) for number in range(SLICES, 0, -1)]
     report = [fleet.job("report", sliced, number) for number in range(1, SLICES + 1)]
-    merge_vars = dict(workflow_artifacts(job.run for job in report), report_dir=str(fleet.report_dir("merged")),
-                      report_parts_expected=SLICES)
-    merge = fleet.job("report_merge", merge_vars, credential=False)
+    merge_vars = dict(workflow_artifacts(job.run for job in report), rds_report_merge=True,
+                      report_dir=str(fleet.report_dir("merged")), report_parts_expected=SLICES)
+    merge = fleet.job("report", merge_vars, credential=False, template="report merge")
     unsliced_report = fleet.job("report", {"report_dir": str(fleet.report_dir("unsliced"))})
     unsliced_site = fleet.job("site", {})
     return {"site": site, "report": report, "merge": merge, "unsliced_report": unsliced_report,
