@@ -121,7 +121,13 @@ def bench_slices(lab: Lab, size: int, forks: int, slices: int, workdir: Path) ->
         if run["changed"]:
             raise SystemExit(f"slice {number}/{slices} of the converged fleet changed something")
         runs.append(dict(run, slice=number, hosts=len(hosts)))
+        progress(f"{size} hosts, no change converge, slice {number}/{slices}", run)
     return runs
+
+
+def progress(what: str, run: dict) -> None:
+    """A line per run as it ends, so that a long benchmark shows where it is and what it has measured."""
+    print(f"bench: {what}: {json.dumps(run)}", flush=True)
 
 
 def bench_size(size: int, forks: int, workdir: Path, slices: int = 0) -> dict:
@@ -133,10 +139,11 @@ def bench_size(size: int, forks: int, workdir: Path, slices: int = 0) -> dict:
         single.write_text(json.dumps(SESSION_HOST_TASK))
         ping = workdir / "ping.yml"
         ping.write_text(json.dumps(WIN_PING_TASK))
-        result = {"size": size, "forks": forks, "first_converge": measure(lab, site, forks, extra)}
-        result["no_change_converge"] = measure(lab, site, forks, extra)
-        result["no_change_task"] = measure(lab, single, forks, [])
-        result["win_ping_task"] = measure(lab, ping, forks, [])
+        result = {"size": size, "forks": forks}
+        for run, playbook, run_extra in (("first_converge", site, extra), ("no_change_converge", site, extra),
+                                         ("no_change_task", single, []), ("win_ping_task", ping, [])):
+            result[run] = measure(lab, playbook, forks, run_extra)
+            progress(f"{size} hosts, {run}", result[run])
         task, ping = result["no_change_task"], result["win_ping_task"]
         result["task_to_ping_ratio"] = round(task["wall_s"] / ping["wall_s"], 2)
         result["task_to_ping_cpu_ratio"] = round(task["cpu_s"] / ping["cpu_s"], 2)
@@ -190,8 +197,8 @@ def main() -> int:
         for size in sizes:
             print(f"bench: {size} hosts ...", flush=True)
             results.append(bench_size(size, args.forks, Path(tmp), args.slices if size == max(sizes) else 0))
-    (ROOT / "build").mkdir(exist_ok=True)
-    (ROOT / "build" / "bench.json").write_text(json.dumps(results, indent=2))
+            (ROOT / "build").mkdir(exist_ok=True)
+            (ROOT / "build" / "bench.json").write_text(json.dumps(results, indent=2))
     print(table(results))
     return 0
 
