@@ -110,7 +110,7 @@ def bench_slices(lab: Lab, size: int, forks: int, slices: int, workdir: Path) ->
     """The no-change converge of the fleet as `slices` jobs in sequence, one per AWX slice. A slice holds only
     its own hosts, so the session hosts name their license servers (the list the whole fleet derives from
     the license_servers group), as a sliced site job must (rds_sliced_job, docs/awx_slicing.md)."""
-    servers = [spec.split(":")[0] for spec in host_specs(size) if "groups=license_servers" in spec]
+    servers = [spec.split(":", maxsplit=1)[0] for spec in host_specs(size) if "groups=license_servers" in spec]
     extra = ["-e", f"@{DEMO_VARS}", "-e", json.dumps({"rds_sliced_job": True,
                                                       "session_host_license_servers": servers})]
     runs = []
