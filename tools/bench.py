@@ -144,11 +144,11 @@ def bench_size(size: int, forks: int, workdir: Path, slices: int = 0) -> dict:
                                          ("no_change_task", single, []), ("win_ping_task", ping, [])):
             result[run] = measure(lab, playbook, forks, run_extra)
             progress(f"{size} hosts, {run}", result[run])
+            if run == "no_change_converge" and slices > 1:  # on the converged fleet, before the single tasks
+                result["sliced_no_change_converge"] = bench_slices(lab, size, forks, slices, workdir)
         task, ping = result["no_change_task"], result["win_ping_task"]
         result["task_to_ping_ratio"] = round(task["wall_s"] / ping["wall_s"], 2)
         result["task_to_ping_cpu_ratio"] = round(task["cpu_s"] / ping["cpu_s"], 2)
-        if slices > 1:
-            result["sliced_no_change_converge"] = bench_slices(lab, size, forks, slices, workdir)
         return result
     finally:
         lab.rdlab("stop")
