@@ -30,7 +30,8 @@ WINDOWS_DIR := $(COLLECTIONS)/ansible_collections/ansible/windows
 INSTALL_ANSIBLE_WINDOWS = tools/install-ansible-windows.sh
 AWX_DIR := $(COLLECTIONS)/ansible_collections/awx/awx
 CORE221_PYTHON_VERSION := 3.12
-BENCH_SIZES ?= 1,10,100,300
+BENCH_SIZES ?= 1,10,100,300,1000
+BENCH_SLICES ?= 4
 BENCH_FORKS ?= 50
 
 # Every command that runs Ansible sees this collection tree and the venv's tools.
@@ -151,8 +152,8 @@ report-screenshot: venv collections ## docs/images/report.png: the report of the
 	tools/install-chromium.sh
 	$(RUN) bash tools/report-screenshot.sh
 
-bench: venv collections ## the benchmark on labs of 1, 10, 100, 300 hosts (docs/performance.md); BENCH_SIZES=1,10 for a quick run
-	$(RUN) $(PY) tools/bench.py --sizes $(BENCH_SIZES) --forks $(BENCH_FORKS)
+bench: venv collections ## the benchmark on labs of 1, 10, 100, 300, 1000 hosts, the largest also as BENCH_SLICES AWX slices (docs/performance.md); BENCH_SIZES=1,10 for a quick run
+	$(RUN) $(PY) tools/bench.py --sizes $(BENCH_SIZES) --forks $(BENCH_FORKS) --slices $(BENCH_SLICES)
 
 clean: ## remove build output (the core matrix's venvs too), test output and caches (keeps .venv*)
 	rm -rf build tests/output .pytest_cache .coverage .coverage.* htmlcov importer_result.json

@@ -1,14 +1,16 @@
-"""make bench: the collection's cost on fleets of 1, 10, 100 and 300 lab hosts.
+"""make bench: the collection's cost on fleets of 1, 10, 100, 300 and 1,000 lab hosts.
 
 For each size (one license server per 50 session hosts; a single host is both), against a fresh
 simulated lab and with the same forks throughout:
   - site.yml, first converge and no-change converge;
   - one no-change module task (session_host) and one win_ping task over the same session hosts.
+Then, on the largest fleet, the no-change converge again as --slices jobs run one after the other, each
+with the inventory of one slice as AWX's job slicing cuts it (docs/awx_slicing.md): the cost of one slice.
 Each run is measured as wall time, controller CPU time (user + system of ansible and every worker),
 peak controller memory (the largest process), and, from the lab's transcript, WinRM commands and
 bytes sent per host. The table goes to stdout and build/bench.json; docs/performance.md explains it.
 
-    python tools/bench.py [--sizes 1,10,100,300] [--forks 50]
+    python tools/bench.py [--sizes 1,10,100,300,1000] [--forks 50] [--slices 4]
 """
 
 from __future__ import annotations
@@ -45,6 +47,25 @@ def host_specs(size: int) -> list[str]:
     return specs
 
 
+def slice_hosts(names: list[str], number: int, count: int) -> list[str]:
+    """AWX's slicing rule (awx/main/models/inventory.py, Inventory.get_sliced_hosts): the hosts ordered by
+    name, slice `number` (1-based) of `count` takes every count-th host from offset number-1."""
+    return sorted(names)[number - 1::count]
+
+
+def write_slice_inventory(lab: Lab, number: int, count: int, path: Path) -> list[str]:
+    """The lab's inventory with the hosts of one slice only, as AWX's inventory script gives a slice job
+    (Inventory.get_script_data): every group keeps the slice's hosts and its variables."""
+    inventory = json.loads(lab.inventory.read_text().split("\n", 1)[1])
+    groups = inventory["all"]["children"]["windows"]["children"]
+    names = [host for group in groups.values() for host in group.get("hosts") or {}]
+    kept = set(slice_hosts(names, number, count))
+    for group in groups.values():
+        group["hosts"] = {name: v for name, v in (group.get("hosts") or {}).items() if name in kept}
+    path.write_text(json.dumps(inventory))
+    return sorted(kept)
+
+
 def lab_cpu(lab: Lab) -> float:
     """CPU seconds the lab's server process has used (Linux /proc): the simulated hosts' work."""
     pid = int((lab.dir / "lab.pid").read_text())
@@ -52,7 +73,7 @@ def lab_cpu(lab: Lab) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
-def measure(lab: Lab, playbook: Path, forks: int, extra: list[str]) -> dict:
+def measure(lab: Lab, playbook: Path, forks: int, extra: list[str], inventory: Path | None = None) -> dict:
     """Run a playbook; its cost on the controller, in the lab, and on the wire."""
     before = len(lab.transcript())
     lab_before = lab_cpu(lab)
@@ -64,7 +85,7 @@ def measure(lab: Lab, playbook: Path, forks: int, extra: list[str]) -> dict:
                "'cpu': u.ru_utime + u.ru_stime, 'rss': u.ru_maxrss}))")
     started = time.monotonic()
     wrapped = subprocess.run([sys.executable, "-c", wrapper, str(Path(sys.executable).parent / "ansible-playbook"),
-                              "-i", str(lab.inventory), str(playbook), "-f", str(forks), *extra],
+                              "-i", str(inventory or lab.inventory), str(playbook), "-f", str(forks), *extra],
                              capture_output=True, text=True, env=lab.env(), check=False)
     wall = time.monotonic() - started
     lab_seconds = lab_cpu(lab) - lab_before
@@ -85,7 +106,31 @@ def measure(lab: Lab, playbook: Path, forks: int, extra: list[str]) -> dict:
     }
 
 
-def bench_size(size: int, forks: int, workdir: Path) -> dict:
+def bench_slices(lab: Lab, size: int, forks: int, slices: int, workdir: Path) -> list[dict]:
+    """The no-change converge of the fleet as `slices` jobs in sequence, one per AWX slice. A slice holds only
+    its own hosts, so the session hosts name their license servers (the list the whole fleet derives from
+    the license_servers group), as a sliced site job must (rds_sliced_job, docs/awx_slicing.md)."""
+    servers = [spec.split(":", maxsplit=1)[0] for spec in host_specs(size) if "groups=license_servers" in spec]
+    extra = ["-e", f"@{DEMO_VARS}", "-e", json.dumps({"rds_sliced_job": True,
+                                                      "session_host_license_servers": servers})]
+    runs = []
+    for number in range(1, slices + 1):
+        inventory = workdir / f"slice-{number}.json"
+        hosts = write_slice_inventory(lab, number, slices, inventory)
+        run = measure(lab, ROOT / "playbooks" / "site.yml", forks, extra, inventory)
+        if run["changed"]:
+            raise SystemExit(f"slice {number}/{slices} of the converged fleet changed something")
+        runs.append(dict(run, slice=number, hosts=len(hosts)))
+        progress(f"{size} hosts, no change converge, slice {number}/{slices}", run)
+    return runs
+
+
+def progress(what: str, run: dict) -> None:
+    """A line per run as it ends, so that a long benchmark shows where it is and what it has measured."""
+    print(f"bench: {what}: {json.dumps(run)}", flush=True)
+
+
+def bench_size(size: int, forks: int, workdir: Path, slices: int = 0) -> dict:
     lab = start_lab(workdir / f"lab-{size}", *host_specs(size))
     try:
         site = ROOT / "playbooks" / "site.yml"
@@ -94,10 +139,13 @@ def bench_size(size: int, forks: int, workdir: Path) -> dict:
         single.write_text(json.dumps(SESSION_HOST_TASK))
         ping = workdir / "ping.yml"
         ping.write_text(json.dumps(WIN_PING_TASK))
-        result = {"size": size, "forks": forks, "first_converge": measure(lab, site, forks, extra)}
-        result["no_change_converge"] = measure(lab, site, forks, extra)
-        result["no_change_task"] = measure(lab, single, forks, [])
-        result["win_ping_task"] = measure(lab, ping, forks, [])
+        result = {"size": size, "forks": forks}
+        for run, playbook, run_extra in (("first_converge", site, extra), ("no_change_converge", site, extra),
+                                         ("no_change_task", single, []), ("win_ping_task", ping, [])):
+            result[run] = measure(lab, playbook, forks, run_extra)
+            progress(f"{size} hosts, {run}", result[run])
+            if run == "no_change_converge" and slices > 1:  # on the converged fleet, before the single tasks
+                result["sliced_no_change_converge"] = bench_slices(lab, size, forks, slices, workdir)
         task, ping = result["no_change_task"], result["win_ping_task"]
         result["task_to_ping_ratio"] = round(task["wall_s"] / ping["wall_s"], 2)
         result["task_to_ping_cpu_ratio"] = round(task["cpu_s"] / ping["cpu_s"], 2)
@@ -116,22 +164,41 @@ def table(results: list[dict]) -> str:
                         f"| {m['lab_cpu_s']} | {m['commands_per_host']} | {m['bytes_per_host'] / 1024:.0f} |")
         rows.append(f"| {r['size']} | **no-change task / win_ping** | **{r['task_to_ping_ratio']}** "
                     f"| **{r['task_to_ping_cpu_ratio']}** | | | | |")
+        rows += slice_rows(r)
     return "\n".join(rows)
+
+
+def slice_rows(r: dict) -> list[str]:
+    """One row per slice of the sliced no-change converge, and the slices together."""
+    runs = r.get("sliced_no_change_converge") or []
+    rows = []
+    for m in runs:
+        rows.append(f"| {r['size']} | no change converge, slice {m['slice']}/{len(runs)} ({m['hosts']} hosts) "
+                    f"| {m['wall_s']} | {m['cpu_s']} | {m['peak_rss_mb']} | {m['lab_cpu_s']} "
+                    f"| {m['commands_per_host']} | {m['bytes_per_host'] / 1024:.0f} |")
+    if runs:
+        total = {key: round(sum(m[key] for m in runs), 2) for key in ("wall_s", "cpu_s", "lab_cpu_s")}
+        rows.append(f"| {r['size']} | **no change converge, {len(runs)} slices in sequence** | **{total['wall_s']}** "
+                    f"| **{total['cpu_s']}** | **{max(m['peak_rss_mb'] for m in runs)}** | {total['lab_cpu_s']} | | |")
+    return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
-    parser.add_argument("--sizes", default="1,10,100,300")
+    parser.add_argument("--sizes", default="1,10,100,300,1000")
     parser.add_argument("--forks", type=int, default=50)
+    parser.add_argument("--slices", type=int, default=4,
+                        help="run the largest fleet's no-change converge again as this many AWX slices (0: not)")
     args = parser.parse_args()
     os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT / "build" / "collections"))
     results = []
     with tempfile.TemporaryDirectory(prefix="rdlab-bench-") as tmp:
-        for size in [int(s) for s in args.sizes.split(",")]:
+        sizes = [int(s) for s in args.sizes.split(",")]
+        for size in sizes:
             print(f"bench: {size} hosts ...", flush=True)
-            results.append(bench_size(size, args.forks, Path(tmp)))
-    (ROOT / "build").mkdir(exist_ok=True)
-    (ROOT / "build" / "bench.json").write_text(json.dumps(results, indent=2))
+            results.append(bench_size(size, args.forks, Path(tmp), args.slices if size == max(sizes) else 0))
+            (ROOT / "build").mkdir(exist_ok=True)
+            (ROOT / "build" / "bench.json").write_text(json.dumps(results, indent=2))
     print(table(results))
     return 0
 

@@ -454,6 +454,13 @@ def build(results, now=None, title=None):
         raise TypeError("licensing_report expects a dict of inventory_hostname: licensing_info result, got %s"
                         % type(results).__name__)
     hosts = [host_entry(str(name), results[name]) for name in sorted(results, key=lambda n: str(n).lower())]
+    return from_entries(hosts, now=now, title=title)
+
+
+def from_entries(hosts, now=None, title=None):
+    """The fleet report from host entries (host_entry's, in report order): the cross-host findings, the
+    counts and the totals. The entries are completed in place. build() and the merge of sliced jobs'
+    parts (_report_parts.merge) both end here, so a merged report is built exactly as an unsliced one."""
     fleet = Fleet(hosts)
     for host in hosts:
         if host["status"] == "ok" and host["session_host"]:
