@@ -129,6 +129,23 @@ options:
       - Seconds to wait after installing the role for the licensing WMI classes to answer.
     type: int
     default: 300
+  activation_retries:
+    description:
+      - How many more times to try automatic activation (C(ActivateServerAutomatic)) after it fails, for the
+        Microsoft Clearinghouse fails now and then. The default, three tries in all, is what Microsoft's own RDP
+        protocol test-suite setup does before it gives up.
+      - Before each new try the module reads the license server's C(ActivationStatus) again, so a server that the
+        failed call activated after all is not activated again. The other configuration steps the failure stopped
+        are applied with the new try.
+      - Activation with a license server ID and reactivation are tried once.
+      - V(0) tries once.
+    type: int
+    default: 2
+  activation_retry_delay:
+    description:
+      - Seconds to wait between activation tries (O(activation_retries)).
+    type: int
+    default: 5
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - remote_desktop.licensing.reboot
