@@ -84,7 +84,7 @@ class ActionModule(LicensingAction):
                              "that the pending installation of %s needs. Restart the host (or set reboot: true) and "
                              "run the task again." % (wmi.LICENSING_SERVICE, wmi.FEATURE_SESSION_HOST),
                              dict(self.result, changed=self.applied))
-        lifecycle.reboot(self, task_vars, want["reboot_timeout"])
+        self.result["elapsed"] = int(lifecycle.reboot(self, task_vars, want["reboot_timeout"]))
         self.result["rebooted"] = True
         return self.read(task_vars, want)[0]
 

@@ -231,6 +231,12 @@ rebooted:
   description: The host was rebooted by this task.
   returned: when the host was rebooted
   type: bool
+elapsed:
+  description: Seconds the reboot took, from the call that started it until the host answered a licensing read
+    again.
+  returned: when the host was rebooted
+  type: int
+  sample: 94
 plan:
   description: The changes, applied or (in check mode) to be applied, each with C(action), C(description) and the
     C(operations) sent to the host. Secret values are never in it.

@@ -102,7 +102,7 @@ class LicensingAction(ActionBase):
         if not restart_needed(results):
             return
         if want["reboot"]:
-            lifecycle.reboot(self, task_vars, want["reboot_timeout"])
+            self.result["elapsed"] = int(lifecycle.reboot(self, task_vars, want["reboot_timeout"]))
             self.result["rebooted"] = True
         else:
             self.result["reboot_required"] = True

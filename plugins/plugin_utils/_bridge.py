@@ -46,8 +46,9 @@ class Batch:
                          properties=list(properties) if properties else None)
 
     def invoke(self, op_id, namespace, class_name, method, arguments=None, secret_arguments=None,
-               instances=False, filter=None, read_only=False):
-        """Call a method; `secret_arguments` maps parameter names to secret values."""
+               instances=False, filter=None, read_only=False, privileges=None):
+        """Call a method; `secret_arguments` maps parameter names to secret values; `privileges` are enabled
+        in the caller's token for this call only (host_bridge.ps1 allows SeShutdownPrivilege)."""
         refs = None
         if secret_arguments:
             refs = {}
@@ -57,7 +58,7 @@ class Batch:
                 refs[param] = name
         return self._add(op_id, "cim_invoke", namespace=namespace, **{"class": class_name}, method=method,
                          arguments=arguments or None, secret_arguments=refs, instances=instances or None,
-                         filter=filter, read_only=read_only or None)
+                         filter=filter, read_only=read_only or None, privileges=privileges or None)
 
     def set(self, op_id, namespace, class_name, properties, filter=None):
         return self._add(op_id, "cim_set", namespace=namespace, **{"class": class_name}, properties=properties,
