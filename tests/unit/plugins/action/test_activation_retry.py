@@ -85,8 +85,8 @@ def test_a_server_activated_between_tries_is_not_activated_again(lab):
 
 def test_activation_with_a_license_server_id_is_tried_once(lab, sleeps):
     with lab.fleet.host("ls1") as model:
-        model.state.setdefault("faults", {})["cim_fail"] = {"class": "Win32_TSLicenseServer", "method": "ActivateServer",
-                                                            "count": 1, "code": 0x80041001}
+        model.state.setdefault("faults", {})["cim_fail"] = {
+            "class": "Win32_TSLicenseServer", "method": "ActivateServer", "count": 1, "code": 0x80041001}
     server_id = "ABCDE12345FGHIJ67890KLMNO12345PQRST"
     result = lab.run("ls1", "license_server", {"activation": "activated", "activation_method": "license_server_id",
                                                "license_server_id": server_id})
@@ -100,5 +100,6 @@ def test_activation_with_a_license_server_id_is_tried_once(lab, sleeps):
 ])
 def test_negative_retry_options_are_refused_before_the_host_is_touched(lab, option, value, message):
     result = lab.run("ls1", "license_server", dict(ACTIVATED, **{option: value}))
-    assert result["failed"] and result["msg"] == "Invalid options for remote_desktop.licensing.license_server: " + message
+    prefix = "Invalid options for remote_desktop.licensing.license_server: "
+    assert result["failed"] and result["msg"] == prefix + message
     assert lab.batches == []
