@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import time
+
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _lifecycle as lifecycle
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _license_server as planner
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
@@ -13,6 +15,7 @@ from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._action i
 
 class ActionModule(LicensingAction):
     PLANNER = planner
+    sleep = staticmethod(time.sleep)  # between activation tries; tests replace it
 
     def run_module(self, want, task_vars):
         self.result["reboot_required"] = False
@@ -36,9 +39,29 @@ class ActionModule(LicensingAction):
         self.result["warnings"].extend(plan.warnings)
         if not config.steps or self._task.check_mode:
             return None
-        final = self.apply_and_read(task_vars, config, want)[0]
+        have, config, final = self._apply_config(want, have, config, task_vars)
         self.verify(planner.predict(want, have, config), planner.view(final))
         return final
+
+    def _apply_config(self, want, have, config, task_vars):
+        """Apply the configuration phase; when automatic activation fails, wait, read the host (its
+        ActivationStatus) and apply what is still to do, as often as planner.retry_activation allows.
+        Returns the host and the plan the last try started from, and the host after it."""
+        tries = 1
+        while True:
+            try:
+                return have, config, self.apply_and_read(task_vars, config, want)[0]
+            except TaskFailed as failure:
+                if not planner.retry_activation(want, failure.step, tries):
+                    raise _tried(failure, tries, want)
+                self._display.vv("license_server: activation try %d of %d failed, trying again in %d s: %s" % (
+                    tries, want["activation_retries"] + 1, want["activation_retry_delay"], failure))
+            self.sleep(want["activation_retry_delay"])
+            tries += 1
+            have = self.read(task_vars, want)[0]
+            config = planner.plan(want, have).phase("config")
+            if not config.steps:  # activated after all (the failed call's answer was lost)
+                return have, config, have
 
     def _install(self, want, role, task_vars):
         probe = lifecycle.probe_batch("ready", wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, "GetActivationStatus")
@@ -67,7 +90,7 @@ class ActionModule(LicensingAction):
                              "that the pending installation of %s needs. Restart the host (or set reboot: true) and "
                              "run the task again." % (wmi.LICENSING_SERVICE, wmi.FEATURE_SESSION_HOST),
                              dict(self.result, changed=self.applied))
-        lifecycle.reboot(self, task_vars, want["reboot_timeout"])
+        self.result["elapsed"] = int(lifecycle.reboot(self, task_vars, want["reboot_timeout"]))
         self.result["rebooted"] = True
         return self._read(task_vars, want)
 
@@ -89,3 +112,13 @@ class ActionModule(LicensingAction):
         self.result["product_id"] = ls.get("product_id")
         self.result["license_server_id"] = ls.get("license_server_id") if self.reveal else None
         return self.result
+
+
+def _tried(failure, tries, want):
+    """The last failure, saying how often activation was tried when it was tried more than once."""
+    if tries == 1:
+        return failure
+    message = str(failure).rstrip(".")
+    return TaskFailed("%s. Tried %d times, %d seconds apart (activation_retries: %d, activation_retry_delay: %d)."
+                      % (message, tries, want["activation_retry_delay"], want["activation_retries"],
+                         want["activation_retry_delay"]), failure.result, failure.step)

@@ -15,11 +15,17 @@ options:
         back, then go on with the task.
       - Without it, RV(reboot_required) tells whether a restart is pending, and the task stops where the
         restart is needed.
+      - The reboot is C(Win32_OperatingSystem.Win32ShutdownTracker), called with the C(SeShutdownPrivilege)
+        privilege enabled for the call, as C(Restart-Computer) does. When Windows answers that a restart is
+        already in progress or scheduled (1115, 1190), the task waits for that one and warns. While the host is
+        down the connection timeout is lowered to 5 seconds (where the connection has C(connection_timeout),
+        as ansible's winrm and psrp connections do); after the new boot time the task also waits until the
+        host answers a licensing read. C(-vv) shows each phase.
     type: bool
     default: false
   reboot_timeout:
     description:
-      - Seconds to wait for the host to come back from a reboot.
+      - Seconds to wait for the host to come back from a reboot and answer again, both phases together.
     type: int
     default: 600
 """

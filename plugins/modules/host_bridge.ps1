@@ -4,6 +4,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -CSharpUtil Ansible.Privilege
 
 # Runs a batch of generic CIM and Windows-feature operations and returns one result per operation.
 # It makes no licensing decisions: the action plugins on the controller do (docs/architecture.md).
@@ -67,6 +68,9 @@ $changingMethods = @{
 $registryKeys = @('SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services', 'SOFTWARE\Microsoft\Windows NT\CurrentVersion', 'SOFTWARE\Ansible\RemoteDesktopLicensing', 'SYSTEM\CurrentControlSet\Services\TermService\Parameters')
 $services = @('TermServLicensing')
 $features = @('RDS-Licensing', 'RDS-Licensing-UI', 'RSAT-RDS-Licensing-Diagnosis-UI', 'RDS-RD-Server')
+# The privileges an operation may have enabled for its call ('privileges'): Win32ShutdownTracker needs
+# SE_SHUTDOWN_NAME ([W32 wmi] win32shutdowntracker-method-in-class-win32-operatingsystem, Remarks).
+$privileges = @('SeShutdownPrivilege')
 $HKLM = 2147483650  # StdRegProv hDefKey HKEY_LOCAL_MACHINE (0x80000002)
 
 # The fields each kind needs, and the kinds that change nothing (they may run in check mode).
@@ -195,18 +199,29 @@ function ConvertFrom-MethodResult($Result) {
     @{ return_value = $Result.ReturnValue; out = $out }
 }
 
+function New-PrivilegeEnabler($Op) {
+    # A privilege the page requires must be enabled in the caller's token, not only held, and a WinRM logon
+    # holds its privileges disabled (Restart-Computer enables SeShutdownPrivilege before the same call).
+    # ansible-core's Ansible.Privilege enables them (strict: fails if one is not held) until Dispose.
+    if ($Op['privileges']) { [Ansible.Privilege.PrivilegeEnabler]::new($true, [string[]]$Op['privileges']) }
+}
+
 function Invoke-CimCall($Op) {
     $arguments = Get-MethodArgument $Op
-    if ($Op['instances']) {
-        $calls = @(Get-Instance $Op | ForEach-Object {
-                ConvertFrom-MethodResult (Invoke-CimMethod -InputObject $_ -MethodName $Op['method'] -Arguments $arguments -ErrorAction Stop)
-            })
-        $bad = @($calls | Where-Object { $_.return_value -ne 0 })
-        $first = if ($bad.Count) { $bad[0] } else { $calls[0] }
-        return @{ calls = $calls; return_value = $first.return_value; out = $first.out }
+    $enabler = New-PrivilegeEnabler $Op
+    try {
+        if ($Op['instances']) {
+            $calls = @(Get-Instance $Op | ForEach-Object {
+                    ConvertFrom-MethodResult (Invoke-CimMethod -InputObject $_ -MethodName $Op['method'] -Arguments $arguments -ErrorAction Stop)
+                })
+            $bad = @($calls | Where-Object { $_.return_value -ne 0 })
+            $first = if ($bad.Count) { $bad[0] } else { $calls[0] }
+            return @{ calls = $calls; return_value = $first.return_value; out = $first.out }
+        }
+        $params = @{ Namespace = $Op['namespace']; ClassName = $Op['class']; MethodName = $Op['method']; Arguments = $arguments }
+        ConvertFrom-MethodResult (Invoke-CimMethod @params -ErrorAction Stop)
     }
-    $params = @{ Namespace = $Op['namespace']; ClassName = $Op['class']; MethodName = $Op['method']; Arguments = $arguments }
-    ConvertFrom-MethodResult (Invoke-CimMethod @params -ErrorAction Stop)
+    finally { if ($enabler) { $enabler.Dispose() } }
 }
 
 function Invoke-CimSet($Op) {
@@ -269,6 +284,7 @@ function Test-Shape($Op, [string]$Kind) {
     if ($Kind -ceq 'cim_set' -and ($Op['properties'] -isnot [System.Collections.IDictionary] -or $Op['properties'].Count -eq 0)) { return "a 'cim_set' operation needs 'properties', a dict of at least one property" }
     if ($Kind -ceq 'cim_get' -and $null -ne $Op['properties'] -and $Op['properties'] -isnot [System.Collections.IList]) { return "'properties' of a 'cim_get' operation must be a list" }
     if ($Kind -clike 'feature_*' -and $Op['names'] -isnot [System.Collections.IList]) { return "'names' must be a list" }
+    if ($null -ne $Op['privileges'] -and $Op['privileges'] -isnot [System.Collections.IList]) { return "'privileges' must be a list" }
     $null
 }
 
@@ -280,6 +296,10 @@ function Test-Allowed($Op, [string]$Kind) {
         return $null
     }
     if (-not ($allowed[$Op['namespace']] -contains $Op['class'])) { return "$($Op['namespace']):$($Op['class']) is not on the bridge's allowlist" }
+    if ($Op['privileges']) {
+        $unknown = @($Op['privileges'] | Where-Object { -not ($privileges -contains $_) })
+        if ($unknown.Count) { return "the privilege(s) $($unknown -join ', ') are not on the bridge's allowlist" }
+    }
     if ($Kind -ceq 'cim_invoke' -and -not (@($readOnlyMethods[$Op['class']]) + @($changingMethods[$Op['class']]) -contains $Op['method'])) {
         return "$($Op['class']).$($Op['method']) is not on the bridge's allowlist"
     }

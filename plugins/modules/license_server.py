@@ -136,6 +136,23 @@ options:
         nothing, because removing the role takes the CALs with it.
     type: bool
     default: false
+  activation_retries:
+    description:
+      - How many more times to try automatic activation (C(ActivateServerAutomatic)) after it fails, for the
+        Microsoft Clearinghouse fails now and then. The default, three tries in all, is what Microsoft's own RDP
+        protocol test-suite setup does before it gives up.
+      - Before each new try the module reads the license server's C(ActivationStatus) again, so a server that the
+        failed call activated after all is not activated again. The other configuration steps the failure stopped
+        are applied with the new try.
+      - Activation with a license server ID and reactivation are tried once.
+      - V(0) tries once.
+    type: int
+    default: 2
+  activation_retry_delay:
+    description:
+      - Seconds to wait between activation tries (O(activation_retries)).
+    type: int
+    default: 5
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - remote_desktop.licensing.reboot
@@ -221,6 +238,12 @@ rebooted:
   description: The host was rebooted by this task.
   returned: when the host was rebooted
   type: bool
+elapsed:
+  description: Seconds the reboot took, from the call that started it until the host answered a licensing read
+    again.
+  returned: when the host was rebooted
+  type: int
+  sample: 94
 plan:
   description: The changes, applied or (in check mode) to be applied, each with C(action), C(description) and the
     C(operations) sent to the host. Secret values are never in it.

@@ -184,6 +184,16 @@ reboot_required:
   description: The role install needs a restart and O(reboot) was not set.
   returned: always
   type: bool
+rebooted:
+  description: The host was rebooted by this task.
+  returned: when the host was rebooted
+  type: bool
+elapsed:
+  description: Seconds the reboot took, from the call that started it until the host answered a licensing read
+    again.
+  returned: when the host was rebooted
+  type: int
+  sample: 94
 plan:
   description: The changes, applied or (in check mode) to be applied, with the operations sent to the host.
   returned: always

@@ -33,9 +33,10 @@ from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan imp
 class TaskFailed(Exception):
     """Fail the task with this message; `result` holds what is known so far (plan, diff)."""
 
-    def __init__(self, message, result=None):
+    def __init__(self, message, result=None, step=None):
         super(TaskFailed, self).__init__(message)
         self.result = result or {}
+        self.step = step  # the plan's step whose operation failed, when a plan's step failed
 
 
 class LicensingAction(ActionBase):
@@ -122,7 +123,7 @@ class LicensingAction(ActionBase):
         if not restart_needed(results):
             return
         if want["reboot"]:
-            lifecycle.reboot(self, task_vars, want["reboot_timeout"])
+            self.result["elapsed"] = int(lifecycle.reboot(self, task_vars, want["reboot_timeout"]))
             self.result["rebooted"] = True
         else:
             self.result["reboot_required"] = True
@@ -166,7 +167,7 @@ class LicensingAction(ActionBase):
         self.applied = self.applied or plan.applied_any(results)
         failure = plan.failure(results)
         if failure:
-            raise TaskFailed(failure, dict(self.result, changed=self.applied))
+            raise TaskFailed(failure, dict(self.result, changed=self.applied), plan.failed_step(results)[0])
         return results
 
     def apply_and_read(self, task_vars, plan, want, **read_args):

@@ -47,8 +47,9 @@ class Batch:
                          properties=list(properties) if properties else None)
 
     def invoke(self, op_id, namespace, class_name, method, arguments=None, secret_arguments=None,
-               instances=False, filter=None, read_only=False):
-        """Call a method; `secret_arguments` maps parameter names to secret values."""
+               instances=False, filter=None, read_only=False, privileges=None):
+        """Call a method; `secret_arguments` maps parameter names to secret values; `privileges` are enabled
+        in the caller's token for this call only (host_bridge.ps1 allows SeShutdownPrivilege)."""
         refs = None
         if secret_arguments:
             refs = {}
@@ -58,7 +59,7 @@ class Batch:
                 refs[param] = name
         return self._add(op_id, "cim_invoke", namespace=namespace, **{"class": class_name}, method=method,
                          arguments=arguments or None, secret_arguments=refs, instances=instances or None,
-                         filter=filter, read_only=read_only or None)
+                         filter=filter, read_only=read_only or None, privileges=privileges or None)
 
     def set(self, op_id, namespace, class_name, properties, filter=None):
         return self._add(op_id, "cim_set", namespace=namespace, **{"class": class_name}, properties=properties,
@@ -275,7 +276,7 @@ def run(action, task_vars, batch, stop_on_error=False):
                 "The connection to %s dropped while changes were being applied (%s). Some may have been made: run "
                 "the task again; it reads the host first and completes only what is missing."
                 % (_where(action, task_vars)[0], problem.detail), "dropped", problem.detail) from None
-        _reset(action)
+        reset_connection(action)
         try:
             result = _execute(action, task_vars, batch, stop_on_error)
         except Exception as again:
@@ -377,10 +378,12 @@ def _execute(action, task_vars, batch, stop_on_error):
                                   task_vars=task_vars, wrap_async=False)
 
 
-def _reset(action):
+def reset_connection(action):
+    """Start a new WinRM connection (after a dropped one, or a reboot that made the host forget its shell).
+    A connection that cannot even reset is closed: the next command opens a new one."""
     try:
         action._connection.reset()
-    except CONNECTION_ERRORS:
+    except CONNECTION_ERRORS + (AnsibleError,):
         action._connection.close()
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 
-from ansible.errors import AnsibleConnectionFailure, AnsibleError
+from ansible.errors import AnsibleError
 
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _bridge as bridge
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
@@ -28,6 +28,13 @@ REBOOT_DELAY = 2
 # SHTDN_REASON_MAJOR_APPLICATION | SHTDN_REASON_MINOR_INSTALLATION | SHTDN_REASON_FLAG_PLANNED
 # ([W32] system shutdown reason codes).
 REBOOT_REASON = 0x80040002
+SHUTDOWN_PRIVILEGE = "SeShutdownPrivilege"
+# System Error Codes: 1115 ERROR_SHUTDOWN_IN_PROGRESS, 1190 ERROR_SHUTDOWN_IS_SCHEDULED. A restart is already
+# coming (ansible.windows's reboot helper waits on 1115 too): wait for it instead of failing.
+ALREADY_REBOOTING = (1115, 1190)
+# The connection timeout while polling a host that is going down or coming up, as ansible.windows's
+# reboot helper (its connect_timeout default, 5 s): a host that does not answer is tried again soon.
+POLL_CONNECTION_TIMEOUT = 5
 
 
 class HostTimeout(Exception):
@@ -65,37 +72,86 @@ def boot_time(action, task_vars):
 
 
 def reboot(action, task_vars, timeout, sleep=time.sleep, clock=time.monotonic):
-    """Reboot the host and wait until it answers with a new boot time. Returns the seconds it took."""
+    """Reboot the host and wait until it is back and answers a licensing read, as ansible.windows's reboot
+    helper (plugin_utils/_reboot.py, behind win_reboot) does with its own commands: start the reboot, wait for
+    a new boot time with a short connection timeout, restore the timeout, then wait until the host is ready.
+    Each phase is reported at -vv. Returns the seconds it took (the task's `elapsed`)."""
     started = clock()
+    deadline = started + timeout
+    before = _start_reboot(action, task_vars)
+    saved = _poll_timeout(action, POLL_CONNECTION_TIMEOUT)
+    try:
+        action._display.vv("reboot: waiting for a new boot time (was %s)" % before)
+        _until(lambda: boot_time(action, task_vars) != before, action, deadline, timeout, sleep, clock,
+               "the host did not come back from its reboot")
+    finally:
+        _poll_timeout(action, saved)
+    action._display.vv("reboot: the host is back; waiting until it answers a licensing read")
+    _until(lambda: _answers(action, task_vars), action, deadline, timeout, sleep, clock,
+           "the host came back from its reboot but does not answer a licensing read")
+    elapsed = clock() - started
+    action._display.vv("reboot: done in %d seconds" % elapsed)
+    return elapsed
+
+
+def _start_reboot(action, task_vars):
+    """Read the boot time and start the reboot in one round trip, with SeShutdownPrivilege enabled for the
+    call ([W32 wmi] win32shutdowntracker Remarks: the caller must have SE_SHUTDOWN_NAME; Restart-Computer
+    enables it before the same call). Returns the boot time before."""
     batch = bridge.Batch()
     batch.get("boot", wmi.CIMV2, wmi.OS_CLASS, properties=["LastBootUpTime"])
     batch.invoke("reboot", wmi.CIMV2, wmi.OS_CLASS, "Win32ShutdownTracker", instances=True, arguments={
         "Timeout": REBOOT_DELAY, "Comment": "Reboot by Ansible (remote_desktop.licensing)",
-        "ReasonCode": REBOOT_REASON, "Flags": REBOOT_FLAGS})
+        "ReasonCode": REBOOT_REASON, "Flags": REBOOT_FLAGS}, privileges=[SHUTDOWN_PRIVILEGE])
     results = bridge.run(action, task_vars, batch)
-    if not results["reboot"].ok:
-        raise bridge.BridgeError("could not start the reboot: %s" % results["reboot"].message())
-    before = (results["boot"].instance or {}).get("LastBootUpTime")
-    last_error = "it kept its old boot time"
-    while clock() - started < timeout:
+    started = results["reboot"]
+    if not started.ok and started.error.get("return_value") in ALREADY_REBOOTING:
+        action._display.vv("reboot: Windows answered %d: a restart is already on its way; waiting for it"
+                           % started.error["return_value"])
+        action.result.setdefault("warnings", []).append(
+            "A restart was already in progress or scheduled on the host (Win32ShutdownTracker returned %d), not "
+            "started by this task: the task waited for it. If it was a shutdown, the host does not come back."
+            % started.error["return_value"])
+    elif not started.ok:
+        raise bridge.BridgeError("could not start the reboot: %s" % started.message())
+    action._display.vv("reboot: started")
+    return (results["boot"].instance or {}).get("LastBootUpTime")
+
+
+def _until(condition, action, deadline, timeout, sleep, clock, failure):
+    """Poll `condition` every POLL_SECONDS, a new connection each time, until it holds or the deadline."""
+    last_error = "no answer yet"
+    while clock() < deadline:
         sleep(POLL_SECONDS)
         try:
-            _reset(action)
-            if boot_time(action, task_vars) != before:
-                return clock() - started
+            bridge.reset_connection(action)
+            if condition():
+                return
+            last_error = "not yet"
         except bridge.HostUnreachable as e:
             if e.reason == "authentication":
                 raise  # polling on would add a failed logon every few seconds
             last_error = str(e).splitlines()[0]
         except (AnsibleError, bridge.BridgeError) as e:  # down or coming up
             last_error = str(e).splitlines()[0] if str(e) else type(e).__name__
-    raise HostTimeout("the host did not come back from its reboot within %d seconds (last: %s)"
-                      % (timeout, last_error))
+    raise HostTimeout("%s within %d seconds (last: %s)" % (failure, timeout, last_error))
 
 
-def _reset(action):
-    """A rebooted host has forgotten the WinRM shell: start a new connection."""
+def _answers(action, task_vars):
+    """Win32_TerminalServiceSetting is on every Windows Server and its provider is the one licensing reads
+    go through: once it answers, the host is ready for the module's next round trip."""
+    batch = bridge.Batch()
+    batch.get("ready", wmi.TS_NAMESPACE, wmi.TS_SETTING_CLASS, properties=["TerminalServerMode"])
+    return bridge.run(action, task_vars, batch)["ready"].ok
+
+
+def _poll_timeout(action, seconds):
+    """Set the connection's connection_timeout (ansible's winrm and psrp connections have the option; their
+    new connection after the reset takes it); returns the value before, None where there is none."""
     try:
-        action._connection.reset()
-    except (AnsibleConnectionFailure, AnsibleError):
-        action._connection.close()
+        before = action._connection.get_option("connection_timeout")
+    except KeyError:  # a connection without the option: leave it alone, as ansible.windows does
+        return None
+    if seconds is not None and seconds != before:
+        action._connection.set_option("connection_timeout", seconds)
+    return before

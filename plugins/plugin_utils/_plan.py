@@ -177,20 +177,26 @@ class Plan(object):
     def failure(self, results):
         """The first failed operation of the applied steps as a message, or None. A call that returned
         0 but an out parameter other than the step expects has failed too ([W32]: check both)."""
+        failed = self.failed_step(results)
+        if failed is None:
+            return None
+        step, result, problem = failed
+        what = step.description[0].lower() + step.description[1:]
+        message = "Could not %s: %s." % (what, problem)
+        if step.failure_hint:
+            message += " " + step.failure_hint(result)
+        return message
+
+    def failed_step(self, results):
+        """(step, result, problem) of the first failed operation of the applied steps, or None."""
         for step in self.steps:
             for op in step.batch.operations:
                 result = results[op["id"]]
                 if not result.ok and result.error.get("kind") != "skipped":
-                    problem = result.message()
-                elif result.ok and op["kind"] == "cim_invoke" and _unexpected(step.expect_out, result.out):
-                    problem = "%s returned 0 but %s" % (op["method"], _unexpected(step.expect_out, result.out))
-                else:
-                    continue
-                what = step.description[0].lower() + step.description[1:]
-                message = "Could not %s: %s." % (what, problem)
-                if step.failure_hint:
-                    message += " " + step.failure_hint(result)
-                return message
+                    return step, result, result.message()
+                if result.ok and op["kind"] == "cim_invoke" and _unexpected(step.expect_out, result.out):
+                    return step, result, "%s returned 0 but %s" % (
+                        op["method"], _unexpected(step.expect_out, result.out))
         return None
 
     def applied_any(self, results):

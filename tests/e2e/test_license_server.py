@@ -29,6 +29,7 @@ def lab(tmp_path_factory):
         f"handmade:license_server:domain={DOMAIN}",    # activated by hand, without the Diagnoser
         f"unreachable:license_server:domain={DOMAIN}",  # the Clearinghouse cannot be reached; no Diagnoser
         f"nocontact:license_server:domain={DOMAIN}",   # no Diagnoser either
+        f"flaky:license_server:domain={DOMAIN}",       # the Clearinghouse fails twice, then answers
         f"noadmin:license_server:domain={DOMAIN}",     # the account is in no domain group
         f"verify:license_server:domain={DOMAIN}",
         "wg:license_server",                           # a workgroup server
@@ -36,7 +37,7 @@ def lab(tmp_path_factory):
     )
     # A license server host of the lab has the RD Licensing Manager but not the Diagnoser, which the module
     # adds; these hosts get it, so that their stories are about one thing.
-    for host in ("noadmin", "verify", "wg"):
+    for host in ("noadmin", "verify", "wg", "flaky"):
         lab.seed(host, {"features": {"RSAT-RDS-Licensing-Diagnosis-UI": True}})
     yield lab
     lab.stop()
@@ -122,10 +123,11 @@ def test_a_change_that_does_not_read_back_fails(lab):
 
 
 def test_an_activation_whose_status_says_otherwise_fails(lab):
-    """ActivateServerAutomatic returns 0 but no ActivationStatus 0: both results are checked."""
+    """ActivateServerAutomatic returns 0 but no ActivationStatus 0: both results are checked. (With retries, the
+    next try would activate: test_activation_is_retried_while_the_clearinghouse_fails.)"""
     lab.fault("verify", "cim_fail", "--class", "Win32_TSLicenseServer", "--method", "ActivateServerAutomatic",
               "--code", "0")
-    run = lab.run("verify", "license_server", ACTIVATED)
+    run = lab.run("verify", "license_server", dict(ACTIVATED, activation_retries=0))
     assert run.rc != 0
     assert run.result()["msg"].startswith("Could not activate the license server automatically over the Internet: "
                                           "ActivateServerAutomatic returned 0 but ActivationStatus None (expected 0).")
@@ -185,9 +187,13 @@ def test_check_mode_predicts_the_real_run_on_a_server_set_up_by_hand(lab):
 
 def test_unreachable_clearinghouse_points_to_web_or_telephone_activation(lab):
     lab.fault("unreachable", "activation_unreachable")
-    run = lab.run("unreachable", "license_server", ACTIVATED)
+    run = lab.run("unreachable", "license_server", dict(ACTIVATED, activation_retry_delay=0))
     result = run.result()
     assert run.rc != 0
+    # Three tries (activation_retries: 2), each after a read of the activation status, then the last failure.
+    assert run.methods("unreachable").count("ActivateServerAutomatic") == 3
+    assert result["msg"].endswith(
+        "Tried 3 times, 0 seconds apart (activation_retries: 2, activation_retry_delay: 0).")
     assert result["msg"].startswith(
         "Could not activate the license server automatically over the Internet: "
         "Win32_TSLicenseServer.ActivateServerAutomatic in root/cimv2 returned 0x80041001 WBEM_E_FAILED "
@@ -206,6 +212,21 @@ def test_unreachable_clearinghouse_points_to_web_or_telephone_activation(lab):
     lab.clear_faults("unreachable")
     retry = lab.run("unreachable", "license_server", ACTIVATED).result()
     assert plan_actions(retry) == ["activate"] and retry["activation_status"] == "activated"
+
+
+def test_activation_is_retried_while_the_clearinghouse_fails(lab):
+    lab.fault("flaky", "activation_flaky", "--count", "2")
+    run = lab.run("flaky", "license_server", dict(ACTIVATED, activation_retry_delay=1), extra=("-vv",))
+    result = run.result()
+    assert run.rc == 0, run.output
+    assert result["changed"] and result["activation_status"] == "activated"
+    assert plan_actions(result) == ["contact", "activate"]
+    assert run.methods("flaky").count("ActivateServerAutomatic") == 3
+    assert "activation try 1 of 3 failed, trying again in 1 s" in run.output
+    assert "activation try 2 of 3 failed" in run.output
+    assert lab.state("flaky")["license_server"]["activation_status"] == 0
+    again = lab.run("flaky", "license_server", ACTIVATED)
+    assert again.result()["changed"] is False and "ActivateServerAutomatic" not in again.methods("flaky")
 
 
 def test_automatic_activation_names_the_missing_contact_fields(lab):

@@ -35,14 +35,35 @@ def test_without_reboot_the_task_stops_and_says_why(lab):
 
 
 def test_with_reboot_the_task_restarts_and_finishes(lab):
-    run = lab.tasks("boot", ("license_server", {"contact": CONTACT, "reboot": True}))
+    run = lab.tasks("boot", ("license_server", {"contact": CONTACT, "reboot": True}), extra=("-vv",))
     result = run.result()
     assert run.statuses() == ["changed"], result
-    assert result["rebooted"] is True
+    assert result["rebooted"] is True and isinstance(result["elapsed"], int)
+    # The restart went through with SeShutdownPrivilege enabled for the call (the lab answers 1314 without it).
+    shutdown = [op for batch in run.batches("boot") for op in batch if op.get("method") == "Win32ShutdownTracker"]
+    assert [(op["privileges"], op["ok"]) for op in shutdown] == [(["SeShutdownPrivilege"], True)]
+    for phase in ("reboot: started", "reboot: waiting for a new boot time",
+                  "reboot: the host is back; waiting until it answers a licensing read", "reboot: done in"):
+        assert phase in run.output, phase
     state = lab.state("boot")
     assert state["services"]["TermServLicensing"]["state"] == "Running"
     assert state["license_server"]["contact"]["FirstName"] == "Ada"
     assert lab.tasks("boot", ("license_server", {"contact": CONTACT})).statuses() == ["ok"]
+
+
+def test_a_restart_without_the_shutdown_privilege_is_refused(lab):
+    """What the module no longer does, done by hand: Windows requires SE_SHUTDOWN_NAME ([W32 wmi]
+    Win32ShutdownTracker Remarks); the lab answers 1314 ERROR_PRIVILEGE_NOT_HELD (ASSUMED) and nothing restarts."""
+    restart = {"kind": "cim_invoke", "namespace": "root/cimv2", "class": "Win32_OperatingSystem",
+               "method": "Win32ShutdownTracker", "instances": True,
+               "arguments": {"Timeout": 30, "Comment": "e2e", "ReasonCode": 0, "Flags": 6}}
+    [refused] = lab.by_hand("stop", restart)
+    assert refused["ok"] is False and refused["error"]["return_value"] == 1314
+    assert lab.state("stop")["reboot"] is None
+    [other] = lab.by_hand("stop", dict(restart, privileges=["SeTcbPrivilege"]))
+    assert other["error"] == {"kind": "not_allowed",
+                              "message": "the privilege(s) SeTcbPrivilege are not on the bridge's allowlist"}
+    assert lab.state("stop")["reboot"] is None
 
 
 # --- InstallState Removed and UninstallPending, ExitCode SuccessRestartRequired ----------------------------

@@ -55,7 +55,7 @@ def measure(lab):
     row("cal_pack", "no change", lab.tasks("ls1", ("cal_pack", SELECT), vars=NUMBERS), "ls1", "the read")
     row("session_host", "first run: install the role with reboot, mode, servers", lab.run(
         "sh1", "session_host", {"install_role": True, "reboot": True, "mode": "per_user", "license_servers": SERVERS}),
-        "sh1", "read; install; reboot; the new boot time; read; configure and read back")
+        "sh1", "read; install; reboot; the new boot time; a licensing read (ready); read; configure and read back")
     row("session_host", "no change, license_servers given", lab.run(
         "sh1", "session_host", {"mode": "per_user", "license_servers": SERVERS}), "sh1",
         "the read, with the connectivity of the given servers")

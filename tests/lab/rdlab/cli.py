@@ -261,7 +261,7 @@ def deep_merge(base: dict, update: dict) -> dict:
 
 
 def set_fault(fleet: Fleet, host: str, name: str, args) -> None:
-    value = {"activation_unreachable": True, "slow": args.seconds,
+    value = {"activation_unreachable": True, "activation_flaky": {"count": args.count}, "slow": args.seconds,
              "cim_fail": {"class": args.cim_class or "*", "method": args.method or "*", "count": args.count,
                           "code": int(args.code, 0) if args.code else 0x80041001},
              "drop_connection": {"count": args.count}}[name]

@@ -30,6 +30,8 @@ from .winrm.server import CommandResult, DropConnection
 FAULTS = {
     "activation_unreachable": "the Microsoft Clearinghouse cannot be reached: automatic activation and "
                               "online CAL installs fail",
+    "activation_flaky": "the next COUNT automatic activations fail as if the Microsoft Clearinghouse could not be "
+                        "reached, then it answers again",
     "cim_fail": "the next COUNT calls of CLASS.METHOD (or any) return CODE (default 0x80041001)",
     "slow": "every WinRM exchange with the host waits SECONDS first",
     "drop_connection": "the next COUNT commands run, then the connection drops before the answer",

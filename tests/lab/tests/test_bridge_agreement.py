@@ -28,7 +28,7 @@ SCRIPT = (ROOT / "plugins/modules/host_bridge.ps1").read_bytes()
 MIRROR = Path(mirror.__file__).read_text()
 # Script function -> the mirror functions that build the same result.
 RESULT_BUILDERS = {
-    "Invoke-CimGet": ["cim_get"], "Invoke-CimCall": ["cim_invoke"], "ConvertFrom-MethodResult": ["_method_result"],
+    "Invoke-CimGet": ["cim_get"], "Invoke-CimCall": ["cim_invoke", "_invoke"], "ConvertFrom-MethodResult": ["_method_result"],
     "Invoke-CimSet": ["cim_set"], "Invoke-Feature": ["feature"], "Invoke-Operation": ["operation", "_error"],
 }
 # Hashtables the script builds as cmdlet parameters or for its own use, not results.
@@ -227,6 +227,23 @@ def test_cim_type_table(script):
     assert script_types == set(cim.UINT_RANGES) | set(cim.SINT_RANGES) | {"boolean", "string"}
 
 
+def test_privileges_are_enabled_around_the_call_on_both_sides(script):
+    """'privileges' (issue 11): the script loads ansible-core's Ansible.Privilege util and Invoke-CimCall makes
+    its PrivilegeEnabler, disposed in a finally; the mirror enables the same names for its call only."""
+    assert b"#AnsibleRequires -CSharpUtil Ansible.Privilege" in SCRIPT
+    assert script_tables(script)["privileges"] == ["SeShutdownPrivilege"]
+    call = text(function(script, "Invoke-CimCall"))
+    assert "New-PrivilegeEnabler $Op" in call and "$enabler.Dispose()" in call.split("finally", 1)[1]
+    assert "[Ansible.Privilege.PrivilegeEnabler]::new($true" in text(function(script, "New-PrivilegeEnabler"))
+    host = Host(new_host_state("srv"))
+    seen = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mirror._Batch, "_invoke", lambda self, op, arguments: seen.append(set(self.host.privileges_enabled))
+                      or {"return_value": 0, "out": {}})
+        run(host, dict(OS, kind="cim_invoke", method="Win32ShutdownTracker", privileges=["SeShutdownPrivilege"]))
+    assert seen == [{"seshutdownprivilege"}] and host.privileges_enabled == set()
+
+
 def test_the_agreement_fails_when_one_side_changes(script):
     """The test above is not vacuous: a kind or an error kind added to the script alone is seen."""
     changed = SCRIPT.replace(b"'cim_set' { Invoke-CimSet $Op }", b"'cim_set' { Invoke-CimSet $Op }\n"
@@ -248,6 +265,7 @@ def run(host, *ops, check_mode=False, secrets=None):
 LS = {"namespace": "root/cimv2", "class": "Win32_TSLicenseServer"}
 SERVICE = {"namespace": "root/cimv2", "class": "Win32_Service"}
 REG = {"namespace": "root/default", "class": "StdRegProv"}
+OS = {"namespace": "root/cimv2", "class": "Win32_OperatingSystem"}
 POLICY = r"SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services"
 
 

@@ -105,6 +105,18 @@ def test_domain_methods_fail_in_a_workgroup():
         assert return_value(host, method) == FAILED, method
 
 
+def test_a_flaky_clearinghouse_fails_the_next_activations_then_answers():
+    host = domain_server()
+    one(host, dict(LS, kind="cim_set", properties=CONTACT))
+    host.state["faults"]["activation_flaky"] = {"count": 2}
+    for attempt in range(2):
+        assert return_value(host, "ActivateServerAutomatic") == FAILED, attempt
+        assert one(host, invoke("GetActivationStatus"))["out"] == {"ActivationStatus": 1}
+    assert return_value(host, "ActivateServerAutomatic") == 0
+    assert "activation_flaky" not in host.state["faults"]
+    assert one(host, invoke("GetActivationStatus"))["out"] == {"ActivationStatus": 0}
+
+
 # --- activation by telephone or web ---------------------------------------------------------------
 
 

@@ -16,9 +16,9 @@ OS = {"namespace": "root/cimv2", "class": "Win32_OperatingSystem"}
 SERVICE = {"namespace": "root/cimv2", "class": "Win32_Service", "filter": "Name = 'TermServLicensing'"}
 
 
-def restart(host, timeout=0, flags=6):
+def restart(host, timeout=0, flags=6, privileges=("SeShutdownPrivilege",)):
     args = {"Timeout": timeout, "Comment": "lab", "ReasonCode": 0, "Flags": flags}
-    return one(host, invoke("Win32ShutdownTracker", OS, instances=True, arguments=args))
+    return one(host, invoke("Win32ShutdownTracker", OS, instances=True, arguments=args, privileges=list(privileges)))
 
 
 def advance(host, seconds):
@@ -61,6 +61,24 @@ def test_only_restarts_are_modelled(flags):
     host = Host(new_host_state("srv"))
     assert restart(host, flags=flags)["error"]["return_value"] == 0x8004100C  # NOT_SUPPORTED
     assert host.state["reboot"] is None
+
+
+def test_a_restart_needs_the_shutdown_privilege_enabled_for_the_call():
+    """[W32 wmi] Remarks: the caller must have SE_SHUTDOWN_NAME; without it, 1314 (ASSUMED)."""
+    host = Host(new_host_state("srv"))
+    assert restart(host, privileges=())["error"]["return_value"] == 1314  # ERROR_PRIVILEGE_NOT_HELD
+    assert host.state["reboot"] is None
+    assert restart(host)["ok"] and host.state["reboot"]
+    assert not host.privileges_enabled  # enabled for that call only
+
+
+def test_only_allowlisted_privileges_can_be_asked_for():
+    host = Host(new_host_state("srv"))
+    error = restart(host, privileges=("SeTcbPrivilege",))["error"]
+    assert error == {"kind": "not_allowed",
+                     "message": "the privilege(s) SeTcbPrivilege are not on the bridge's allowlist"}
+    bad = one(host, invoke("Win32ShutdownTracker", OS, instances=True, privileges="SeShutdownPrivilege"))
+    assert bad["error"] == {"kind": "invalid_operation", "message": "'privileges' must be a list"}
 
 
 def test_a_second_restart_while_one_is_scheduled():

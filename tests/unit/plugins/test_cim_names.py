@@ -24,6 +24,8 @@ NOT_CIM = {
     "Success", "SuccessRestartRequired", "NoChangeNeeded",
     # Win32_OperatingSystem Caption prefix
     "Windows",
+    # a Windows privilege constant name (winnt.h SE_SHUTDOWN_NAME), which the bridge enables for a call
+    "SeShutdownPrivilege",
     # the RD Licensing service short name (a Win32_Service Name value)
     "TermServLicensing",
     # registry value names: Group Policy (rd-licensing-wmi.md §4), CurrentVersion, the collection's own records

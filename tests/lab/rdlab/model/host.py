@@ -99,6 +99,9 @@ class Host:
     def __init__(self, state: dict, fleet=None):
         self.state = state
         self.fleet = fleet  # lets a session host look up a license server by name
+        # The privileges enabled in the caller's token for the call being answered (lowercased names): the
+        # bridge's executor sets them around one call, as host_bridge.ps1's New-PrivilegeEnabler does.
+        self.privileges_enabled: set[str] = set()
 
     # --- identity -------------------------------------------------------------------------------
     @property

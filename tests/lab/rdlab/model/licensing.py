@@ -116,10 +116,22 @@ def _activate(host, server_id: str | None = None):
     ls["license_server_id"] = server_id or host.seeded_id("lsid", 35, ALNUM)
 
 
+def _take_flaky_activation(host) -> bool:
+    """The 'activation_flaky' fault: the next N automatic activations fail as an unreachable Clearinghouse does."""
+    faults = host.state.setdefault("faults", {})
+    fault = faults.get("activation_flaky")
+    if not fault:
+        return False
+    fault["count"] = fault.get("count", 1) - 1
+    if fault["count"] <= 0:
+        faults.pop("activation_flaky")
+    return True
+
+
 def activate_server_automatic(host, _instance, _args):
     if _missing_contact(host):
         return WBEM_E_INVALID_PARAMETER, {"ActivationStatus": _ls(host)["activation_status"]}  # code ASSUMED
-    if not _online(host):
+    if not _online(host) or _take_flaky_activation(host):
         return WBEM_E_FAILED, {"ActivationStatus": _ls(host)["activation_status"]}  # code ASSUMED
     _activate(host)
     return 0, {"ActivationStatus": 0}

@@ -15,6 +15,7 @@ from .host import HKLM, OPERATING_SYSTEMS
 
 ERROR_FILE_NOT_FOUND = 2  # StdRegProv Get*Value for a missing key or value [W32 wmi] stdregprov
 ERROR_ACCESS_DENIED = 5
+ERROR_PRIVILEGE_NOT_HELD = 1314  # System Error Codes; that Win32ShutdownTracker answers it is ASSUMED
 # EnumValues Types: the REG_* constants of WinReg.h, as the EnumValues page's example uses them.
 REG_TYPES = {"REG_SZ": 1, "REG_EXPAND_SZ": 2, "REG_BINARY": 3, "REG_DWORD": 4, "REG_MULTI_SZ": 7,
              "REG_QWORD": 11}
@@ -81,6 +82,10 @@ def shutdown_tracker(host, _instance, args):
     against, so they are refused with WBEM_E_NOT_SUPPORTED (ASSUMED: not a Windows answer)."""
     if args.get("Flags") not in power.REBOOT_FLAGS:
         return WBEM_E_NOT_SUPPORTED, {}
+    # [W32 wmi] Remarks: "The calling process must have the SE_SHUTDOWN_NAME privilege" (enabled for the
+    # call: the bridge's 'privileges'); the code Windows answers without it is ASSUMED.
+    if "seshutdownprivilege" not in host.privileges_enabled:
+        return ERROR_PRIVILEGE_NOT_HELD, {}
     return power.schedule(host, args.get("Timeout") or 0, args.get("Comment"), args.get("ReasonCode")), {}
 
 
@@ -247,6 +252,9 @@ FIDELITY_NOTES = [
      "[MS-RRP] 3.1.5.8 BaseRegDeleteKey)"),
     ("Win32_OperatingSystem", "Win32ShutdownTracker with Flags other than 2 and 6 (log off, shutdown, power off)",
      ASSUMED, "not modelled: answers 0x8004100C WBEM_E_NOT_SUPPORTED, which is not a Windows answer"),
+    ("Win32_OperatingSystem", "Win32ShutdownTracker without SeShutdownPrivilege enabled for the call", ASSUMED,
+     "answers 1314 ERROR_PRIVILEGE_NOT_HELD (System Error Codes); the page says only that the caller must have "
+     "SE_SHUTDOWN_NAME"),
     ("Win32_OperatingSystem", "Win32ShutdownTracker while a restart is already scheduled", ASSUMED,
      "answers 1115 ERROR_SHUTDOWN_IN_PROGRESS (System Error Codes, to which the method page refers)"),
     ("Win32_OperatingSystem", "restart duration: host state key reboot_seconds, default 3", ASSUMED,

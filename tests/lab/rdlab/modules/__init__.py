@@ -73,6 +73,8 @@ def _transcribe(op: dict, result: dict) -> dict:
         line["secret_arguments"] = {k: "string (secret, masked)" for k in op["secret_arguments"]}
     if op.get("names"):
         line["names"] = op["names"]
+    if op.get("privileges"):
+        line["privileges"] = op["privileges"]
     line["ok"] = result["ok"]
     line.update(_returned_names(result))
     if not result["ok"]:

@@ -28,7 +28,7 @@ ERROR_KINDS = {"invalid_operation", "not_allowed", "check_mode", "return_value",
                "cim_error", "feature_error", "not_found", "skipped"}
 # The script's hashtables that the lab reads from its source, by variable name.
 HASHTABLES = ("allowed", "readOnlyMethods", "changingMethods", "requiredFields")
-ARRAYS = ("registryKeys", "services", "features", "readOnlyKinds")
+ARRAYS = ("registryKeys", "services", "features", "readOnlyKinds", "privileges")
 HKLM = 2147483650
 # The kinds the script's dispatch switch sends to its default branch, Invoke-Feature.
 FEATURE_KINDS = ("feature_get", "feature_install", "feature_uninstall")
@@ -256,6 +256,10 @@ class _Batch:
             return f"the feature(s) {', '.join(map(str, unknown))} are not on the bridge's allowlist" if unknown else None
         if not self._allowed(op):
             return f"{op.get('namespace')}:{op.get('class')} is not on the bridge's allowlist"
+        if op.get("privileges"):
+            unknown = [p for p in op["privileges"] if str(p).lower() not in _lowered(self.tables["privileges"])]
+            if unknown:
+                return f"the privilege(s) {', '.join(map(str, unknown))} are not on the bridge's allowlist"
         methods = _entry(self.tables["readOnlyMethods"], op.get("class")) + \
             _entry(self.tables["changingMethods"], op.get("class"))
         if kind == "cim_invoke" and str(op.get("method")).lower() not in _lowered(methods):
@@ -328,7 +332,16 @@ class _Batch:
         return {"return_value": raw["ReturnValue"], "out": out}
 
     def cim_invoke(self, op):
+        """Invoke-CimCall, with New-PrivilegeEnabler: the privileges asked for are enabled for the call only.
+        The lab's connecting account holds every privilege it may enable (an administrator's does)."""
         arguments = self._arguments(op)
+        self.host.privileges_enabled = {str(p).lower() for p in op.get("privileges") or []}
+        try:
+            return self._invoke(op, arguments)
+        finally:
+            self.host.privileges_enabled = set()
+
+    def _invoke(self, op, arguments):
         if op.get("instances"):
             cls, instances = self._instances(op)
             method = cls.method(op["method"])
@@ -415,6 +428,8 @@ def _shape_problem(op: dict, kind: str) -> str | None:
         return "'properties' of a 'cim_get' operation must be a list"
     if kind.startswith("feature_") and not isinstance(op.get("names"), list):
         return "'names' must be a list"
+    if op.get("privileges") is not None and not isinstance(op["privileges"], list):
+        return "'privileges' must be a list"
     return None
 
 
@@ -452,5 +467,7 @@ def _error(kind: str, message: str) -> dict:
 #   JSON object) are BridgeModuleError here; the lab renders them as a failed module result.
 # - secrets: the script reads them with Ansible.Basic's ParseDict, which also takes 'key=value' text; the mirror
 #   takes only the JSON object the controller sends.
+# - Privileges: PrivilegeEnabler (strict) fails when the token does not hold a privilege; the lab's account holds
+#   every privilege on the allowlist, so that failure is not modelled.
 # - PowerShell 7's Start-Job detour for ServerManager (Invoke-ServerManager) has no counterpart: the lab's
 #   features answer the same whichever PowerShell would run.
