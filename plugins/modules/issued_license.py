@@ -45,7 +45,7 @@ options:
     choices: [active, concurrent, pending, temporary, unknown, upgrade]
   state:
     description:
-      - V(revoked) is the only state: a revoked CAL cannot be restored.
+      - V(revoked) is the only state; a revoked CAL cannot be restored.
     type: str
     choices: [revoked]
     default: revoked
