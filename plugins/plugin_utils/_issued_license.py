@@ -68,8 +68,8 @@ def parse_date(value):
     if value is None or str(value).strip() == "":
         return None
     text = str(value).strip()
-    for pattern, form in ((r"^\d{4}-\d{2}-\d{2}$", "%Y-%m-%d"), (r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$",
-                                                                  "%Y-%m-%dT%H:%M:%SZ")):
+    forms = ((r"^\d{4}-\d{2}-\d{2}$", "%Y-%m-%d"), (r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$", "%Y-%m-%dT%H:%M:%SZ"))
+    for pattern, form in forms:
         if re.match(pattern, text):
             try:
                 return dt.datetime.strptime(text, form).replace(tzinfo=dt.timezone.utc)
@@ -183,13 +183,12 @@ def plan(want, have, now=None):
     if not_per_device:
         raise PlanError("only Per Device CALs of purchased key packs can be revoked ([W32] Revoke); licenses %s "
                         "are from key packs of type %s: narrow the selection (key_pack_id or status)"
-                        % (_ids(not_per_device), ", ".join(sorted(set(str(lic["license_type"])
-                                                                     for lic in not_per_device)))))
+                        % (_ids(not_per_device), ", ".join(sorted(set(str(lic["license_type"]) for lic in not_per_device)))))
     if pending:
         # One step (its operations get distinct ids), one call per license.
-        step = result.add("revoke", "Revoke %d Per Device CALs: %s" % (len(pending), "; ".join(
-            "license %d of key pack %d issued to %s (%s)" % (lic["license_id"], lic["key_pack_id"], lic["computer"],
-                                                            lic["product_version"]) for lic in pending)))
+        described = ["license %d of key pack %d issued to %s (%s)" % (
+            lic["license_id"], lic["key_pack_id"], lic["computer"], lic["product_version"]) for lic in pending]
+        step = result.add("revoke", "Revoke %d Per Device CALs: %s" % (len(pending), "; ".join(described)))
     for lic in pending:
         step.invoke(wmi.CIMV2, wmi.ISSUED_LICENSE_CLASS, "Revoke", instances=True,
                     filter="LicenseId = %d AND KeyPackId = %d" % (lic["license_id"], lic["key_pack_id"]),
@@ -200,8 +199,8 @@ def plan(want, have, now=None):
             result.warnings.append(
                 "%d %s Per Device CALs are selected but only about %d can be revoked now: Windows allows at most "
                 "%d %% of a version's installed Per Device CALs to be revoked at a time, and refuses the rest "
-                "with the date of the next allowed revocation" % (count, version, estimate.get(version, 0),
-                                                                   REVOKE_PERCENT))
+                "with the date of the next allowed revocation"
+                % (count, version, estimate.get(version, 0), REVOKE_PERCENT))
     return result
 
 

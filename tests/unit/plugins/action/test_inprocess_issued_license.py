@@ -80,8 +80,8 @@ def test_selection_by_date_status_and_key_pack(lab):
     assert result["matched"] == 0 and not result["changed"]
     result = lab.run("ls1", "issued_license", {"status": ["temporary"], "key_pack_id": lab.pack})
     assert result["matched"] == 0
-    result = lab.run("ls1", "issued_license", {"status": ["active"], "issued_before": "2999-01-01",
-                                                "key_pack_id": lab.pack}, check_mode=True)
+    selection = {"status": ["active"], "issued_before": "2999-01-01", "key_pack_id": lab.pack}
+    result = lab.run("ls1", "issued_license", selection, check_mode=True)
     assert result["matched"] == 8
 
 

@@ -53,7 +53,10 @@ def test_validate_needs_a_selection_and_names_the_option():
 def test_selection_by_each_selector():
     rows = [row(1, "PC1"), row(2, "pc2", issued="2026-03-01T00:00:00Z"), row(3, "PC3", status=1),
             row(4, "PC4", pack=4), row(5, "PC5", status=4)]
-    ids = lambda **given: [lic["license_id"] for lic in observed(planner.validate(args(**given)), rows)["selected"]]
+
+    def ids(**given):
+        return [lic["license_id"] for lic in observed(planner.validate(args(**given)), rows)["selected"]]
+
     assert ids(computers=["PC2", "PC5"]) == [2, 5]
     assert ids(key_pack_id=4) == [4]
     assert ids(issued_before="2026-02-01") == [1, 3, 5, 4]  # by key pack, then LicenseId
