@@ -39,6 +39,16 @@ DOC_CLASSES = [
     ("root/cimv2", "Win32_OperatingSystem", "desktop-src/CIMWin32Prov/win32-operatingsystem.md"),
     ("root/cimv2", "Win32_Service", "desktop-src/CIMWin32Prov/win32-service.md"),
     ("root/cimv2", "Win32_ComputerSystem", "desktop-src/CIMWin32Prov/win32-computersystem.md"),
+    # The Per User usage report and its entry classes (Server 2012 and later), for cal_usage (issue 13).
+    ("root/cimv2", "Win32_TSLicenseReport", "desktop-src/TermServ/win32-tslicensereport.md"),
+    ("root/cimv2", "Win32_TSLicenseReportEntry", "desktop-src/TermServ/win32-tslicensereportentry.md"),
+    ("root/cimv2", "Win32_TSLicenseReportSummaryEntry", "desktop-src/TermServ/win32-tslicensereportsummaryentry.md"),
+    ("root/cimv2", "Win32_TSLicenseReportPerDeviceEntry",
+     "desktop-src/TermServ/win32-tslicensereportperdeviceentry.md"),
+    ("root/cimv2", "Win32_TSLicenseReportFailedPerUserEntry",
+     "desktop-src/TermServ/win32-tslicensereportfailedperuserentry.md"),
+    ("root/cimv2", "Win32_TSLicenseReportFailedPerUserSummaryEntry",
+     "desktop-src/TermServ/win32-tslicensereportfailedperusersummaryentry.md"),
 ]
 # StdRegProv: no reference page in MicrosoftDocs/win32 (learn.microsoft.com keeps it under
 # previous-versions, whose source is not public): the live-generated binding is the source.

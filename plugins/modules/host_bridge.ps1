@@ -60,6 +60,7 @@ $readOnlyMethods = @{
 $changingMethods = @{
     'Win32_TSLicenseServer' = @('ActivateServer', 'ActivateServerAutomatic', 'DeactivateServerAutomatic', 'ReactivateServerAutomatic', 'ChangeRole', 'PublishLS', 'UnpublishLS', 'AddLStoTSLSGroup', 'RemoveLSfromTSLSGroup')
     'Win32_TSLicenseKeyPack' = @('InstallAgreementLicenseKeyPack', 'InstallOpenLicenseKeyPack', 'InstallRetailPurchaseLicenseKeyPack', 'InstallLicenseKeyPack', 'UninstallLicenseKeyPackWithId')
+    'Win32_TSIssuedLicense' = @('Revoke')
     'Win32_TerminalServiceSetting' = @('ChangeMode', 'SetSpecifiedLicenseServerList')
     'Win32_Service' = @('StartService', 'ChangeStartMode')
     'Win32_OperatingSystem' = @('Win32ShutdownTracker')

@@ -53,6 +53,12 @@ def measure(lab):
     row("cal_pack", "another install", lab.tasks("ls1", ("cal_pack", SELECT), vars=dict(NUMBERS, agreement="2718281")),
         "ls1", "read; pending marker, lock and install; the marker with the KeyPackId Windows returned")
     row("cal_pack", "no change", lab.tasks("ls1", ("cal_pack", SELECT), vars=NUMBERS), "ls1", "the read")
+    key_pack = pack.result("ls1")["key_pack_id"]
+    lab.rdlab("issue", "ls1", "--key-pack", str(key_pack), "--count", "2", "--computer", "PC1", "--computer", "PC2")
+    row("issued_license", "revoke two CALs", lab.run("ls1", "issued_license", {"computers": ["PC1", "PC2"]}),
+        "ls1", "read; the revocations and the read back")
+    row("issued_license", "no change", lab.run("ls1", "issued_license", {"computers": ["PC1", "PC2"]}), "ls1",
+        "the read")
     row("session_host", "first run: install the role with reboot, mode, servers", lab.run(
         "sh1", "session_host", {"install_role": True, "reboot": True, "mode": "per_user", "license_servers": SERVERS}),
         "sh1", "read; install; reboot; the new boot time; a licensing read (ready); read; configure and read back")

@@ -14,7 +14,7 @@ import re
 
 from .cim import (
     ASSUMED, OBSERVED, WBEM_E_ACCESS_DENIED, WBEM_E_FAILED, WBEM_E_INVALID_PARAMETER, WBEM_E_NOT_FOUND,
-    WBEM_E_NOT_SUPPORTED, CimClass, LabStateError, Method, Param, Prop,
+    WBEM_E_NOT_SUPPORTED, CimClass, LabStateError, Method, Param, Prop, dmtf_to_datetime,
 )
 
 NS = "root/cimv2"
@@ -477,6 +477,47 @@ def _license_row(host, license_id, key_pack_id, computer, status, issued_at, exp
     }
 
 
+# Revoke ([W32] revoke-win32-tsissuedlicense.md): an instance method for Per Device CALs only, out RevokableCals
+# and NextRevokeAllowedOn, the date valid only when the call failed because the maximum revoke count was reached.
+# The limit: at most 20 % of the installed Per Device CALs of a version revoked at a time ([WSD]
+# rds-client-access-license.md; [BLOG] "Manual Revocation of Client Access Licenses (CALs)"). ASSUMED where
+# the sources are silent: the limit rounds down with a minimum of one; a revocation counts until the revoked
+# CAL's ExpirationDate, which is also the next allowed date; RevokableCals is what remains after the call;
+# the failure codes.
+REVOKE_PERCENT = 20
+
+
+def _version_of(host, key_pack_id: int):
+    pack = next((p for p in _ls(host)["key_packs"] if p["KeyPackId"] == key_pack_id), None)
+    return pack and pack["ProductVersionID"]
+
+
+def _revoke_window(host, version) -> tuple[int, list[dt.datetime]]:
+    """(the limit for a version, the expiry of each revoked CAL of it that still counts)."""
+    installed = sum(p["TotalLicenses"] for p in _ls(host)["key_packs"]
+                    if p["ProductType"] == 0 and p["ProductVersionID"] == version)
+    counting = [dmtf_to_datetime(r["ExpirationDate"]) for r in _ls(host)["issued_licenses"]
+                if r["LicenseStatus"] == LICENSE_REVOKED and _version_of(host, r["KeyPackId"]) == version]
+    return max(1, installed * REVOKE_PERCENT // 100), [d for d in counting if d > host.now()]
+
+
+def revoke(host, instance, args):
+    row = next((r for r in _ls(host)["issued_licenses"] if r["LicenseId"] == instance["LicenseId"]
+                and r["KeyPackId"] == instance["KeyPackId"]), None)
+    pack = next((p for p in _ls(host)["key_packs"] if row and p["KeyPackId"] == row["KeyPackId"]), None)
+    if row is None or pack is None:
+        return WBEM_E_NOT_FOUND, {"RevokableCals": None, "NextRevokeAllowedOn": None}  # code ASSUMED
+    if pack["ProductType"] != 0 or row["LicenseStatus"] == LICENSE_REVOKED:
+        # Only Per Device CALs can be revoked [W32]; the code, and revoking a revoked CAL, ASSUMED.
+        return WBEM_E_INVALID_PARAMETER, {"RevokableCals": None, "NextRevokeAllowedOn": None}
+    limit, counting = _revoke_window(host, pack["ProductVersionID"])
+    if len(counting) >= limit:
+        return WBEM_E_FAILED, {"RevokableCals": 0, "NextRevokeAllowedOn": _dmtf(min(counting))}
+    row["LicenseStatus"] = LICENSE_REVOKED
+    pack["IssuedLicenses"] = _counted(host, pack["KeyPackId"])
+    return 0, {"RevokableCals": limit - len(counting) - 1, "NextRevokeAllowedOn": None}
+
+
 def _dmtf(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%Y%m%d%H%M%S.000000+000")
 
@@ -660,6 +701,10 @@ def classes() -> list[CimClass]:
         NS, "Win32_TSIssuedLicense", keys=["LicenseId", "KeyPackId"], available=_available,
         enumerate=_issued_instances,
         properties=[Prop(n, t, source="[W32] win32-tsissuedlicense.md") for n, t in issued_props],
+        methods=[Method("Revoke", [Param("RevokableCals", "uint32", "out"),
+                                   Param("NextRevokeAllowedOn", "datetime", "out")], False, revoke,
+                        status=ASSUMED, source="[W32] revoke-win32-tsissuedlicense.md; the 20 % limit [WSD] "
+                        "rds-client-access-license.md; rounding, counting window and codes ASSUMED")],
         source="[W32] win32-tsissuedlicense.md",
         notes="Issued licenses are seeded (rdlab issue) or issued at a lab client connection (rdlab connect).")
     return [server, key_pack, issued]
@@ -671,7 +716,6 @@ FIDELITY_NOT_MODELLED = [
      "RemoveTSCGroup", "not yet needed by any module"),
     ("Win32_TSLicenseKeyPack", "Reinstall*, Import*, UninstallLicenseKeyPack, RemoveLicensesWithIdCount, "
      "ConvertLicenses", "not yet needed by any module"),
-    ("Win32_TSIssuedLicense", "Revoke", "not yet needed by any module"),
 ]
 
 # Assumptions of this provider that are not a single property or method (listed in docs/fidelity.md).
@@ -689,6 +733,11 @@ FIDELITY_NOTES = [
     ("Win32_TSIssuedLicense", "Per Device IssuedLicenses = issued rows that are not revoked (LicenseStatus 4)",
      ASSUMED, "Available = Total - Issued is [OBS] §1c; how revoked CALs count is in no source. A seed "
      "that breaks the rule fails loudly"),
+    ("Win32_TSIssuedLicense", "Revoke: the limit is max(1, 20 % of the version's installed Per Device CALs, rounded "
+     "down); a revoked CAL counts until its ExpirationDate, the earliest of which is NextRevokeAllowedOn; "
+     "RevokableCals is what remains after a successful call; refusal codes", ASSUMED,
+     "20 % per version is [WSD] rds-client-access-license.md and [BLOG]; the date only on a refusal at the "
+     "limit is [W32] revoke-win32-tsissuedlicense.md; the rest is in no source read"),
     ("Win32_TSIssuedLicense", "rows: sIssuedToUser empty, sHardwareId format; a revoked row's validity as a "
      "permanent CAL's", ASSUMED, "in no source read. Validity of temporary (90 days) and permanent (random 52 to "
      "89 days) Per Device CALs is [WSD] rds-client-access-license.md; rdlab.model.licensing.issue_licenses"),
