@@ -39,6 +39,9 @@ DOC_CLASSES = [
     ("root/cimv2", "Win32_OperatingSystem", "desktop-src/CIMWin32Prov/win32-operatingsystem.md"),
     ("root/cimv2", "Win32_Service", "desktop-src/CIMWin32Prov/win32-service.md"),
     ("root/cimv2", "Win32_ComputerSystem", "desktop-src/CIMWin32Prov/win32-computersystem.md"),
+    # FindLicenseServers' out objects (an abstract class: never enumerated, only returned).
+    ("root/cimv2/TerminalServices", "Win32_TSDiscoveredLicenseServer",
+     "desktop-src/TermServ/win32-tsdiscoveredlicenseserver.md"),
 ]
 # StdRegProv: no reference page in MicrosoftDocs/win32 (learn.microsoft.com keeps it under
 # previous-versions, whose source is not public): the live-generated binding is the source.

@@ -198,6 +198,17 @@ license_server:
       description: Whether the server is in its domain's Terminal Server License Servers group
         (C(IsLSinTSLSGroup)); null when it cannot be asked, for example in a workgroup.
       type: bool
+    security_group_policy:
+      description:
+        - Whether the C(License server security group) Group Policy setting is enabled on this license server
+          (C(IsLSSecGrpGPEnabled)). Enabled, the server answers only session hosts whose computer accounts are in
+          its local C(Terminal Server Computers) group (Microsoft's page for the method); the others get no CALs.
+        - Null when it cannot be asked.
+      type: bool
+    registered_scp:
+      description: Whether the license server is registered as a service connection point in Active Directory
+        Domain Services (C(IsLSRegisteredToSCP)); null when it cannot be asked.
+      type: bool
     contact:
       description: The contact information used for activation (first_name, last_name, company,
         country_region, email, org_unit, address, city, state_or_province, postal_code).
@@ -313,6 +324,18 @@ session_host:
     connectivity:
       description: With O(check_connectivity), for each license server the C(status) code, its C(name), its
         C(meaning) as Microsoft documents it and whether it is C(valid) (9 or 11); otherwise null.
+      type: list
+      elements: dict
+    discovered_license_servers:
+      description:
+        - What license server discovery finds (C(Win32_TerminalServiceSetting.FindLicenseServers)), each with
+          C(name), C(available) (an RPC connection can be made), C(issuing_cals) (whether the license server is
+          allowed to issue CALs to this session host) and C(admin_on_license_server) (whether the connecting account
+          is an administrator there); each true, false or null for Windows's C(don't know).
+        - Null when the role is not installed or discovery could not be run.
+        - C(PingLicenseServer) and C(CanAccessLicenseServer) are not called, since Microsoft documents them as no longer
+          available as of Windows Server 2008 R2; RV(session_host.connectivity) (C(GetTStoLSConnectivityStatus))
+          and C(issuing_cals) answer the same questions.
       type: list
       elements: dict
     policy:

@@ -75,7 +75,7 @@ def test_each_call_is_one_batch(lab, report):
         assert len(commands) == 1, commands
         assert commands[0]["module"] == "remote_desktop.licensing.host_bridge"
         ops = [line for line in lab.transcript(host) if line["kind"] != "command"]
-        assert {op["batch"] for op in ops} == {commands[0]["batch"]} and len(ops) == 19
+        assert {op["batch"] for op in ops} == {commands[0]["batch"]} and len(ops) == 22
 
 
 def test_check_mode(lab, tmp_path):

@@ -449,3 +449,15 @@ def test_a_grace_period_ended_by_a_permanent_cal_is_copied_and_shown():
     assert '<span class="grace bad" title="a permanent CAL was issued (LicensingGracePeriodEnded)">over (CAL issued)' \
         in page
     assert '<span class="grace ">97 days left</span>' in page
+
+
+def test_a_license_server_enforcing_its_security_group_is_a_warning_for_its_session_hosts():
+    fleet = fleet_of(ls={"security_group_policy": True, "registered_scp": True})
+    assert fleet_codes(fleet) == [("warning", "license_server_security_group")]
+    assert host(fleet, "ls1.corp.example.com")["license_server"]["security_group_policy"] is True
+    # The session host's own discovery answered for that server: its findings say it, not the fleet.
+    for issuing in (True, False):
+        told = [{"name": "LS1", "available": True, "issuing_cals": issuing, "admin_on_license_server": None}]
+        fleet = fleet_of(ls={"security_group_policy": True}, sh={"discovered_license_servers": told})
+        assert fleet_codes(fleet) == []
+        assert host(fleet, "sh1.corp.example.com")["session_host"]["discovered_license_servers"] == told
