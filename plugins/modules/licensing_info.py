@@ -15,16 +15,19 @@ description:
     Windows Server host, as the license server and as a session host.
   - As a license server, whether the RD Licensing role service is installed, the C(TermServLicensing)
     service, activation status, product ID, discovery scope, whether it is published in Active
-    Directory and a member of the Terminal Server License Servers group, and every installed CAL key
-    pack with its counters (the built-in pack is marked).
+    Directory and a member of the Terminal Server License Servers group, whether the License server security
+    group policy is enabled and whether it is registered as a service connection point, and every installed
+    CAL key pack with its counters (the built-in pack is marked).
   - As a session host, the licensing mode and whether Group Policy sets it, the configured license
-    servers, the Group Policy values, and the days left in the grace period.
+    servers, what license server discovery finds, the Group Policy values, and the days left in the grace
+    period.
   - Issued Per Device licenses are counted per key pack (active, temporary, revoked).
   - RV(diagnostics) lists findings with a severity, like the RD Licensing Diagnoser does. They cover a license
     server that is not activated or whose service is down, CAL packs used up, over-allocated or expiring, Per User CALs without
     the Terminal Server License Servers group, a session host without a licensing mode or license servers, Group
     Policy overrides, a mode that does not match the CALs of its own license server, license servers that cannot
-    be reached, and a grace period running out.
+    be reached or are not allowed to issue CALs to the host (the License server security group policy), and a
+    grace period running out.
   - Works on hosts with neither role and says so. A part that cannot be read is listed under
     RV(problems) and never fails the task.
   - Reads only; never changes the host.
