@@ -49,6 +49,9 @@ DOC_CLASSES = [
      "desktop-src/TermServ/win32-tslicensereportfailedperuserentry.md"),
     ("root/cimv2", "Win32_TSLicenseReportFailedPerUserSummaryEntry",
      "desktop-src/TermServ/win32-tslicensereportfailedperusersummaryentry.md"),
+    # FindLicenseServers' out objects (an abstract class: never enumerated, only returned).
+    ("root/cimv2/TerminalServices", "Win32_TSDiscoveredLicenseServer",
+     "desktop-src/TermServ/win32-tsdiscoveredlicenseserver.md"),
 ]
 # StdRegProv: no reference page in MicrosoftDocs/win32 (learn.microsoft.com keeps it under
 # previous-versions, whose source is not public): the live-generated binding is the source.

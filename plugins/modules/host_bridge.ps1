@@ -57,6 +57,9 @@ $readOnlyMethods = @{
     'Win32_TerminalServiceSetting' = @('GetSpecifiedLicenseServerList', 'GetGracePeriodDays', 'GetTStoLSConnectivityStatus')
     'StdRegProv' = @('GetDWORDValue', 'GetStringValue', 'GetMultiStringValue', 'EnumValues', 'EnumKey')
 }
+# The RD Licensing Diagnoser's checks (issue 15), read-only [W32]: added to the table above.
+$readOnlyMethods['Win32_TSLicenseServer'] += @('IsLSSecGrpGPEnabled', 'IsSecureAccessAllowed', 'IsLSRegisteredToSCP')
+$readOnlyMethods['Win32_TerminalServiceSetting'] += @('FindLicenseServers')
 $changingMethods = @{
     'Win32_TSLicenseServer' = @('ActivateServer', 'ActivateServerAutomatic', 'DeactivateServerAutomatic', 'ReactivateServerAutomatic', 'ChangeRole', 'PublishLS', 'UnpublishLS', 'AddLStoTSLSGroup', 'RemoveLSfromTSLSGroup')
     'Win32_TSLicenseKeyPack' = @('InstallAgreementLicenseKeyPack', 'InstallOpenLicenseKeyPack', 'InstallRetailPurchaseLicenseKeyPack', 'InstallLicenseKeyPack', 'UninstallLicenseKeyPackWithId')

@@ -15,16 +15,19 @@ description:
     Windows Server host, as the license server and as a session host.
   - As a license server, whether the RD Licensing role service is installed, the C(TermServLicensing)
     service, activation status, product ID, discovery scope, whether it is published in Active
-    Directory and a member of the Terminal Server License Servers group, and every installed CAL key
-    pack with its counters (the built-in pack is marked).
+    Directory and a member of the Terminal Server License Servers group, whether the License server security
+    group policy is enabled and whether it is registered as a service connection point, and every installed
+    CAL key pack with its counters (the built-in pack is marked).
   - As a session host, the licensing mode and whether Group Policy sets it, the configured license
-    servers, the Group Policy values, and the days left in the grace period.
+    servers, what license server discovery finds, the Group Policy values, and the days left in the grace
+    period.
   - Issued Per Device licenses are counted per key pack (active, temporary, revoked).
   - RV(diagnostics) lists findings with a severity, like the RD Licensing Diagnoser does. They cover a license
     server that is not activated or whose service is down, CAL packs used up, over-allocated or expiring, Per User CALs without
     the Terminal Server License Servers group, a session host without a licensing mode or license servers, Group
     Policy overrides, a mode that does not match the CALs of its own license server, license servers that cannot
-    be reached, and a grace period running out.
+    be reached or are not allowed to issue CALs to the host (the License server security group policy), and a
+    grace period running out.
   - Works on hosts with neither role and says so. A part that cannot be read is listed under
     RV(problems) and never fails the task.
   - Reads only; never changes the host.
@@ -198,6 +201,17 @@ license_server:
       description: Whether the server is in its domain's Terminal Server License Servers group
         (C(IsLSinTSLSGroup)); null when it cannot be asked, for example in a workgroup.
       type: bool
+    security_group_policy:
+      description:
+        - Whether the C(License server security group) Group Policy setting is enabled on this license server
+          (C(IsLSSecGrpGPEnabled)). Enabled, the server answers only session hosts whose computer accounts are in
+          its local C(Terminal Server Computers) group (Microsoft's page for the method); the others get no CALs.
+        - Null when it cannot be asked.
+      type: bool
+    registered_scp:
+      description: Whether the license server is registered as a service connection point in Active Directory
+        Domain Services (C(IsLSRegisteredToSCP)); null when it cannot be asked.
+      type: bool
     contact:
       description: The contact information used for activation (first_name, last_name, company,
         country_region, email, org_unit, address, city, state_or_province, postal_code).
@@ -313,6 +327,18 @@ session_host:
     connectivity:
       description: With O(check_connectivity), for each license server the C(status) code, its C(name), its
         C(meaning) as Microsoft documents it and whether it is C(valid) (9 or 11); otherwise null.
+      type: list
+      elements: dict
+    discovered_license_servers:
+      description:
+        - What license server discovery finds (C(Win32_TerminalServiceSetting.FindLicenseServers)), each with
+          C(name), C(available) (an RPC connection can be made), C(issuing_cals) (whether the license server is
+          allowed to issue CALs to this session host) and C(admin_on_license_server) (whether the connecting account
+          is an administrator there); each true, false or null for Windows's C(don't know).
+        - Null when the role is not installed or discovery could not be run.
+        - C(PingLicenseServer) and C(CanAccessLicenseServer) are not called, since Microsoft documents them as no longer
+          available as of Windows Server 2008 R2; RV(session_host.connectivity) (C(GetTStoLSConnectivityStatus))
+          and C(issuing_cals) answer the same questions.
       type: list
       elements: dict
     policy:

@@ -71,6 +71,25 @@ def _license_server(report, now):
         findings.append(_finding("warning", "not_in_license_servers_group", "Per User CALs are installed but the "
                                  "server is not in the domain's Terminal Server License Servers group, so Per User "
                                  "usage cannot be tracked or reported."))
+    findings += _license_server_policy(report)
+    return findings
+
+
+def _license_server_policy(report):
+    """The "License server security group" policy and the service connection point, as the Diagnoser shows them."""
+    ls = report["license_server"]
+    findings = []
+    if ls.get("security_group_policy"):
+        # [W32] islssecgrpgpenabled-win32-tslicenseserver.md: enabled, the license server "will only respond to
+        # RDS CAL requests from RD Session Host servers whose computer accounts are members of the Terminal
+        # Server Computers local group on the license server".
+        findings.append(_finding("info", "security_group_policy", "The License server security group policy is "
+                                 "enabled: this server issues CALs only to session hosts whose computer accounts are "
+                                 "in its local Terminal Server Computers group; others get no licenses."))
+    if report["host"].get("part_of_domain") and ls.get("registered_scp") is False:
+        # [W32] win32-tslicenseserver-islsregisteredtoscp.md: the service connection point in AD DS.
+        findings.append(_finding("info", "not_registered_scp", "The license server is not registered as a service "
+                                 "connection point in Active Directory Domain Services (IsLSRegisteredToSCP)."))
     return findings
 
 
@@ -122,6 +141,7 @@ def _session_host(report):
                                  "workgroup: session hosts in a workgroup have to use Per Device CALs, and Per User "
                                  "CALs cannot be tracked there."))
     findings += _connectivity(sh)
+    findings += _refusing(sh)
     findings += _mode_mismatch(report)
     findings += _grace(sh)
     return findings
@@ -133,6 +153,24 @@ def _connectivity(sh):
         if not check["valid"]:
             findings.append(_finding("error", "license_server_not_valid", "License server %s: %s (status %s)."
                                      % (check["server"], check["meaning"], check["status"])))
+    return findings
+
+
+def _short_name(name):
+    return (name or "").strip().split(".")[0].lower()
+
+
+def _refusing(sh):
+    """Discovered license servers that may not issue CALs to this host (FindLicenseServers, IssuingCALs 0 [W32]
+    win32-tsdiscoveredlicenseserver.md): the configured ones, or any when none is configured."""
+    configured = {_short_name(s) for s in sh.get("license_servers") or []}
+    findings = []
+    for server in sh.get("discovered_license_servers") or []:
+        if server["issuing_cals"] is False and (not configured or _short_name(server["name"]) in configured):
+            findings.append(_finding("error", "license_server_refuses", "License server %s is not allowed to issue "
+                                     "RDS CALs to this session host (FindLicenseServers). The usual cause is the "
+                                     "License server security group policy on that server: add this host's "
+                                     "computer account to its local Terminal Server Computers group." % server["name"]))
     return findings
 
 

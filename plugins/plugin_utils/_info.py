@@ -44,7 +44,9 @@ def read_batch(reveal_license_server_id=False):
     batch.get("license_server", wmi.CIMV2, wmi.LICENSE_SERVER_CLASS)
     reads = [("activation", "GetActivationStatus", None),
              ("published", "IsLSPublished", None),
-             ("group", "IsLSinTSLSGroup", {"Domain": ""})]  # empty = the server's own domain [W32]
+             ("group", "IsLSinTSLSGroup", {"Domain": ""}),  # empty = the server's own domain [W32]
+             ("security_group_policy", "IsLSSecGrpGPEnabled", None),
+             ("scp", "IsLSRegisteredToSCP", None)]
     if reveal_license_server_id:
         reads.append(("server_id", "GetLicenseServerId", None))
     for op_id, method, args in reads:
@@ -56,6 +58,10 @@ def read_batch(reveal_license_server_id=False):
     # Win32_TerminalServiceSetting methods are instance methods [W32].
     batch.invoke("ts_servers", wmi.TS_NAMESPACE, wmi.TS_SETTING_CLASS, "GetSpecifiedLicenseServerList",
                  instances=True, read_only=True)
+    # What license server discovery finds, and whether each server may issue CALs to this host [W32]
+    # findlicenseservers-win32-terminalservicesetting.md, win32-tsdiscoveredlicenseserver.md.
+    batch.invoke("discovered", wmi.TS_NAMESPACE, wmi.TS_SETTING_CLASS, "FindLicenseServers", instances=True,
+                 read_only=True)
     batch.invoke("grace", wmi.TS_NAMESPACE, wmi.TS_SETTING_CLASS, "GetGracePeriodDays", instances=True,
                  read_only=True)
     for op_id, method in (("grace_ended", "EnumValues"), ("grace_ended_key", "EnumKey")):
@@ -177,6 +183,8 @@ def _license_server(reader, features, reveal_id):
         "scope": None,
         "published_in_ad": None,
         "in_license_servers_group": None,
+        "security_group_policy": None,
+        "registered_scp": None,
         "contact": None,
         "key_packs": [],
         "totals": {},
@@ -187,7 +195,8 @@ def _license_server(reader, features, reveal_id):
     # Without the role the licensing classes do not exist: expected, not a problem.
     server = reader.ok("license_server", expected_missing=not installed)
     if server is None or server.instance is None:
-        for op_id in ("activation", "server_id", "published", "group", "key_packs", "issued"):
+        for op_id in ("activation", "server_id", "published", "group", "security_group_policy", "scp", "key_packs",
+                      "issued"):
             if reader.asked(op_id):
                 reader.ok(op_id, expected_missing=True)
         return section
@@ -206,6 +215,13 @@ def _license_server(reader, features, reveal_id):
     section["published_in_ad"] = (reader.ok("published") or _EMPTY).out.get("Published")
     group = reader.results["group"]
     section["in_license_servers_group"] = group.out.get("IsMember") if group.ok else None
+    # IsLSSecGrpGPEnabled [W32] islssecgrpgpenabled-win32-tslicenseserver.md: the "License server security
+    # group" policy; enabled, the server answers only session hosts in its local Terminal Server Computers group.
+    section["security_group_policy"] = (reader.ok("security_group_policy") or _EMPTY).out.get("Enabled")
+    # IsLSRegisteredToSCP [W32] win32-tslicenseserver-islsregisteredtoscp.md: its service connection point in
+    # AD DS (minimum Windows Server 2008 R2).
+    scp = reader.ok("scp")
+    section["registered_scp"] = scp.out.get("Registered") if scp is not None else None
     packs = reader.ok("key_packs")
     section["key_packs"] = [key_pack(p) for p in (packs.instances if packs else [])]
     issued = reader.ok("issued")
@@ -290,6 +306,7 @@ def _session_host(reader, features):
         "license_servers_source": None,
         "grace_period_days_left": None,
         "grace_period_ended": None,
+        "discovered_license_servers": None,
         "policy": {
             "licensing_mode": reader.registry("policy_mode", "uValue"),
             "license_servers": _split_servers(reader.registry("policy_servers", "sValue")),
@@ -306,12 +323,33 @@ def _session_host(reader, features):
     if servers is not None:
         # [OBS] §3: names sometimes come back with a leading space.
         section["license_servers"] = [s.strip() for s in servers.out.get("SpecifiedLSList") or [] if s.strip()]
+    section["discovered_license_servers"] = _discovered(reader, section["installed"])
     grace = reader.ok("grace", expected_missing=True) if section["installed"] else None
     if grace is not None:
         section["grace_period_days_left"] = grace.out.get("DaysLeft")
     if section["installed"]:
         section["grace_period_ended"] = _grace_ended(reader)
     return section
+
+
+# Win32_TSDiscoveredLicenseServer [W32] win32-tsdiscoveredlicenseserver.md: IsLSAvailable 0 not available,
+# 1 available (an RPC connection can be made); IssuingCALs 0 not allowed, 1 allowed, 2 don't know (whether
+# the server may issue RDS CALs to this session host); IsAdminOnLS 0 no, 1 yes, 2 don't know.
+# HowDiscovered is deprecated ("no longer supported"): not reported.
+YES_NO_UNKNOWN = {0: False, 1: True}
+
+
+def _discovered(reader, installed):
+    """FindLicenseServers' list, named for people; None when not a session host or unreadable."""
+    found = reader.ok("discovered", expected_missing=True) if installed else None
+    if found is None:
+        return None
+    return [{
+        "name": (server.get("LicenseServer") or "").strip(),
+        "available": YES_NO_UNKNOWN.get(server.get("IsLSAvailable")),
+        "issuing_cals": YES_NO_UNKNOWN.get(server.get("IssuingCALs")),
+        "admin_on_license_server": YES_NO_UNKNOWN.get(server.get("IsAdminOnLS")),
+    } for server in found.out.get("LicenseServersList") or []]
 
 
 def _grace_ended(reader):

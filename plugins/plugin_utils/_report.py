@@ -61,6 +61,7 @@ KEY_PACK_FIELDS = ("key_pack_id", "built_in", "unlimited", "key_pack_type", "lic
                    "product_version_text", "total", "issued", "available", "issued_licenses", "expiration_date",
                    "description", "type_and_model")
 CONNECTIVITY_FIELDS = ("server", "status", "name", "meaning", "valid")
+DISCOVERED_FIELDS = ("name", "available", "issuing_cals", "admin_on_license_server")
 
 # CSV columns: one row per host, one row per key pack. docs/report.md describes them.
 HOST_COLUMNS = (
@@ -151,6 +152,8 @@ def _license_server(result):
         "scope": section.get("scope"),
         "published_in_ad": section.get("published_in_ad"),
         "in_license_servers_group": section.get("in_license_servers_group"),
+        "security_group_policy": section.get("security_group_policy"),
+        "registered_scp": section.get("registered_scp"),
         "management_tools_installed": section.get("management_tools_installed"),
         "key_packs": packs,
         "totals": info.totals(packs),
@@ -169,6 +172,8 @@ def _session_host(result):
         return None
     connectivity = section.get("connectivity") if isinstance(section.get("connectivity"), list) else None
     mode = _text(section.get("licensing_mode"))
+    discovered = section.get("discovered_license_servers")
+    discovered = [d for d in discovered if isinstance(d, dict)] if isinstance(discovered, list) else None
     return {
         "licensing_mode": mode,
         "licensing_mode_text": MODE_TEXT.get(mode, mode),
@@ -179,6 +184,7 @@ def _session_host(result):
         "grace_period_ended": section.get("grace_period_ended") if isinstance(section.get("grace_period_ended"), bool)
         else None,
         "connectivity": None if connectivity is None else [_connectivity(c) for c in connectivity if isinstance(c, dict)],
+        "discovered_license_servers": None if discovered is None else [_copy(d, DISCOVERED_FIELDS) for d in discovered],
     }
 
 
@@ -367,7 +373,27 @@ def cross_host_findings(session_host, fleet):
                                      "session host (%s): it cannot hold CALs of this host's version. Use a license "
                                      "server of the same Windows Server version or later."
                                      % (_configured(server, host), _os_text(host), _os_text(session_host))))
+    findings += _security_group_findings(session_host, readable)
     findings += _mode_findings(session_host, [h for s, h in readable if h["roles"]["license_server"]], outside)
+    return findings
+
+
+def _security_group_findings(session_host, readable):
+    """A license server with the License server security group policy answers only session hosts in its local
+    Terminal Server Computers group ([W32] islssecgrpgpenabled-win32-tslicenseserver.md). Whether this host is
+    a member is asked of the license server (IsSecureAccessAllowed), which the report does not call; the
+    session host's own discovery (FindLicenseServers, IssuingCALs) says it when it found the server."""
+    told = {_short(d["name"]).lower(): d["issuing_cals"]
+            for d in session_host["session_host"].get("discovered_license_servers") or []}
+    findings = []
+    for server, host in readable:
+        ls = host["license_server"]
+        if not ls or not ls.get("security_group_policy") or told.get(host["name"].lower()) is not None:
+            continue
+        findings.append(_finding("warning", "license_server_security_group", "License server %s has the License "
+                                 "server security group policy enabled: it issues CALs only to session hosts in its "
+                                 "local Terminal Server Computers group. If this host is not a member, it gets no "
+                                 "licenses." % _configured(server, host)))
     return findings
 
 

@@ -26,7 +26,7 @@ COLLECTION = "remote_desktop.licensing"
 VOLATILE = ("commands_received", "event_log")
 # Operations that only read: what a check-mode run and a run with nothing to change may send.
 READ_KINDS = ("cim_get", "feature_get")
-READ_METHODS = ("Get", "Is", "Enum")
+READ_METHODS = ("Get", "Is", "Enum", "Find")
 
 
 class Run:

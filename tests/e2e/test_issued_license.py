@@ -13,7 +13,8 @@ from .support import ModuleLab, is_read, without
 DOMAIN = "corp.example.com"
 CONTACT = {"first_name": "Ada", "last_name": "Lovelace", "company": "Example Ltd", "country_region": "United Kingdom"}
 PACK = {"program": "enterprise_agreement", "agreement_number": "{{ agreement }}", "product_version": "2019",
-        "license_type": "per_device", "count": 25}
+        "license_type": "per_device", "count": 25,
+        "marker_key": "issued-license-test-marker-key"}
 COMPUTERS = ["PC%d" % n for n in range(1, 9)]
 
 

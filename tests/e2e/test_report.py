@@ -339,3 +339,38 @@ def png_summary(data: bytes) -> tuple[int, int, int]:
             chunks.append(data[offset + 8:offset + 8 + length])
         offset += 12 + length
     return width, height, len(set(zlib.decompress(b"".join(chunks))))
+
+
+# --- the License server security group policy (issue 15) -----------------------------------------------
+
+def look(chromium, directory: Path, tmp_path_factory) -> dict:
+    """What headless Chromium shows of a report written to `directory` (the probe of the `seen` fixture)."""
+    probe = tmp_path_factory.mktemp("probe") / "probe.html"
+    probe.write_text((directory / "report.html").read_text().replace("</body>", PROBE + "</body>"))
+    dom = headless(chromium, tmp_path_factory.mktemp("profile"), "--window-size=1280,1600", "--dump-dom",
+                   probe.as_uri()).stdout
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
+    assert found, dom[-2000:]
+    return json.loads(html.unescape(found.group(1)))
+
+
+def test_a_session_host_refused_by_the_security_group_policy_is_shown(lab, chromium, tmp_path_factory):
+    """Last in this file, as it changes ls1: its "License server security group" policy on, with sh1 in its
+    Terminal Server Computers group and sh3 (also on ls1) outside it."""
+    seed(lab, "ls1", {"license_server": {"security_group_policy": True, "terminal_server_computers": ["SH1"]}},
+         tmp_path_factory)
+    try:
+        directory = tmp_path_factory.mktemp("report") / "out"
+        run = run_report(lab, directory)
+        assert run.returncode == 0, run.stdout + run.stderr
+        findings = look(chromium, directory, tmp_path_factory)["findings"]
+    finally:
+        seed(lab, "ls1", {"license_server": {"security_group_policy": False, "terminal_server_computers": []}},
+             tmp_path_factory)
+    shown = {(f[1], f[3].split()[0]): (f[0], f[2]) for f in findings}
+    severity, message = shown[("SH3", "license_server_refuses")]
+    assert severity == "ERROR"
+    assert message.startswith("License server ls1 is not allowed to issue RDS CALs to this session host")
+    assert shown[("SH3", "license_server_not_valid")][1].endswith("(status 5).")
+    assert shown[("LS1", "security_group_policy")][0] == "INFO"
+    assert ("SH1", "license_server_refuses") not in shown and ("SH1", "license_server_not_valid") not in shown

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,11 @@ def function(root, name: str):
 
 def script_tables(root) -> dict:
     tables = {name: hashtable(assignment(root, name)) for name in mirror.HASHTABLES}
+    for node in walk(root):  # `$name['key'] += @(...)` after a table adds to that entry
+        if node.type == "assignment_expression" and text(node.children[1]).strip() == "+=":
+            added = re.fullmatch(r"\$(\w+)\['([^']+)'\]", text(node.children[0]).strip())
+            if added and added.group(1) in tables:
+                tables[added.group(1)].setdefault(added.group(2), []).extend(strings(node.children[2]))
     tables.update({name: strings(assignment(root, name)) for name in mirror.ARRAYS})
     return tables
 

@@ -61,6 +61,12 @@ def new_license_server_state(host) -> dict:
         "server_role": 1 if host.state.get("domain") else 0,  # ASSUMED default scope
         "published": False,
         "in_tsls_group": False,
+        # The "License server security group" policy is off until configured (ASSUMED default), and the local
+        # Terminal Server Computers group empty (ASSUMED). Registered as a service connection point in AD DS
+        # when the server is in a domain (ASSUMED default).
+        "security_group_policy": False,
+        "terminal_server_computers": [],
+        "registered_scp": bool(host.state.get("domain")),
         "key_packs": [dict(BUILT_IN_PACK)],
         "next_key_pack_id": 3,  # [OBS] ids run upward from 2
         "issued_licenses": [],
@@ -251,6 +257,32 @@ def deactivate_server(host, _instance, args):
         return WBEM_E_INVALID_PARAMETER, {"ActivationStatus": _ls(host)["activation_status"]}
     _ls(host).update(activation_status=1, license_server_id=None)
     return 0, {"ActivationStatus": 1}
+
+
+# --- the "License server security group" policy and the service connection point -----------------
+# [W32] islssecgrpgpenabled-win32-tslicenseserver.md: with the policy enabled the license server "will only
+# respond to RDS CAL requests from RD Session Host servers whose computer accounts are members of the Terminal
+# Server Computers local group"; issecureaccessallowed-win32-tslicenseserver.md answers that for one session
+# host. Names are compared by their first label, case-insensitively (ASSUMED: the page names no form).
+
+def secure_access_allowed(host, session_host_name: str) -> bool:
+    ls = _ls(host)
+    if not ls.get("security_group_policy"):
+        return True
+    members = {m.split(".")[0].lower() for m in ls.get("terminal_server_computers") or []}
+    return (session_host_name or "").strip().split(".")[0].lower() in members
+
+
+def is_ls_sec_grp_gp_enabled(host, _instance, _args):
+    return 0, {"Enabled": bool(_ls(host).get("security_group_policy"))}
+
+
+def is_secure_access_allowed(host, _instance, args):
+    return 0, {"Allowed": secure_access_allowed(host, args.get("tsname") or "")}
+
+
+def is_ls_registered_to_scp(host, _instance, _args):
+    return 0, {"Registered": bool(_ls(host).get("registered_scp"))}
 
 
 def is_ls_on_dc(host, _instance, _args):
@@ -623,6 +655,13 @@ def server_methods() -> list[Method]:
         Method("IsLSinTSLSGroup", [Param("Domain", "string"), Param("IsMember", "boolean", "out")], True,
                is_ls_in_tsls_group, source=w32.format("islsintslsgroup") + "; workgroup failure ASSUMED"),
         Method("IsLSonDC", [Param("OnDC", "boolean", "out")], True, is_ls_on_dc, source=w32.format("islsondc")),
+        Method("IsLSSecGrpGPEnabled", [Param("Enabled", "boolean", "out")], True, is_ls_sec_grp_gp_enabled,
+               source="[W32] islssecgrpgpenabled-win32-tslicenseserver.md; policy off by default ASSUMED"),
+        Method("IsSecureAccessAllowed", [Param("tsname", "string"), Param("Allowed", "boolean", "out")], True,
+               is_secure_access_allowed, source="[W32] issecureaccessallowed-win32-tslicenseserver.md; names "
+               "compared by their first label ASSUMED"),
+        Method("IsLSRegisteredToSCP", [Param("Registered", "boolean", "out")], True, is_ls_registered_to_scp,
+               source="[W32] win32-tslicenseserver-islsregisteredtoscp.md; registered on a domain host by default ASSUMED"),
         *_scope_methods(w32),
         Method("ReactivateServer", [Param("sNewLicenseServerId", "string"), out_status], True, reactivate_server,
                source=w32.format("reactivateserver") + "; ID format as ActivateServer's"),
@@ -711,9 +750,8 @@ def classes() -> list[CimClass]:
 
 
 FIDELITY_NOT_MODELLED = [
-    ("Win32_TSLicenseServer", "IsLSRegisteredToSCP, RegisterLSToSCP, UnRegisterLSFromSCP, IsLSSecGrpGPEnabled, "
-     "IsLSPreventUpgradeGPEnabled, IsSecureAccessAllowed, IsTSinTSCGroup, IsTSCGroupPresent, CreateTSCGroup, "
-     "RemoveTSCGroup", "not yet needed by any module"),
+    ("Win32_TSLicenseServer", "RegisterLSToSCP, UnRegisterLSFromSCP, IsLSPreventUpgradeGPEnabled, IsTSinTSCGroup, "
+     "IsTSCGroupPresent, CreateTSCGroup, RemoveTSCGroup", "not yet needed by any module"),
     ("Win32_TSLicenseKeyPack", "Reinstall*, Import*, UninstallLicenseKeyPack, RemoveLicensesWithIdCount, "
      "ConvertLicenses", "not yet needed by any module"),
 ]
@@ -748,6 +786,12 @@ FIDELITY_NOTES = [
     ("Win32_TSLicenseKeyPack", "Per User CALs issued at a client connection raise the Per User pack's "
      "IssuedLicenses (over the total when none is left) and are kept in the state key per_user_cals", ASSUMED,
      "Per User CALs are tracked in Active Directory ([WSD] rds-client-access-license.md); the lab has none"),
+    ("Win32_TSLicenseServer", "License server security group policy (IsLSSecGrpGPEnabled) and the local Terminal "
+     "Server Computers group", ASSUMED, "off and empty on a new server; set with the license server state keys "
+     "security_group_policy and terminal_server_computers (first labels of names, any case). With the policy on, "
+     "a session host outside the group gets GetTStoLSConnectivityStatus 5 and no CAL"),
+    ("Win32_TSLicenseServer", "IsLSRegisteredToSCP on a new server", ASSUMED,
+     "true in a domain, false in a workgroup (state key registered_scp)"),
     ("Win32_TSLicenseServer", "after uninstalling RDS-Licensing the database stays; a reinstall finds the "
      "activation and the key packs again", ASSUMED, "in no source; the classes are gone while it is "
      "uninstalled (0x80041010)"),

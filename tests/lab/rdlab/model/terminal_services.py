@@ -208,6 +208,9 @@ def _license_server_answer(host, server_name, resolve=None):
     service = target.state["services"].get("TermServLicensing", {})
     if service.get("state") != "Running":
         return None, 6
+    from .licensing import secure_access_allowed
+    if not secure_access_allowed(target, host.name):
+        return target, 5  # LS_NOT_IN_TSC_GROUP: the License server security group policy refuses this host
     from .host import OPERATING_SYSTEMS
     order = list(OPERATING_SYSTEMS)
     if order.index(target.state["os"]) < order.index(host.state["os"]):
@@ -215,6 +218,19 @@ def _license_server_answer(host, server_name, resolve=None):
     if target.state["license_server"]["activation_status"] != 0:
         return target, 7  # UNKNOWN_VALIDITY
     return target, 11  # LS_CONNECTABLE_VALID_LS
+
+
+def find_license_servers(host, _instance, _args):
+    """FindLicenseServers ([W32] findlicenseservers-win32-terminalservicesetting.md): Win32_TSDiscoveredLicenseServer
+    objects. The lab discovers only the configured servers (ASSUMED: no domain or forest discovery); IsLSAvailable
+    1 when the server answers; IssuingCALs 0 when its security group policy refuses this host, 1 when it allows it,
+    2 when it cannot be asked; IsAdminOnLS 2 "don't know" and HowDiscovered null ("no longer supported"), ASSUMED."""
+    found = []
+    for name in _configured_servers(host) if _sh(host) else []:
+        target, status = _license_server_answer(host, name)
+        found.append({"LicenseServer": name, "HowDiscovered": None, "IsLSAvailable": 0 if status == 6 else 1,
+                      "IsAdminOnLS": 2, "IssuingCALs": 2 if target is None else 0 if status == 5 else 1})
+    return 0, {"LicenseServersList": found, "Count": len(found)}
 
 
 def classes() -> list[CimClass]:
@@ -244,6 +260,10 @@ def classes() -> list[CimClass]:
                [Param("ServerName", "string"), Param("TStoLSConnectivityStatus", "uint32", "out")], False,
                connectivity_status, status=ASSUMED,
                source=w32.format("gettstolsconnectivitystatus") + "; which status the lab picks is ASSUMED"),
+        Method("FindLicenseServers", [Param("LicenseServersList", "object:Win32_TSDiscoveredLicenseServer[]", "out"),
+                                      Param("Count", "uint32", "out")], False, find_license_servers, status=ASSUMED,
+               source="[W32] findlicenseservers-win32-terminalservicesetting.md, win32-tsdiscoveredlicenseserver.md; "
+               "only configured servers are discovered, ASSUMED"),
     ]
     return [CimClass(NS, "Win32_TerminalServiceSetting", keys=["ServerName"], properties=props, methods=methods,
                      enumerate=_instances, source="[W32] win32-terminalservicesetting.md",

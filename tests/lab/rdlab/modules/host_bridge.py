@@ -65,6 +65,9 @@ def read_tables(source: str) -> dict:
         if not entries:
             raise BridgeModuleError(f"the ${name} table in host_bridge.ps1 is empty or not understood")
         tables[name] = {key: re.findall(r"'([^']+)'", values) for key, values in entries}
+        # Lines after the table that add to one of its entries: `$name['key'] += @('a', 'b')`.
+        for key, values in re.findall(r"^\$" + name + r"\['([\w/]+)'\]\s*\+=\s*@\(([^)]*)\)", source, re.M):
+            tables[name].setdefault(key, []).extend(re.findall(r"'([^']+)'", values))
     for name in ARRAYS:
         found = re.search(r"^\$" + name + r"\s*=\s*@\(([^)]*)\)", source, re.M)
         if not found:

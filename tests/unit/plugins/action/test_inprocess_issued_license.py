@@ -9,7 +9,8 @@ from rdlab.model.licensing import issue_licenses
 
 CONTACT = {"first_name": "Ada", "last_name": "Lovelace", "company": "Example Ltd", "country_region": "United Kingdom"}
 PACK = {"program": "enterprise_agreement", "agreement_number": "7654321", "product_version": "2019",
-        "license_type": "per_device", "count": 25}
+        "license_type": "per_device", "count": 25,
+        "marker_key": "issued-license-test-marker-key"}
 
 
 @pytest.fixture

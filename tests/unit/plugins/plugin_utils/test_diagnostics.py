@@ -109,3 +109,27 @@ def test_a_permanent_cal_ended_the_grace_period():
     valid = [{"server": "ls1", "valid": True, "status": 11, "meaning": "m"}]
     assert "grace_period_over" not in [f["code"] for f in diagnose(report(sh=dict(ended, connectivity=valid)), NOW)]
     assert "grace_period_over" not in [f["code"] for f in diagnose(report(sh={"grace_period_days_left": 100}), NOW)]
+
+
+def test_license_server_security_group_policy_and_scp_are_shown():
+    findings = diagnose(report(ls={"security_group_policy": True, "registered_scp": False}), NOW)
+    assert codes(findings) == [("info", "security_group_policy"), ("info", "not_registered_scp")]
+    assert "Terminal Server Computers group" in findings[0]["message"]
+    # In a workgroup there is no directory to register in.
+    assert codes(diagnose(report(ls={"registered_scp": False}, domain=False), NOW)) == []
+
+
+def discovered(name, issuing):
+    return {"name": name, "available": True, "issuing_cals": issuing, "admin_on_license_server": None}
+
+
+def test_a_configured_license_server_refusing_this_host_is_an_error():
+    findings = diagnose(report(sh={"license_servers": ["ls1.corp.example.com"], "discovered_license_servers": [
+        discovered("LS1", False), discovered("ls2", False), discovered("ls3", True)]}), NOW)
+    assert codes(findings) == [("error", "license_server_refuses")]
+    assert "License server LS1 is not allowed" in findings[0]["message"]
+    # With no server configured, any discovered server refusing is the cause.
+    findings = diagnose(report(sh={"license_servers": [], "discovered_license_servers": [
+        discovered("ls2", False), discovered("ls3", None)]}), NOW)
+    assert ("error", "license_server_refuses") in codes(findings)
+    assert sum(c == ("error", "license_server_refuses") for c in codes(findings)) == 1

@@ -33,10 +33,11 @@ def bare_host():
                                  {"name": "RDS-RD-Server", "installed": False}]),
         "service": ok(instances=[]),
         "license_server": MISSING, "activation": MISSING, "server_id": MISSING, "published": MISSING,
-        "group": MISSING, "key_packs": MISSING, "issued": MISSING,
+        "group": MISSING, "security_group_policy": MISSING, "scp": MISSING, "key_packs": MISSING, "issued": MISSING,
         "ts_setting": ok(instances=[{"LicensingType": 1, "PolicySourceLicensingType": 0,
                                      "PolicySourceConfiguredLicenseServers": 0}]),
         "ts_servers": ok(return_value=0, out={"SpecifiedLSList": []}),
+        "discovered": ok(return_value=0, out={"LicenseServersList": [], "Count": 0}),
         "grace": NOT_SUPPORTED, "grace_ended": NOT_FOUND, "grace_ended_key": NOT_FOUND,
         "policy_mode": NOT_FOUND, "policy_servers": NOT_FOUND,
     }
@@ -54,6 +55,8 @@ def license_server(activated=True):
                         {"ok": False, "error": {"kind": "return_value", "return_value": 0x80041001}})
     raw["published"] = ok(return_value=0, out={"Published": False})
     raw["group"] = ok(return_value=0, out={"IsMember": True})
+    raw["security_group_policy"] = ok(return_value=0, out={"Enabled": False})
+    raw["scp"] = ok(return_value=0, out={"Registered": True})
     raw["key_packs"] = ok(instances=[BUILT_IN, PER_USER_2012])
     raw["issued"] = ok(instances=[])
     return raw
@@ -200,3 +203,29 @@ def test_license_server_id_is_not_even_read_unless_revealed():
     methods = [op.get("method") for op in info.read_batch().operations]
     assert "GetLicenseServerId" not in methods
     assert "GetLicenseServerId" in [op.get("method") for op in info.read_batch(True).operations]
+
+
+def test_license_server_security_group_policy_and_service_connection_point():
+    raw = license_server()
+    assert parse(raw)["license_server"]["security_group_policy"] is False
+    raw["security_group_policy"] = ok(return_value=0, out={"Enabled": True})
+    raw["scp"] = ok(return_value=0, out={"Registered": False})
+    report = parse(raw)
+    assert report["license_server"]["security_group_policy"] is True
+    assert report["license_server"]["registered_scp"] is False and report["problems"] == []
+    raw["scp"] = NOT_SUPPORTED
+    report = parse(raw)
+    assert report["license_server"]["registered_scp"] is None
+    assert [p["part"] for p in report["problems"]] == ["scp"]
+
+
+def test_discovered_license_servers_are_named_for_people():
+    raw = bare_host()
+    raw["features"] = ok(features=[{"name": "RDS-RD-Server", "installed": True}])
+    raw["discovered"] = ok(return_value=0, out={"Count": 2, "LicenseServersList": [
+        {"LicenseServer": "LS1", "HowDiscovered": None, "IsLSAvailable": 1, "IsAdminOnLS": 2, "IssuingCALs": 0},
+        {"LicenseServer": " ls2", "HowDiscovered": None, "IsLSAvailable": 0, "IsAdminOnLS": 1, "IssuingCALs": 2}]})
+    assert parse(raw)["session_host"]["discovered_license_servers"] == [
+        {"name": "LS1", "available": True, "issuing_cals": False, "admin_on_license_server": None},
+        {"name": "ls2", "available": False, "issuing_cals": None, "admin_on_license_server": True}]
+    assert parse(bare_host())["session_host"]["discovered_license_servers"] is None  # not a session host

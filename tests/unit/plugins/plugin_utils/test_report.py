@@ -479,3 +479,15 @@ def test_values_of_the_wrong_type_from_a_host_are_not_trusted():
     assert sh1["grace_period_days_left"] is None and sh1["license_servers"] == ["ls1"]
     pack3 = host(fleet, "ls1.corp.example.com")["license_server"]["key_packs"][1]
     assert (pack3["key_pack_id"], pack3["total"], pack3["issued"], pack3["type_and_model"]) == (None, None, None, None)
+
+
+def test_a_license_server_enforcing_its_security_group_is_a_warning_for_its_session_hosts():
+    fleet = fleet_of(ls={"security_group_policy": True, "registered_scp": True})
+    assert fleet_codes(fleet) == [("warning", "license_server_security_group")]
+    assert host(fleet, "ls1.corp.example.com")["license_server"]["security_group_policy"] is True
+    # The session host's own discovery answered for that server: its findings say it, not the fleet.
+    for issuing in (True, False):
+        told = [{"name": "LS1", "available": True, "issuing_cals": issuing, "admin_on_license_server": None}]
+        fleet = fleet_of(ls={"security_group_policy": True}, sh={"discovered_license_servers": told})
+        assert fleet_codes(fleet) == []
+        assert host(fleet, "sh1.corp.example.com")["session_host"]["discovered_license_servers"] == told
