@@ -71,7 +71,6 @@ EXCLUDED = {
     "report_result_var": "the variable the report playbook registers, fixed by the playbook",
     "report_parts": "the slices' published report data, carried by a workflow from the sliced job (docs/awx_slicing.md)",
     "report_parts_expected": "how many slices the merge waits for: part of the sliced workflow (docs/awx_slicing.md)",
-    "report_part_id": "the key a slice publishes under: the playbook takes AWX's job id (docs/awx_slicing.md)",
     "license_server_remove_with_cal_packs": "removing a license server with its CAL packs is never one menu "
                                             "choice: set it deliberately in the inventory or extra vars",
     "license_server_cal_pack_previous_marker_keys": "a list of earlier marker keys, only while rotating: a "
