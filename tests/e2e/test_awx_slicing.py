@@ -32,6 +32,7 @@ SLICES = 3
 HOSTS = ["ls1", "ls2", "sh1", "sh2", "sh3"]
 # Lab-only inventions of the right shape, chosen not to occur by chance in timestamps or durations.
 AGREEMENTS = ("5820417396", "5820417397")
+MARKER_KEY = "sliced-site-marker-key-7q2w9e4r"  # keys the CAL pack markers (docs/cal_packs.md)
 # The inventory's variables: what AWX keeps for a slice are the slice's host variables and every group's
 # variables. ls1 is made a license server by the site; ls2, an older license server, is left not activated
 # (it is not in license_servers); each session host names its license servers (a host variable, or the
@@ -40,6 +41,7 @@ HOST_VARS = {
     "ls1": {"license_server_first_name": "Ada", "license_server_last_name": "Lovelace",
             "license_server_company": "Example Ltd", "license_server_country_region": "United Kingdom",
             "license_server_scope": "domain", "license_server_ad_group_membership": True,
+            "license_server_cal_pack_marker_key": MARKER_KEY,
             "license_server_cal_packs": [
                 {"program": "spla", "agreement_number": AGREEMENTS[0], "product_version": "2022",
                  "license_type": "per_user", "count": 50},
@@ -208,7 +210,7 @@ def test_no_secret_in_any_artifact_or_report(fleet, workflow):
     jobs = workflow["site"] + workflow["report"] + [workflow["merge"], workflow["unsliced_report"]]
     files = [path for job in jobs for path in (job.dir / "artifacts").rglob("*") if path.is_file()]
     files += [path for directory in fleet.report_dirs.values() for path in Path(directory).iterdir()]
-    secrets = AGREEMENTS + (fleet.machine[1], fleet.lab.state("ls1")["license_server"]["license_server_id"])
+    secrets = AGREEMENTS + (MARKER_KEY, fleet.machine[1], fleet.lab.state("ls1")["license_server"]["license_server_id"])
     for path in files:
         text = path.read_bytes().decode("utf-8", "replace")
         assert [s for s in secrets if s in text] == [], path
