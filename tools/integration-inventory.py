@@ -7,9 +7,10 @@ test variables (the rds_test_* defaults of the targets) in [windows:vars].
 
 from __future__ import annotations
 
-import json
 import os
 import sys
+
+import yaml  # PyYAML: ansible-core's own dependency
 
 
 def hosts(group):
@@ -20,7 +21,8 @@ def hosts(group):
 
 
 def main(source, output, *test_vars):
-    inventory = json.loads(open(source).read().split("\n", 1)[1])  # JSON after rdlab's comment line
+    with open(source) as f:
+        inventory = yaml.safe_load(f)
     lines = ["[windows]"]
     for name, host in sorted(hosts(inventory["all"]).items()):
         lines.append("%s ansible_host=%s ansible_port=%s" % (name, host["ansible_host"], host["ansible_port"]))

@@ -88,7 +88,9 @@ class LicensingAction(ActionBase):
         (license_server_first_name), not the module option the role passes it to (contact.first_name)."""
         role = getattr(self._task, "_role", None)
         names = ROLE_VARIABLES.get((self._task.action.split(".")[-1], role and role.get_name(False)))
-        if role is None or names is None or role._role_collection not in (None, COLLECTION):
+        # Only the collection's own roles: a role of the same name elsewhere (an ansible-test target is one)
+        # passes its own variables.
+        if role is None or names is None or role._role_collection != COLLECTION:
             return
         for key in ("msg", "warnings"):
             if result.get(key):

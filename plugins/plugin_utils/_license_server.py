@@ -72,8 +72,8 @@ def validate(args):
         if not code:
             raise ValueError("license_server_id is required with activation_method: license_server_id")
         if not LICENSE_SERVER_ID.match(code):
-            raise ValueError("license_server_id must be the 35-character license server ID from web or telephone "
-                             "activation: letters and digits, hyphens and spaces ignored (got %d characters%s)"
+            raise ValueError("license_server_id must be the 35-character license server ID that web or telephone "
+                             "activation gives (letters and digits; hyphens and spaces ignored); got %d characters%s"
                              % (len(code), "" if code.isalnum() else ", some of them not letters or digits"))
         want["license_server_id"] = code
     elif args.get("license_server_id"):

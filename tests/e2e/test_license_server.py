@@ -167,8 +167,8 @@ def test_a_malformed_license_server_id_is_refused_before_the_host_is_asked(lab):
     assert run.rc != 0
     assert run.result()["msg"] == (
         "Invalid options for remote_desktop.licensing.license_server: license_server_id must be the 35-character "
-        "license server ID from web or telephone activation: letters and digits, hyphens and spaces ignored "
-        "(got 34 characters)")
+        "license server ID that web or telephone activation gives (letters and digits; hyphens and spaces ignored); "
+        "got 34 characters")
     assert SHORT_ID not in run.output and SHORT_ID.replace("-", "") not in run.output
     assert run.commands("offline") == []
 
