@@ -41,32 +41,4 @@ case $core in
         ;;
 esac
 
-target=$dest/ansible_collections/ansible/windows
-manifest_version() {
-    "$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["collection_info"]["version"])' "$1"
-}
-if [[ -f $target/MANIFEST.json ]] && [[ $(manifest_version "$target/MANIFEST.json") == "$windows" ]]; then
-    echo "ansible.windows $windows already in $dest"
-    exit 0
-fi
-
-wheel=$cache/ansible-$bundle-py3-none-any.whl
-if [[ ! -f $wheel ]]; then
-    "$python" -m pip download --quiet --no-deps --only-binary=:all: --dest "$cache" "ansible==$bundle"
-fi
-
-# A different version left over from another controller would mix files: start clean.
-rm -rf "$target"
-"$python" - "$wheel" "$dest" <<'EOF'
-import sys
-import zipfile
-
-wheel, dest = sys.argv[1:]
-prefix = "ansible_collections/ansible/windows/"
-with zipfile.ZipFile(wheel) as archive:
-    members = [name for name in archive.namelist() if name.startswith(prefix)]
-    if not members:
-        sys.exit(f"error: {wheel} holds no {prefix}")
-    archive.extractall(dest, members)
-EOF
-echo "ansible.windows $(manifest_version "$target/MANIFEST.json") installed in $dest (from ansible $bundle)"
+exec "$root/tools/collection-from-bundle.sh" "$python" "$cache" "$bundle" ansible.windows "$windows" "$dest"

@@ -26,37 +26,4 @@ dest=$1
 bundle=12.3.0
 awx=24.6.1
 
-target=$dest/ansible_collections/awx/awx
-manifest_version() {
-    "$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["collection_info"]["version"])' "$1"
-}
-if [[ -f $target/MANIFEST.json ]] && [[ $(manifest_version "$target/MANIFEST.json") == "$awx" ]]; then
-    echo "awx.awx $awx already in $dest"
-    exit 0
-fi
-
-wheel=$cache/ansible-$bundle-py3-none-any.whl
-if [[ ! -f $wheel ]]; then
-    # --python-version: the bundle's own Python floor, so that any controller's pip can fetch it.
-    "$python" -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 \
-        --dest "$cache" "ansible==$bundle"
-fi
-
-rm -rf "$target"
-"$python" - "$wheel" "$dest" "$awx" <<'PYEOF'
-import json
-import sys
-import zipfile
-
-wheel, dest, want = sys.argv[1:]
-prefix = "ansible_collections/awx/awx/"
-with zipfile.ZipFile(wheel) as archive:
-    members = [name for name in archive.namelist() if name.startswith(prefix)]
-    if not members:
-        sys.exit(f"error: {wheel} holds no {prefix}")
-    found = json.loads(archive.read(prefix + "MANIFEST.json"))["collection_info"]["version"]
-    if found != want:
-        sys.exit(f"error: {wheel} carries awx.awx {found}, this script expects {want}")
-    archive.extractall(dest, members)
-PYEOF
-echo "awx.awx $(manifest_version "$target/MANIFEST.json") installed in $dest (from ansible $bundle)"
+exec "$root/tools/collection-from-bundle.sh" "$python" "$cache" "$bundle" awx.awx "$awx" "$dest" 3.11  # the bundle's own Python floor: any controller's pip fetches it

@@ -39,6 +39,8 @@ import yaml
 from ansible_runner.utils import args2cmdline
 from rdlab.testing import COLLECTIONS, start_lab
 
+from .awx import awx_inventory, safe_dump, write_private
+
 ROOT = Path(__file__).resolve().parents[2]
 AWX_FILES = ROOT / "playbooks" / "files" / "awx"
 PROJECT = ROOT / "docs" / "awx" / "project"
@@ -84,26 +86,6 @@ MORE_PACKS = [
 ]
 
 
-class UnsafeStringDumper(yaml.SafeDumper):
-    """AWX's SafeStringDumper (awx/main/utils/safe_yaml.py): every string is tagged !unsafe."""
-
-    def represent_data(self, data):
-        if isinstance(data, str):
-            return self.represent_scalar("!unsafe", data)
-        return super().represent_data(data)
-
-
-def safe_dump(variables):
-    """AWX's safe_dump without a safe_dict: one YAML document per top-level key, all strings unsafe."""
-    return "".join(yaml.dump_all([{key: value}], None, Dumper=UnsafeStringDumper, default_flow_style=False)
-                   for key, value in variables.items())
-
-
-def write_private(path, text):
-    path.write_text(text)
-    os.chmod(path, stat.S_IRUSR)
-
-
 def survey_extra_vars(spec, answers):
     """The extra vars a launch with these answers gives (AWX's SurveyJobTemplateMixin): the answers, each
     valid for its question; an unanswered question has no default to send."""
@@ -134,30 +116,6 @@ def credential_extra_vars(type_file, inputs):
         assert field in fields
         rendered[variable] = inputs.get(field, "")
     return rendered
-
-
-def awx_inventory(lab_inventory):
-    """The lab's inventory as AWX's inventory script data, without the credentials (they come from the
-    Machine credential)."""
-    source = yaml.safe_load(lab_inventory.read_text())["all"]
-    connection = {key: value for key, value in source["vars"].items() if key not in ("ansible_user", "ansible_password")}
-    groups, hostvars = {}, {}
-
-    def walk(name, group):
-        children = group.get("children", {})
-        hosts = group.get("hosts", {}) or {}
-        groups[name] = {"hosts": sorted(hosts), "children": sorted(children), "vars": {}}
-        for host, variables in hosts.items():
-            hostvars.setdefault(host, {"remote_tower_enabled": "true"}).update(variables or {})
-        for child, data in children.items():
-            walk(child, data)
-
-    for name, group in source["children"].items():
-        walk(name, group)
-    groups["windows"]["vars"] = connection
-    groups["all"] = {"hosts": [], "children": sorted(source["children"]), "vars": {}}
-    groups["_meta"] = {"hostvars": hostvars}
-    return groups, source["vars"]["ansible_user"], source["vars"]["ansible_password"]
 
 
 def lay_out_job(private_data_dir, lab, job_id, playbook="site.yml", answers=None, credentials=None):

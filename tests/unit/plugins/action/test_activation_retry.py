@@ -4,7 +4,7 @@ model in-process, with the lab's activation_flaky fault and a sleep that records
 from unittest import mock
 
 import pytest
-from rdlab.inprocess import InProcessLab
+from inprocess_lab import InProcessLab
 
 from ansible_collections.remote_desktop.licensing.plugins.action.license_server import ActionModule
 

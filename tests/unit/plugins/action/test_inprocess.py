@@ -1,8 +1,8 @@
-"""Planner and action together against the lab's host model, in-process (rdlab.inprocess): the
+"""Planner and action together against the lab's host model, in-process (inprocess_lab.py): the
 paths of each module in milliseconds. The WinRM end-to-end tests (tests/e2e) cover the wire."""
 
 import pytest
-from rdlab.inprocess import InProcessLab
+from inprocess_lab import InProcessLab
 
 CONTACT = {"first_name": "Ada", "last_name": "Lovelace", "company": "Example Ltd", "country_region": "United Kingdom"}
 

@@ -4,7 +4,7 @@ limit of 20 % of a version's Per Device CALs, idempotence, and no hardware ID in
 import json
 
 import pytest
-from rdlab.inprocess import InProcessLab
+from inprocess_lab import InProcessLab
 from rdlab.model.licensing import issue_licenses
 
 CONTACT = {"first_name": "Ada", "last_name": "Lovelace", "company": "Example Ltd", "country_region": "United Kingdom"}

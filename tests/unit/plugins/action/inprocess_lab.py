@@ -14,11 +14,13 @@ import tempfile
 from pathlib import Path
 from unittest import mock
 
-from . import cli
-from .fleet import Fleet
-from .modules import host_bridge
+from rdlab import cli
+from rdlab.fleet import Fleet
+from rdlab.modules import host_bridge
 
-ROOT = Path(__file__).resolve().parents[3]
+# Beside the unit tests, not in the lab: the lab learns Windows from Microsoft's schema and never imports
+# the collection; this runner is the one place that joins the two, for tests.
+ROOT = Path(__file__).resolve().parents[4]
 BRIDGE_SOURCE = ROOT / "plugins" / "modules" / "host_bridge.ps1"
 ACTIONS = "ansible_collections.remote_desktop.licensing.plugins.action"
 
