@@ -317,40 +317,73 @@ def unreachable(action, task_vars, error):
     if not isinstance(error, CONNECTION_ERRORS) and not (isinstance(error, AnsibleError) and _CONNECT_TIMEOUT in text):
         return None
     detail = text.splitlines()[0] if text else type(error).__name__
-    lowered = text.lower()
-    reason = next((name for name, needles in _REASONS if any(n in lowered for n in needles)), "other")
+    reason = _reason(text)
     return HostUnreachable(_describe(_where(action, task_vars), reason, detail), reason, detail)
+
+
+def _reason(text):
+    lowered = text.lower()
+    return next((name for name, needles in _REASONS if any(n in lowered for n in needles)), "other")
+
+
+def describe_text(text, host):
+    """The words of the UNREACHABLE messages for a connection failure known only by its text (the fleet report
+    reads results that ansible itself made UNREACHABLE: their msg is what pywinrm or requests raised). The port
+    and scheme come from the text when it names them (requests: HTTPSConnectionPool(host=..., port=5986))."""
+    text = (text or "").strip()
+    detail = text.splitlines()[0] if text else "no reason given"
+    port = re.search(r"port=(\d+)", text)
+    scheme = re.search(r"(https?)connectionpool", text.lower())
+    # "?" where the text does not say, as _where() does for a connection option it cannot read.
+    where = (host, port.group(1) if port else "?", scheme.group(1) if scheme else "?", None)
+    return _describe(where, _reason(text), detail)
+
+
+def without_detail(message, detail):
+    """A message of _describe or _dropped_twice without the connection's own words (`detail`, the first line of
+    what pywinrm or requests raised, a Python exception's text): what a person reads in the fleet report, which
+    keeps the detail apart."""
+    if not detail:
+        return message
+    for quoted in (": %s" % detail, " (%s)" % detail):
+        if quoted in message:
+            return message.replace(quoted, "", 1)
+    return message
+
+
+def _port(port):
+    return "its WinRM port" if port in (None, "?") else "port %s" % port
 
 
 def _describe(where, reason, detail):
     host, port, scheme, user = where
     if reason == "authentication":
-        return ("Authentication as %s (ansible_user) was rejected by %s: check ansible_user and ansible_password, and "
+        return ("Authentication %s(ansible_user) was rejected by %s: check ansible_user and ansible_password, and "
                 "that the account may log on over WinRM. Not retried: each attempt with a wrong password counts "
-                "towards an account lockout policy." % (user, host))
+                "towards an account lockout policy." % ("" if user is None else "as %s " % user, host))
     if reason == "refused":
-        return ("Nothing listens on port %s of %s (connection refused): check ansible_port (WinRM listens on 5985 "
-                "for HTTP, 5986 for HTTPS) and that the WinRM service runs there." % (port, host))
+        return ("Nothing listens on %s of %s (connection refused): check ansible_port (WinRM listens on 5985 "
+                "for HTTP, 5986 for HTTPS) and that the WinRM service runs there." % (_port(port), host))
     if reason == "timeout":
         seconds = re.search(r"(?:read timeout|timeout)=(\d+(?:\.\d+)?)", detail)
-        return ("%s did not answer on port %s in time%s: the host may be down, overloaded or behind a firewall that "
+        return ("%s did not answer on %s in time%s: the host may be down, overloaded or behind a firewall that "
                 "drops WinRM; for a slow host raise ansible_winrm_read_timeout_sec (and ansible_winrm_operation_timeout_sec,"
-                " which must stay below it)." % (host, port, " (%s seconds)" % seconds.group(1) if seconds else ""))
+                " which must stay below it)." % (host, _port(port), " (%s seconds)" % seconds.group(1) if seconds else ""))
     if reason == "tls":
         if "certificate" in detail.lower():
             ssl_words = re.search(r"\[SSL: [^\]]+\][^(')\]]*", detail)
-            return ("The certificate of %s on port %s is not trusted (%s): set ansible_winrm_ca_trust_path to the CA "
-                    "that issued it." % (host, port, ssl_words.group(0).strip() if ssl_words else detail))
-        return ("The TLS handshake with %s on port %s failed (ansible_winrm_scheme: %s): the listener on that port may speak "
+            return ("The certificate of %s on %s is not trusted (%s): set ansible_winrm_ca_trust_path to the CA "
+                    "that issued it." % (host, _port(port), ssl_words.group(0).strip() if ssl_words else detail))
+        return ("The TLS handshake with %s on %s failed (ansible_winrm_scheme: %s): the listener on that port may speak "
                 "HTTP, not HTTPS (WinRM's defaults: 5985 HTTP, 5986 HTTPS). Set ansible_winrm_scheme and ansible_port "
-                "to match the listener." % (host, port, scheme))
+                "to match the listener." % (host, _port(port), scheme))
     if reason == "unencrypted":
         return ("The WinRM service on %s refused an unencrypted message over HTTP (its AllowUnencrypted setting is "
                 "false): set ansible_winrm_message_encryption: auto with the ntlm, kerberos or credssp transport, or "
                 "connect over HTTPS." % host)
     if reason == "dropped":
         return "The connection to %s dropped: %s" % (host, detail)
-    return "Could not connect to %s on port %s: %s" % (host, port, detail)
+    return "Could not connect to %s on %s: %s" % (host, _port(port), detail)
 
 
 def _where(action, task_vars):

@@ -29,6 +29,7 @@ import datetime
 import io
 import re
 
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _bridge as bridge
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _diagnostics as diagnostics
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _info as info
 
@@ -55,6 +56,12 @@ REQUIRED_CAL_VERSION = (
     ((6, 0, 0), "2008"),
 )
 GRACE_CODES = ("grace_period_ending", "grace_period_over")
+# Win32_TSLicenseKeyPack.KeyPackType in words ([W32] win32-tslicensekeypack.md; 6 is the built-in pack's, which
+# the page lists as "not supported", observed-outputs.md §1c). It says how the pack was bought as Windows records
+# it; the license program (Select, Enterprise Agreement, SPLA, ...) is on no property of the pack.
+KEY_PACK_TYPE_TEXT = {"unknown": "Unknown", "retail": "Retail purchase", "volume": "Volume purchase",
+                      "concurrent": "Concurrent license", "temporary": "Temporary", "open_license": "Open license",
+                      "built_in": "Built-in", "undocumented_7": "Undocumented (7)"}
 
 # The fields of a key pack the report copies (licensing_info's key_packs).
 KEY_PACK_FIELDS = ("key_pack_id", "built_in", "unlimited", "key_pack_type", "license_type", "product_version",
@@ -69,7 +76,7 @@ HOST_COLUMNS = (
     "activation_status", "cals_per_device_total", "cals_per_device_issued", "cals_per_device_available",
     "cals_per_user_total", "cals_per_user_issued", "cals_per_user_available", "licensing_mode",
     "licensing_mode_source", "license_servers", "license_servers_source", "grace_period_days_left",
-    "errors", "warnings", "infos", "diagnostic_codes", "error",
+    "errors", "warnings", "infos", "diagnostic_codes", "error", "grace_period",
 )
 KEY_PACK_COLUMNS = (
     "host", "name", "key_pack_id", "license_type", "product_version", "key_pack_type", "total", "issued",
@@ -92,18 +99,37 @@ def _now_iso(now):
 
 # --- one host --------------------------------------------------------------------------------------
 
-def _status(result):
-    """ok, unreachable, failed or not_run, and the error message."""
+def _status(result, inventory_hostname):
+    """ok, unreachable, failed or not_run; why, in words; and what the connection itself said, when known."""
     if not isinstance(result, dict) or not result or result.get("skipped"):
-        return "not_run", "licensing_info did not run on this host."
+        return "not_run", "licensing_info did not run on this host.", None
     if result.get("unreachable"):
-        return "unreachable", str(result.get("msg") or "The host could not be reached.")
+        return ("unreachable",) + _unreachable(result, inventory_hostname)
     if result.get("failed"):
-        return "failed", str(result.get("msg") or "licensing_info failed.")
+        return "failed", _first_line(result.get("msg")) or "licensing_info failed.", None
     if not isinstance(result.get("host"), dict) or not isinstance(result.get("roles"), dict):
         # A failure hidden by failed_when: false still has its message.
-        return "failed", str(result.get("msg") or "The result is not a licensing_info result.")
-    return "ok", None
+        return "failed", _first_line(result.get("msg")) or "The result is not a licensing_info result.", None
+    return "ok", None, None
+
+
+def _first_line(value):
+    """The first line of a message: a traceback's lines stay in the task output."""
+    return str(value or "").strip().split("\n")[0].strip()
+
+
+def _unreachable(result, inventory_hostname):
+    """The reason in the words of the collection's UNREACHABLE messages (_bridge), without the connection's own
+    text (a Python exception's, such as "('Connection aborted.', RemoteDisconnected(...))"), which comes apart."""
+    msg = str(result.get("msg") or "").strip()
+    detail = result.get("connection_error")
+    if isinstance(detail, str):  # licensing_info's UNREACHABLE: its msg is in words, with the detail in it
+        return bridge.without_detail(msg, detail) or "The host could not be reached.", detail or None
+    if not msg:
+        return "The host could not be reached.", None
+    # Ansible's own UNREACHABLE (or an older result): msg is what pywinrm or requests raised.
+    detail = _first_line(msg)
+    return bridge.without_detail(bridge.describe_text(msg, inventory_hostname), detail), detail
 
 
 def _copy(mapping, fields):
@@ -136,6 +162,7 @@ def _key_pack(pack):
             entry[field] = dict((_text(k), _int(v)) for k, v in counts.items() if _text(k)) or None
         else:
             entry[field] = _text(entry[field])
+    entry["key_pack_type_text"] = KEY_PACK_TYPE_TEXT.get(entry["key_pack_type"], entry["key_pack_type"])
     return entry
 
 
@@ -174,7 +201,7 @@ def _session_host(result):
     mode = _text(section.get("licensing_mode"))
     discovered = section.get("discovered_license_servers")
     discovered = [d for d in discovered if isinstance(d, dict)] if isinstance(discovered, list) else None
-    return {
+    entry = {
         "licensing_mode": mode,
         "licensing_mode_text": MODE_TEXT.get(mode, mode),
         "licensing_mode_source": section.get("licensing_mode_source"),
@@ -186,17 +213,45 @@ def _session_host(result):
         "connectivity": None if connectivity is None else [_connectivity(c) for c in connectivity if isinstance(c, dict)],
         "discovered_license_servers": None if discovered is None else [_copy(d, DISCOVERED_FIELDS) for d in discovered],
     }
+    entry["grace_period"] = grace_period(entry)
+    return entry
+
+
+def grace_period(sh):
+    """Whether the grace period matters for a session host (its report entry), for the page and the CSV:
+
+    ended       a permanent CAL ended it (LicensingGracePeriodEnded, hh553157), whatever the days say;
+    not_needed  a licensing mode is set and a configured license server answers as valid
+                (GetTStoLSConnectivityStatus): clients get CALs from it. Windows's counter counts down whatever
+                the connectivity ([JAG], observed-outputs.md §3) and reads 120 before the first client
+                connection (hh553157), so its days say nothing about such a host;
+    unchecked   a mode and license servers are set, but whether they answer was not asked (licensing_info
+                without check_connectivity): the days may or may not matter;
+    running     the host relies on its grace period: no licensing mode, no license server, or none valid;
+    None        the days were not read.
+    The same rule as licensing_info's grace findings (_diagnostics._grace: days count only without a valid
+    license server), plus the mode, which a host needs before any license server can license it."""
+    if sh["grace_period_ended"]:
+        return "ended"
+    if sh["grace_period_days_left"] is None:
+        return None
+    if sh["licensing_mode"] not in LICENSE_TYPES or not sh["license_servers"]:
+        return "running"
+    if sh["connectivity"] is None:
+        return "unchecked"
+    return "not_needed" if any(check["valid"] for check in sh["connectivity"]) else "running"
 
 
 def host_entry(inventory_hostname, result):
     """The report's entry for one host, from its licensing_info result (or a failed or unreachable one)."""
-    status, error = _status(result)
+    status, error, detail = _status(result, inventory_hostname)
     entry = {
         "inventory_hostname": inventory_hostname,
         "name": inventory_hostname,
         "fqdn": None,
         "status": status,
         "error": error,
+        "error_detail": detail,
         "roles": {"license_server": None, "session_host": None},
         "os": None,
         "os_version": None,
@@ -333,14 +388,17 @@ def _real_cals(pack, license_type):
 
 
 def _label(host):
-    return host["name"]
+    """A host as the report names it: its inventory name, everywhere (the computer name is in its details)."""
+    return host["inventory_hostname"]
 
 
 def _configured(server, host):
-    """'LS1' or 'LS1 (configured as ls1.corp.example.com)' when the names differ."""
-    if _normal(server) in (host["name"].lower(), host["fqdn"]):
-        return host["name"]
-    return "%s (configured as %s)" % (host["name"], server.strip())
+    """'ls1', or 'ls1 (configured as 192.0.2.10)' when the session host's name for it is not the inventory name
+    or its short form (ls1.corp.example.com and LS1 say ls1)."""
+    name, label = _normal(server), _label(host).lower()
+    if name == label or not (_IP_ADDRESS.search(name) or _IP_ADDRESS.search(label)) and _short(name) == _short(label):
+        return _label(host)
+    return "%s (configured as %s)" % (_label(host), server.strip())
 
 
 def _os_text(host):
@@ -450,8 +508,8 @@ def cal_usage(hosts):
                 "total": 0, "issued": 0, "available": 0, "license_servers": []})
             for key in ("total", "issued", "available"):
                 entry[key] += pack[key] or 0
-            if host["name"] not in entry["license_servers"]:
-                entry["license_servers"].append(host["name"])
+            if _label(host) not in entry["license_servers"]:
+                entry["license_servers"].append(_label(host))
     result = []
     for key in sorted(usage, key=lambda k: (LICENSE_TYPES.index(k[0]), -_cal_rank(k[1]), k[1])):
         entry = usage[key]
@@ -560,6 +618,7 @@ def host_row(host):
         "license_servers": ";".join(sh.get("license_servers") or []),
         "license_servers_source": sh.get("license_servers_source"),
         "grace_period_days_left": sh.get("grace_period_days_left"),
+        "grace_period": sh.get("grace_period"),
         "errors": host["counts"]["error"], "warnings": host["counts"]["warning"], "infos": host["counts"]["info"],
         "diagnostic_codes": ";".join(f["code"] for f in host["diagnostics"]),
         "error": host["error"],

@@ -5,6 +5,7 @@ tools/install-chromium.sh, installs it)."""
 from __future__ import annotations
 
 import csv
+import datetime
 import html
 import json
 import re
@@ -14,6 +15,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from rdlab.testing import ROOT, start_lab
 
@@ -112,12 +114,15 @@ def test_json_has_every_host_and_the_fleet_numbers(report):
         "session_hosts": 3, "errors": 6, "warnings": 3, "infos": 0, "grace_warnings": 1, "hosts_with_errors": 4,
         "hosts_with_warnings": 2, "grace_warning_days": 30}
     assert [(u["license_type"], u["product_version"], u["total"], u["issued"], u["available"], u["license_servers"])
-            for u in report["cal_usage"]] == [("per_device", "2019", 25, 18, 7, ["LS1"]),
-                                              ("per_user", "2022", 50, 31, 19, ["LS1"])]
+            for u in report["cal_usage"]] == [("per_device", "2019", 25, 18, 7, ["ls1"]),
+                                              ("per_user", "2022", 50, 31, 19, ["ls1"])]
     assert hosts["ls1"]["license_server"]["activation_status"] == "activated"
     assert hosts["ls2"]["license_server"]["activation_status"] == "not_activated"
     assert hosts["sh2"]["session_host"]["licensing_mode"] == "per_user"
     assert hosts["sh2"]["session_host"]["grace_period_days_left"] == 20
+    # sh2's license server is not valid: it lives on its grace period. sh1 and sh3 are served by ls1.
+    assert [hosts[h]["session_host"]["grace_period"] for h in ("sh1", "sh2", "sh3")] == [
+        "not_needed", "running", "not_needed"]
     assert hosts["sh1"]["session_host"]["license_servers"] == ["LS1.CORP.EXAMPLE.COM"]
     # The connection is refused: unreachable, in words.
     gone = hosts["gone"]
@@ -157,6 +162,9 @@ def test_csv_one_row_per_host(report_dir):
     assert (rows["ls1"]["cals_per_device_total"], rows["ls1"]["cals_per_device_issued"]) == ("25", "18")
     assert rows["ls2"]["activation_status"] == "not_activated" and rows["ls2"]["errors"] == "1"
     assert rows["sh2"]["licensing_mode"] == "per_user" and rows["sh2"]["grace_period_days_left"] == "20"
+    assert (rows["sh2"]["grace_period"], rows["sh3"]["grace_period"], rows["ls1"]["grace_period"]) == (
+        "running", "not_needed", "")
+    assert (rows["sh1"]["host"], rows["sh1"]["name"], rows["sh1"]["fqdn"]) == ("sh1", "SH1", "sh1.corp.example.com")
     assert rows["sh2"]["license_servers"] == "ls2"
     assert rows["sh2"]["diagnostic_codes"].split(";") == [
         "license_server_not_valid", "license_server_not_activated", "license_server_older", "grace_period_ending",
@@ -176,7 +184,7 @@ def test_fail_on_error_fails_after_writing(lab, tmp_path):
     directory = tmp_path / "strict"
     run = run_report(lab, directory, "-e", "report_fail_on=error")
     assert run.returncode != 0
-    assert "SH2: License server LS2 is not activated" in run.stdout
+    assert "sh2: License server ls2 is not activated" in run.stdout
     assert (directory / "report.html").exists() and (directory / "report.json").exists()
 
 
@@ -212,6 +220,10 @@ const seen = {
     [...tr.cells].map(td => td.innerText.replace(/\\s+/g, ' ').trim())),
   badge_colours: Object.fromEntries([...document.querySelectorAll('#findings .badge')].map(b =>
     [b.innerText.toLowerCase(), getComputedStyle(b).backgroundColor])),
+  details: Object.fromEntries([...document.querySelectorAll('#details article')].map(a =>
+    [a.id, a.innerText.replace(/\\s+/g, ' ').trim()])),
+  key_pack_heads: [...document.querySelectorAll('#details article thead th')].map(th => [th.innerText, th.title]),
+  built_in_notes: [...document.querySelectorAll('#details .note')].map(n => [n.innerText, n.title]),
   loaded: performance.getEntriesByType('resource').map(e => e.name),
   width: document.documentElement.scrollWidth,
 };
@@ -287,13 +299,18 @@ def test_the_hosts_table(seen):
     assert sorted(hosts) == HOSTS
     heading = ["name", "roles", "os", "domain", "activation", "mode", "servers", "grace", "findings"]
     ls1, ls2, sh1, sh2, sh3 = (dict(zip(heading, hosts[h])) for h in ("ls1", "ls2", "sh1", "sh2", "sh3"))
-    assert ls1["name"] == "LS1" and ls1["activation"] == "Activated" and ls1["roles"] == "License server"
+    # Every host by its inventory name; the computer name is in its details.
+    assert [hosts[h][0] for h in HOSTS] == HOSTS
+    assert ls1["activation"] == "Activated" and ls1["roles"] == "License server"
     assert ls2["activation"] == "Not activated" and ls2["os"] == "Windows Server 2016 Standard 10.0.14393"
     assert sh1["mode"] == "Per Device (local setting)" and sh1["servers"] == "LS1.CORP.EXAMPLE.COM valid"
     assert sh1["findings"] == "none" and sh1["domain"] == "corp.example.com"
     assert sh2["mode"] == "Per User (local setting)" and sh2["servers"] == "ls2 lower version"
+    # The grace period where it matters: sh2 has no valid license server; ls1 serves sh1 and sh3, whose counter
+    # (120: no client ever connected) is not a countdown.
     assert sh2["grace"] == "20 days left" and sh2["findings"] == "3 errors 2 warnings"
-    assert sh3["grace"] == "120 days left" and sh3["findings"] == "1 error"
+    assert sh3["grace"] == "not needed" and sh3["findings"] == "1 error"
+    assert sh1["grace"] == "not needed" and "120" not in " ".join(hosts["sh1"] + hosts["sh3"])
     assert hosts["gone"][0] == "gone" and hosts["gone"][1].startswith("Unreachable:")
     assert "Nothing listens on port 1 of gone" in hosts["gone"][1] and hosts["gone"][2] == "1 error"
     assert "not activated" in seen["text"].lower()
@@ -303,15 +320,16 @@ def test_the_findings_with_severity_colours(seen):
     findings = seen["findings"]
     assert [f[0] for f in findings] == ["ERROR"] * 6 + ["WARNING"] * 3
     messages = {(f[1], f[3].split()[0]): f[2] for f in findings}
-    assert messages[("SH2", "license_server_not_activated")] == (
-        "License server LS2 is not activated: it issues Per Device CALs only as temporary CALs, which expire after 90 "
+    assert {f[1] for f in findings} == {"gone", "ls1", "ls2", "sh2", "sh3"}  # inventory names
+    assert messages[("sh2", "license_server_not_activated")] == (
+        "License server ls2 is not activated: it issues Per Device CALs only as temporary CALs, which expire after 90 "
         "days, and no CAL pack can be installed on it.")
-    assert messages[("SH2", "no_cals_for_mode")] == (
-        "The session host is in Per User mode, but none of its license servers in this report (LS2) has Per User "
+    assert messages[("sh2", "no_cals_for_mode")] == (
+        "The session host is in Per User mode, but none of its license servers in this report (ls2) has Per User "
         "CALs. Windows does not enforce Per User CALs: users are not refused, but they are not licensed.")
-    assert messages[("SH3", "cal_version_too_old")].startswith("The session host runs Microsoft Windows Server 2022")
-    assert messages[("SH2", "grace_period_ending")] == "The licensing grace period ends in 20 days."
-    assert "(fleet)" in [f[3] for f in findings if f[1] == "SH2"][2]
+    assert messages[("sh3", "cal_version_too_old")].startswith("The session host runs Microsoft Windows Server 2022")
+    assert messages[("sh2", "grace_period_ending")] == "The licensing grace period ends in 20 days."
+    assert "(fleet)" in [f[3] for f in findings if f[1] == "sh2"][2]
     colours = seen["badge_colours"]
     assert colours["error"] == "rgb(180, 35, 24)" and colours["warning"] == "rgb(247, 144, 9)"
 
@@ -368,9 +386,84 @@ def test_a_session_host_refused_by_the_security_group_policy_is_shown(lab, chrom
         seed(lab, "ls1", {"license_server": {"security_group_policy": False, "terminal_server_computers": []}},
              tmp_path_factory)
     shown = {(f[1], f[3].split()[0]): (f[0], f[2]) for f in findings}
-    severity, message = shown[("SH3", "license_server_refuses")]
+    severity, message = shown[("sh3", "license_server_refuses")]
     assert severity == "ERROR"
     assert message.startswith("License server ls1 is not allowed to issue RDS CALs to this session host")
-    assert shown[("SH3", "license_server_not_valid")][1].endswith("(status 5).")
-    assert shown[("LS1", "security_group_policy")][0] == "INFO"
-    assert ("SH1", "license_server_refuses") not in shown and ("SH1", "license_server_not_valid") not in shown
+    assert shown[("sh3", "license_server_not_valid")][1].endswith("(status 5).")
+    assert shown[("ls1", "security_group_policy")][0] == "INFO"
+    assert ("sh1", "license_server_refuses") not in shown and ("sh1", "license_server_not_valid") not in shown
+
+
+# --- the key packs and the host details (issue 12, "The report page") -------------------------------------------
+
+BUILT_IN_NOTE = ("The built-in pack: Windows creates it on every license server and lists it as “Windows 2000 Server” "
+                 "with an unlimited count. It is not a pack anyone installed and holds no CALs for today's session "
+                 "hosts, which need CALs of their own Windows Server version or later; the report does not count it.")
+
+
+def test_the_key_packs_show_their_key_pack_type_and_explain_the_built_in_pack(seen):
+    heads = dict(seen["key_pack_heads"])
+    assert "Program" not in heads
+    assert heads["Key pack type"] == ("How Windows records the pack was bought (Win32_TSLicenseKeyPack.KeyPackType). "
+                                      "Windows does not record the license program (Select, Enterprise Agreement, "
+                                      "SPLA, ...).")
+    ls1 = seen["details"]["host-ls1"]
+    # The SPLA and Enterprise Agreement packs: Windows records a volume purchase; the program is not claimed.
+    assert ls1.count("Volume purchase") == 2
+    assert "Windows 2000 Server * Built-in unlimited (built-in, not counted)" in ls1
+    assert ("Key pack type is how Windows records the pack was bought; it does not record the license program "
+            "(Select, Enterprise Agreement, SPLA, ...). * " + BUILT_IN_NOTE) in ls1
+    assert seen["built_in_notes"] == [["Windows 2000 Server *", BUILT_IN_NOTE]] * 2  # ls1 and ls2
+
+
+def test_the_details_give_the_computer_name(seen):
+    assert seen["details"]["host-sh1"].startswith("sh1 OK Computer name SH1 (sh1.corp.example.com) ")
+    assert seen["details"]["host-ls2"].startswith("ls2 ERROR Computer name LS2 (ls2.corp.example.com) ")
+    assert "Grace period not needed" in seen["details"]["host-sh3"]
+    assert "Grace period 20 days left" in seen["details"]["host-sh2"]
+
+
+# --- hosts not read (last: it restarts sh3) ----------------------------------------------------------------------
+
+def test_hosts_not_read_say_why_in_words(lab, chromium, tmp_path_factory):
+    """A wrong password, nothing listening, a host restarting under the read: each row says what failed in the words
+    of the collection's UNREACHABLE messages, never a Python exception; what the connection said is in the details."""
+    lab_hosts = yaml.safe_load(lab.inventory.read_text())["all"]["children"]["windows"]["children"]
+    sh1 = lab_hosts["session_hosts"]["hosts"]["sh1"]
+    directory = tmp_path_factory.mktemp("unread") / "out"
+    inventory = directory.parent / "unread.yml"
+    inventory.write_text(yaml.safe_dump({"windows": {"hosts": {
+        "gone": {"ansible_host": "127.0.0.1", "ansible_port": 1},
+        "locked": {"ansible_host": sh1["ansible_host"], "ansible_port": sh1["ansible_port"],
+                   "ansible_password": "wrong-Passw0rd"}}}}))
+    now = datetime.datetime.now(datetime.timezone.utc)
+    seed(lab, "sh3", {"reboot": {"down_at": (now - datetime.timedelta(seconds=1)).isoformat(),
+                                 "up_at": (now + datetime.timedelta(seconds=600)).isoformat(),
+                                 "comment": "test", "reason_code": 0}}, tmp_path_factory)
+    try:
+        run = lab.playbook(PLAYBOOK, "-i", str(inventory), "-e", json.dumps({"report_dir": str(directory)}),
+                           "--limit", "gone,locked,sh3")
+    finally:
+        seed(lab, "sh3", {"reboot": {"up_at": (now - datetime.timedelta(seconds=1)).isoformat()}}, tmp_path_factory)
+    assert run.returncode == 0, run.stdout + run.stderr
+    page = look(chromium, directory, tmp_path_factory)
+    rows = page["hosts"]
+    assert rows["locked"][1] == (
+        "Unreachable: Authentication as Administrator (ansible_user) was rejected by locked (127.0.0.1): check "
+        "ansible_user and ansible_password, and that the account may log on over WinRM. Not retried: each attempt "
+        "with a wrong password counts towards an account lockout policy.")
+    assert rows["gone"][1].startswith("Unreachable: Nothing listens on port 1 of gone (127.0.0.1) (connection refused)")
+    assert rows["sh3"][1] == (
+        "Unreachable: The connection to sh3 (127.0.0.1) dropped twice while reading it. If this happens on every run, "
+        "check ansible_winrm_scheme: http spoken to an HTTPS listener (port %s) drops the connection like this."
+        % lab_hosts["session_hosts"]["hosts"]["sh3"]["ansible_port"])
+    shown = " ".join(" ".join(row) for row in rows.values()) + " ".join(" ".join(f) for f in page["findings"])
+    for python in ("Connection aborted", "RemoteDisconnected", "Error(", "object at 0x", "Traceback"):
+        assert python not in shown, python
+    # What the connection itself said, apart, in the details.
+    assert "The connection said ntlm: ('Connection aborted.', RemoteDisconnected(" in page["details"]["host-sh3"]
+    assert "The connection said ntlm: the specified credentials were rejected by the server" in \
+        page["details"]["host-locked"]
+    csv_rows = {r["host"]: r for r in csv.DictReader((directory / "report.csv").open(newline=""))}
+    assert csv_rows["sh3"]["error"] == rows["sh3"][1][len("Unreachable: "):]
+    assert csv_rows["locked"]["error"] == rows["locked"][1][len("Unreachable: "):]
