@@ -115,7 +115,7 @@ def _status(result, inventory_hostname):
 
 def _first_line(value):
     """The first line of a message: a traceback's lines stay in the task output."""
-    return str(value or "").strip().split("\n")[0].strip()
+    return str(value or "").strip().split("\n", 1)[0].strip()
 
 
 def _unreachable(result, inventory_hostname):

@@ -396,7 +396,8 @@ def test_a_session_host_refused_by_the_security_group_policy_is_shown(lab, chrom
 
 # --- the key packs and the host details (issue 12, "The report page") -------------------------------------------
 
-BUILT_IN_NOTE = ("The built-in pack: Windows creates it on every license server and lists it as “Windows 2000 Server” "
+BUILT_IN_NOTE = ("The built-in pack: Windows creates it on every license server and lists its version as "
+                 "Windows 2000 Server, "
                  "with an unlimited count. It is not a pack anyone installed and holds no CALs for today's session "
                  "hosts, which need CALs of their own Windows Server version or later; the report does not count it.")
 
