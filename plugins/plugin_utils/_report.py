@@ -60,7 +60,7 @@ GRACE_CODES = ("grace_period_ending", "grace_period_over")
 # the page lists as "not supported", observed-outputs.md §1c). It says how the pack was bought as Windows records
 # it; the license program (Select, Enterprise Agreement, SPLA, ...) is on no property of the pack.
 KEY_PACK_TYPE_TEXT = {"unknown": "Unknown", "retail": "Retail purchase", "volume": "Volume purchase",
-                      "concurrent": "Concurrent license", "temporary": "Temporary", "open_license": "Open license",
+                      "concurrent": "Concurrent license", "temporary": "Temporary licenses", "open_license": "Open license",
                       "built_in": "Built-in", "undocumented_7": "Undocumented (7)"}
 
 # The fields of a key pack the report copies (licensing_info's key_packs).

@@ -125,7 +125,7 @@ def test_the_key_pack_column_is_the_key_pack_type_and_says_the_program_is_not_re
 
 @pytest.mark.parametrize("key_pack_type, shown", [
     ("retail", "Retail purchase"), ("volume", "Volume purchase"), ("open_license", "Open license"),
-    ("temporary", "Temporary"), ("undocumented_7", "Undocumented (7)"), ("built_in", "Built-in")])
+    ("temporary", "Temporary licenses"), ("undocumented_7", "Undocumented (7)"), ("built_in", "Built-in")])
 def test_each_key_pack_type_in_words(key_pack_type, shown):
     fleet = report.build({"ls1": result("ls1", ls={"key_packs": [dict(SPLA, key_pack_type=key_pack_type)]})})
     assert fleet["hosts"][0]["license_server"]["key_packs"][0]["key_pack_type_text"] == shown
