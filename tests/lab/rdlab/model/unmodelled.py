@@ -125,7 +125,7 @@ def unexplained(repository, schema, allowlist: dict[str, list[str]], table=None)
                     problems.append(f"{entry['name']}.{name} is documented but neither modelled nor listed")
                 if modelled is not None and is_listed:
                     problems.append(f"{entry['name']}.{name} is modelled and also listed as not modelled")
-            documented = {name for name, _ in members}
-            problems += [f"{entry['name']}.{m} is listed but not in Microsoft's schema" for cls, ms, _ in table
+            documented = {name for name, _modelled in members}
+            problems += [f"{entry['name']}.{m} is listed but not in Microsoft's schema" for cls, ms, _why in table
                          if cls.lower() == entry["name"].lower() for m in ms if m not in documented]
     return problems
