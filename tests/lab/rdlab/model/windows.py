@@ -36,6 +36,11 @@ def _os(host):
         "Caption": caption, "Version": version, "BuildNumber": version.rsplit(".", 1)[-1],
         "CSName": host.name.upper(), "LastBootUpTime": _dmtf(host.state["boot_time"]),
         "ProductType": 3,  # 3 = Server [W32 wmi] win32-operatingsystem
+        # [W32 wmi] win32-operatingsystem: OSType 18 WINNT, OperatingSystemSKU 7 PRODUCT_STANDARD_SERVER (the lab's
+        # editions are Standard), Manufacturer "Microsoft Corporation" for Windows. 64-bit (every lab OS is 64-bit
+        # only) and Primary true (one OS per host) are ASSUMED.
+        "OSType": 18, "OperatingSystemSKU": 7, "Manufacturer": "Microsoft Corporation", "OSArchitecture": "64-bit",
+        "Primary": True,
     }]
 
 
@@ -49,7 +54,8 @@ def _computer_system(host):
 
 
 def _services(host):
-    return [{"Name": name, "DisplayName": s["display_name"], "State": s["state"], "StartMode": s["start_mode"]}
+    return [{"Name": name, "DisplayName": s["display_name"], "State": s["state"], "StartMode": s["start_mode"],
+             "Started": s["state"] == "Running"}  # [W32 wmi] win32-service: whether the service is started
             for name, s in host.state["services"].items()]
 
 
@@ -243,7 +249,13 @@ def classes() -> list[CimClass]:
         CimClass("root/cimv2", "Win32_OperatingSystem", keys=[], enumerate=_os, source=wmi.format("win32-operatingsystem"),
                  properties=[Prop(n, t) for n, t in [("Caption", "string"), ("Version", "string"),
                              ("BuildNumber", "string"), ("CSName", "string"), ("LastBootUpTime", "datetime"),
-                             ("ProductType", "uint32")]],
+                             ("ProductType", "uint32")]] + [
+                     Prop(n, t, source=wmi.format("win32-operatingsystem") + note) for n, t, note in [
+                         ("OSType", "uint16", ": 18 WINNT"), ("OperatingSystemSKU", "uint32", ": 7 Standard Server"),
+                         ("Manufacturer", "string", ": Microsoft Corporation")]] + [
+                     Prop(n, t, status=ASSUMED, source=wmi.format("win32-operatingsystem") + note) for n, t, note in [
+                         ("OSArchitecture", "string", ": 64-bit, every lab OS is 64-bit only"),
+                         ("Primary", "boolean", ": true, one OS per host")]],
                  methods=[_shutdown_tracker_method()],
                  notes="LastBootUpTime moves when a restart completes."),
         CimClass("root/cimv2", "Win32_ComputerSystem", keys=["Name"], enumerate=_computer_system,
@@ -251,7 +263,8 @@ def classes() -> list[CimClass]:
                  properties=[Prop(n, t) for n, t in [("Name", "string"), ("Domain", "string"),
                              ("PartOfDomain", "boolean"), ("Workgroup", "string"), ("DomainRole", "uint16")]]),
         CimClass("root/cimv2", "Win32_Service", keys=["Name"], enumerate=_services, source=wmi.format("win32-service"),
-                 properties=[Prop(n, "string") for n in ("Name", "DisplayName", "State", "StartMode")],
+                 properties=[Prop(n, "string") for n in ("Name", "DisplayName", "State", "StartMode")] +
+                 [Prop("Started", "boolean", source=wmi.format("win32-service") + ": State Running")],
                  methods=_service_methods(),
                  notes="Only services the lab models (TermServLicensing) exist. A restart starts Auto services "
                        "and leaves the others stopped."),
