@@ -3,12 +3,15 @@ and the members added for it answer as their pages say."""
 
 import pytest
 from rdlab.model import unmodelled
-from rdlab.model.cim import WBEM_E_INVALID_OPERATION, WBEM_E_INVALID_PARAMETER, WBEM_E_NOT_SUPPORTED, WbemError
+from rdlab.model.cim import (
+    WBEM_E_INVALID_OPERATION, WBEM_E_INVALID_PARAMETER, WBEM_E_NOT_SUPPORTED, NotModelled, WbemError,
+)
 from rdlab.model.host import HKLM, Host, new_host_state
 from rdlab.model.repository import REPOSITORY
 from rdlab.modules.host_bridge import read_allowlist
 from rdlab.schema import SCHEMA
-from test_model_helpers import SOURCE
+from rdlab.modules import host_bridge as bridge
+from test_model_helpers import SOURCE, TS
 
 TS_NS, TSS = "root/cimv2/TerminalServices", "Win32_TerminalServiceSetting"
 POLICY_KEY = r"SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services"
@@ -110,6 +113,23 @@ def test_fair_share_properties_are_read_write(session_host):
     with pytest.raises(WbemError) as read_only:
         REPOSITORY.put(session_host, TS_NS, TSS, setting(session_host), {"AllowTSConnections": 1})
     assert read_only.value.text == "Read only"
+
+
+def test_fair_share_through_the_bridge(session_host):
+    (result,) = bridge.run(session_host, {"operations": [dict(TS, kind="cim_set", id="0",
+                                                               properties={"EnableNetworkFSS": 0})]}, SOURCE)["results"]
+    assert result["ok"] and result["instances"][0]["EnableNetworkFSS"] == 0
+
+
+def test_writing_or_calling_an_unmodelled_member_fails_loudly(session_host):
+    with pytest.raises(NotModelled, match="ProfilePath is documented by Microsoft but not modelled by the lab: "
+                                          "session settings outside licensing"):
+        REPOSITORY.put(session_host, TS_NS, TSS, setting(session_host), {"profilepath": "x"})
+    with pytest.raises(NotModelled, match="GetTSLanaIds .* the lab has no network stack"):
+        call(session_host, "GetTSLanaIds")
+    with pytest.raises(WbemError) as undocumented:
+        call(session_host, "NoSuchMethod")
+    assert undocumented.value.text == "Invalid method"
 
 
 def test_deprecated_direct_connect_properties_are_present_and_null(session_host):

@@ -53,6 +53,12 @@ class SchemaMismatch(Exception):
     fails loudly, so the lab cannot drift from Windows's words (issue 10)."""
 
 
+class NotModelled(Exception):
+    """A call of a documented method, or a write of a documented property, that the lab does not model
+    (rdlab.model.unmodelled says why). Windows would answer it; the lab has no honest answer, so the command
+    fails loudly instead of passing an error for Windows's (issue 15)."""
+
+
 class LabStateError(Exception):
     """The host's state is not something the lab models (a bad seed, inconsistent counters).
 

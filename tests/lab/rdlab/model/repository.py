@@ -10,7 +10,7 @@ from __future__ import annotations
 from . import licensing, terminal_services, windows
 from .cim import (
     ASSUMED, WBEM_E_FAILED, WBEM_E_INVALID_METHOD, WBEM_E_INVALID_METHOD_PARAMETERS, WBEM_E_INVALID_OPERATION,
-    WBEM_E_INVALID_QUERY, WBEM_E_READ_ONLY, CimClass, SchemaMismatch, StrictArguments, WbemError, bind_to_schema,
+    WBEM_E_INVALID_QUERY, WBEM_E_READ_ONLY, CimClass, NotModelled, SchemaMismatch, StrictArguments, WbemError, bind_to_schema,
     coerce, parse_condition,
 )
 
@@ -50,6 +50,7 @@ class Repository:
         cls = host.cim_class(namespace, class_name)
         method = cls.method(method_name)
         if method is None:
+            _refuse_unmodelled(cls, "methods", method_name)
             raise WbemError(WBEM_E_INVALID_METHOD, f"{cls.name} has no method {method_name!r}")
         if instance is None and not method.static:
             # Calling an instance method on the class: the error WMI gives is ASSUMED.
@@ -80,6 +81,7 @@ class Repository:
         for name, value in properties.items():
             prop = cls.prop(name)
             if prop is None:
+                _refuse_unmodelled(cls, "properties", name)
                 raise WbemError(WBEM_E_INVALID_QUERY, f"{name!r} is not a property of {cls.name}")
             if not prop.writable or cls.put is None:
                 raise WbemError(WBEM_E_READ_ONLY, f"{cls.name}.{prop.name} is read-only")
@@ -95,6 +97,15 @@ def _check_instances(cls: CimClass, instances: list[dict]) -> None:
         if wrong:
             raise SchemaMismatch(f"the model of {cls.name} returned {', '.join(map(repr, wrong))}: not a property of "
                                  "the class in Microsoft's schema, in that spelling, or not declared by the model")
+
+
+def _refuse_unmodelled(cls: CimClass, kind: str, name: str) -> None:
+    """A documented member without a model fails the command (NotModelled) with the reason the lab lists."""
+    from .unmodelled import reason
+    documented = next((m["name"] for m in (cls.schema or {}).get(kind, []) if m["name"].lower() == name.lower()), None)
+    if documented is not None:
+        raise NotModelled(f"{cls.name}.{documented} is documented by Microsoft but not modelled by the lab: "
+                          f"{reason(cls.name, documented) or 'no reason listed'} (docs/fidelity.md)")
 
 
 def _every_documented_property(cls: CimClass, instance: dict) -> dict:

@@ -4,8 +4,8 @@ Microsoft's schema (rdlab/schema/cim_schema.json) is neither modelled nor listed
 names a member that is modelled or not in the schema; docs/fidelity.md lists every entry.
 
 What the lab answers for them: a property comes back null (in a full Get, a projection and a WHERE), as an
-unset property does on Windows; a method is refused with 0x8004102E "Invalid method", which Windows would not
-answer.
+unset property does on Windows; a call of a method, or a write of a property, fails the command loudly
+(rdlab.model.cim.NotModelled, with the reason below) rather than pass a made-up error for Windows's.
 """
 
 from __future__ import annotations
@@ -94,8 +94,8 @@ def answer(class_name: str, members: tuple[str, ...]) -> str:
     entry = next(c for c in SCHEMA.classes() if c["name"] == class_name)
     methods = {m["name"] for m in entry["methods"]}
     if all(m in methods for m in members):
-        return "; the lab refuses a call with 0x8004102E Invalid method (Windows would not)"
-    return "; the lab answers null in a Get, a projection or a WHERE"
+        return "; a call fails the command loudly (NotModelled), never passing for a Windows answer"
+    return "; the lab answers null in a Get, a projection or a WHERE, and a write fails the command loudly"
 
 
 def reason(class_name: str, member: str) -> str | None:
