@@ -116,8 +116,8 @@ def test_fair_share_properties_are_read_write(session_host):
 
 
 def test_fair_share_through_the_bridge(session_host):
-    (result,) = bridge.run(session_host, {"operations": [dict(TS, kind="cim_set", id="0",
-                                                               properties={"EnableNetworkFSS": 0})]}, SOURCE)["results"]
+    write = dict(TS, kind="cim_set", id="0", properties={"EnableNetworkFSS": 0})
+    (result,) = bridge.run(session_host, {"operations": [write]}, SOURCE)["results"]
     assert result["ok"] and result["instances"][0]["EnableNetworkFSS"] == 0
 
 
