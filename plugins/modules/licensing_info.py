@@ -205,7 +205,8 @@ license_server:
       description:
         - Whether the C(License server security group) Group Policy setting is enabled on this license server
           (C(IsLSSecGrpGPEnabled)). Enabled, the server answers only session hosts whose computer accounts are in
-          its local C(Terminal Server Computers) group (Microsoft's page for the method); the others get no CALs.
+          its local group C(RDS Endpoint Servers) (C(Terminal Server Computers) in Microsoft's page for the method and
+          on Windows Server 2008 R2); the others get no CALs.
         - Null when it cannot be asked.
       type: bool
     registered_scp:

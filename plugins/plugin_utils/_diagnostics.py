@@ -82,10 +82,11 @@ def _license_server_policy(report):
     if ls.get("security_group_policy"):
         # [W32] islssecgrpgpenabled-win32-tslicenseserver.md: enabled, the license server "will only respond to
         # RDS CAL requests from RD Session Host servers whose computer accounts are members of the Terminal
-        # Server Computers local group on the license server".
+        # Server Computers local group on the license server". The current ADMX text of the policy names that group
+        # "RDS Endpoint Servers" (docs/troubleshooting.md): findings give both names.
         findings.append(_finding("info", "security_group_policy", "The License server security group policy is "
                                  "enabled: this server issues CALs only to session hosts whose computer accounts are "
-                                 "in its local Terminal Server Computers group; others get no licenses."))
+                                 "in its %s; others get no licenses." % wmi.TSC_GROUP))
     if report["host"].get("part_of_domain") and ls.get("registered_scp") is False:
         # [W32] win32-tslicenseserver-islsregisteredtoscp.md: the service connection point in AD DS.
         findings.append(_finding("info", "not_registered_scp", "The license server is not registered as a service "
@@ -170,7 +171,7 @@ def _refusing(sh):
             findings.append(_finding("error", "license_server_refuses", "License server %s is not allowed to issue "
                                      "RDS CALs to this session host (FindLicenseServers). The usual cause is the "
                                      "License server security group policy on that server: add this host's "
-                                     "computer account to its local Terminal Server Computers group." % server["name"]))
+                                     "computer account to its %s." % (server["name"], wmi.TSC_GROUP)))
     return findings
 
 

@@ -32,6 +32,7 @@ import re
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _bridge as bridge
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _diagnostics as diagnostics
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _info as info
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
 
 SCHEMA_VERSION = 1
 SEVERITIES = ("error", "warning", "info")
@@ -450,8 +451,8 @@ def _security_group_findings(session_host, readable):
             continue
         findings.append(_finding("warning", "license_server_security_group", "License server %s has the License "
                                  "server security group policy enabled: it issues CALs only to session hosts in its "
-                                 "local Terminal Server Computers group. If this host is not a member, it gets no "
-                                 "licenses." % _configured(server, host)))
+                                 "%s. If this host is not a member, it gets no "
+                                 "licenses." % (_configured(server, host), wmi.TSC_GROUP)))
     return findings
 
 

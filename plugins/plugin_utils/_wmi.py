@@ -114,13 +114,20 @@ POLICY_SOURCE = {0: "local", 1: "group_policy"}
 # microsoft/wmi's live-generated binding; the bridge client reads names case-insensitively anyway). [W32]
 # gettstolsconnectivitystatus-win32-terminalservicesetting.md, names as [JAG]'s enum; [JAG] counts
 # 9 and 11 as success.
+# The local group the "License server security group" policy admits. The method pages ([W32]
+# islssecgrpgpenabled-, istsintscgroup-win32-tslicenseserver.md) and the Windows Server 2008 R2 page "Remote Desktop
+# License Server Security Group Configuration" (ee891342) call it Terminal Server Computers; the policy's current ADMX
+# text (TS_LICENSE_SECGROUP) calls it RDS Endpoint Servers, the built-in group S-1-5-32-576 (winnt.h
+# DOMAIN_ALIAS_RID_RDS_ENDPOINT_SERVERS). Messages give both names (docs/troubleshooting.md).
+TSC_GROUP = ('local group RDS Endpoint Servers ("Terminal Server Computers" in the WMI pages and on Windows Server '
+             '2008 R2)')
 CONNECTIVITY_STATUS = {
     0: ("unknown", "The connectivity status is unknown."),
     1: ("valid_ws08r2", "The license server is a valid Windows Server 2008 R2 license server."),
     2: ("valid_ws08", "The license server is a valid Windows Server 2008 license server."),
     3: ("beta_rtm_mismatch", "The license server and the session host are beta and RTM builds."),
     4: ("lower_version", "The license server is an older version than the session host."),
-    5: ("not_in_tsc_group", "The session host is not in the license server's Terminal Server Computers group."),
+    5: ("not_in_tsc_group", "The session host is not in the license server's " + TSC_GROUP + "."),
     6: ("not_connectable", "The license server cannot be contacted."),
     7: ("unknown_validity", "The license server can be contacted but its validity is unknown."),
     8: ("access_denied", "The license server can be contacted but access is denied."),

@@ -52,8 +52,8 @@ def test_a_session_host_refused_by_the_policy_is_an_error_the_member_is_not(lab)
     assert outsider["session_host"]["discovered_license_servers"] == [
         {"name": LS1, "available": True, "issuing_cals": False, "admin_on_license_server": None}]
     assert ("error", "license_server_refuses") in codes(outsider)
-    assert "Terminal Server Computers group" in next(f["message"] for f in outsider["diagnostics"]
-                                                     if f["code"] == "license_server_refuses")
+    refusal = next(f["message"] for f in outsider["diagnostics"] if f["code"] == "license_server_refuses")
+    assert 'RDS Endpoint Servers ("Terminal Server Computers"' in refusal
     assert "license_server_refuses" not in [f["code"] for f in member["diagnostics"]]
     # GetTStoLSConnectivityStatus agrees: 5, not in the Terminal Server Computers group.
     assert [(c["status"], c["name"]) for c in outsider["session_host"]["connectivity"]] == [(5, "not_in_tsc_group")]

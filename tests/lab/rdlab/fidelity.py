@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .model import host, licensing, repository, windows
+from .model import host, repository, unmodelled, windows
 from .model.cim import ASSUMED, DOCUMENTED, NOT_MODELLED, OBSERVED
 from .schema import SCHEMA, source_text
 
@@ -104,8 +104,8 @@ def rows():
             status = ASSUMED if method.schema["static"] is None and method.status == DOCUMENTED else method.status
             yield (where, f"{kind} `{method.name}({params})`", status, _with_schema(method.schema, note),
                    method.name in used)
-    for cls, names, why in licensing.FIDELITY_NOT_MODELLED:
-        yield (f"`{cls}`", names, NOT_MODELLED, why, False)
+    for cls, names, why in unmodelled.NOT_MODELLED:
+        yield (f"`{cls}`", ", ".join(names), NOT_MODELLED, why + unmodelled.answer(cls, names), False)
     for area, what, status, source in host.FIDELITY + windows.FIDELITY_NOTES + repository.NOTES:
         yield (area, what, status, source, True)
 

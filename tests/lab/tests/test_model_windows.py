@@ -75,7 +75,9 @@ def test_enum_key(host):
     assert reg(host, "EnumKey", sSubKeyName=KEY) == (0, {"sNames": None})  # no subkeys
     reg(host, "CreateKey", sSubKeyName=KEY + r"\Beta\Deeper")
     reg(host, "CreateKey", sSubKeyName=KEY + r"\Alpha")
-    assert reg(host, "EnumKey", sSubKeyName=KEY) == (0, {"sNames": ["alpha", "beta"]})  # lower case (lab)
+    assert reg(host, "EnumKey", sSubKeyName=KEY) == (0, {"sNames": ["Alpha", "Beta"]})  # the case they were created in
+    reg(host, "CreateKey", sSubKeyName=KEY + r"\ALPHA")  # the same key: its first spelling stays (Windows keeps it)
+    assert reg(host, "EnumKey", sSubKeyName=KEY)[1] == {"sNames": ["Alpha", "Beta"]}
     assert reg(host, "EnumKey", sSubKeyName=KEY + r"\Missing")[0] == 2
 
 

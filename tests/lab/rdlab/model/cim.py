@@ -53,6 +53,12 @@ class SchemaMismatch(Exception):
     fails loudly, so the lab cannot drift from Windows's words (issue 10)."""
 
 
+class NotModelled(Exception):
+    """A call of a documented method, or a write of a documented property, that the lab does not model
+    (rdlab.model.unmodelled says why). Windows would answer it; the lab has no honest answer, so the command
+    fails loudly instead of passing an error for Windows's (issue 15)."""
+
+
 class LabStateError(Exception):
     """The host's state is not something the lab models (a bad seed, inconsistent counters).
 
@@ -132,6 +138,15 @@ class CimClass:
 
     def method(self, name: str) -> Method | None:
         return next((m for m in self.methods if m.name.lower() == name.lower()), None)
+
+    def documented_prop(self, name: str) -> Prop | None:
+        """The model's property, or else one of the class's properties in Microsoft's schema that the lab does not
+        model (always null: see docs/fidelity.md), so WQL may name any documented property."""
+        found = self.prop(name)
+        if found is not None or self.schema is None:
+            return found
+        entry = next((p for p in self.schema["properties"] if p["name"].lower() == name.lower()), None)
+        return None if entry is None else Prop(entry["name"], entry["type"], status=NOT_MODELLED, schema=entry)
 
 
 # --- Microsoft's schema --------------------------------------------------------------------------
@@ -345,7 +360,7 @@ class _ConditionParser:
 
     def parse_comparison(self):
         kind, name = self._take()
-        prop = self.cim_class.prop(name) if kind == "word" else None
+        prop = self.cim_class.documented_prop(name) if kind == "word" else None
         if prop is None:
             raise WbemError(WBEM_E_INVALID_QUERY, f"{name!r} is not a property of {self.cim_class.name}")
         if self._peek_word("IS"):

@@ -85,12 +85,50 @@ def new_host_state(name: str, os: str = "2022", installation: str = "desktop", d
     # HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion InstallationType: "Server" / "Server Core".
     host.reg_set(r"SOFTWARE\Microsoft\Windows NT\CurrentVersion", "InstallationType", "REG_SZ",
                  "Server Core" if installation == "core" else "Server")
+    seed_registry(host)
     if "license_server" in roles:
         host.install_features(["RDS-Licensing"], include_management_tools=True)
     if "session_host" in roles:
         host.install_features(["RDS-RD-Server"], include_management_tools=False)
         power.complete_pending_installs(host)  # seeded as if installed and rebooted long ago
     return state
+
+
+# Registry values every Windows Server holds (issue 15), consistent with the host's OS and installation type.
+CURRENT_VERSION_KEY = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion"
+TERMINAL_SERVER_KEY = r"SYSTEM\CurrentControlSet\Control\Terminal Server"
+
+
+def current_version_values(os: str) -> list[tuple[str, str, object]]:
+    """(name, type, data) under CURRENT_VERSION_KEY. CurrentVersion is "6.3" from Windows Server 2012 R2 on:
+    "All Windows 10 based releases will be listed as version 6.3" (GetProductInfo, sysinfoapi.h, learn.microsoft.com),
+    as seen in public registry dumps; the real version is in CurrentMajorVersionNumber / CurrentMinorVersionNumber
+    on 10.0-based releases only (seen in public scripts, which fall back to CurrentVersion). ProductName is the
+    Win32_OperatingSystem Caption without "Microsoft " and EditionID "ServerStandard" for the lab's Standard
+    editions (both as seen in public dumps; ASSUMED for Server Core)."""
+    caption, version = OPERATING_SYSTEMS[os][:2]
+    build = version.rsplit(".", 1)[-1]
+    values = [("ProductName", "REG_SZ", caption.removeprefix("Microsoft ")), ("CurrentVersion", "REG_SZ", "6.3"),
+              ("CurrentBuild", "REG_SZ", build), ("CurrentBuildNumber", "REG_SZ", build),
+              ("EditionID", "REG_SZ", "ServerStandard")]
+    if not version.startswith("6."):
+        major, minor = version.split(".")[:2]
+        values += [("CurrentMajorVersionNumber", "REG_DWORD", int(major)),
+                   ("CurrentMinorVersionNumber", "REG_DWORD", int(minor))]
+    return values
+
+
+def seed_registry(host) -> None:
+    """CurrentVersion (InstallationType is set by the caller) and the Terminal Server key of a new server:
+    fDenyTSConnections 1, Remote Desktop off until enabled (ASSUMED: what a new Windows Server shows); the RDP-Tcp
+    listener's PortNumber 3389 ([WSD] "Change the listening port for Remote Desktop on your computer"); the RCM
+    and RCM/Licensing Core keys, empty (ASSUMED: the lab keeps the licensing mode in the WMI model, not there)."""
+    for name, reg_type, data in current_version_values(host.state["os"]):
+        host.reg_set(CURRENT_VERSION_KEY, name, reg_type, data)
+    host.reg_set(TERMINAL_SERVER_KEY, "fDenyTSConnections", "REG_DWORD", 1)
+    host.reg_set(TERMINAL_SERVER_KEY + r"\WinStations\RDP-Tcp", "PortNumber", "REG_DWORD", 3389)
+    host.reg_create_key(TERMINAL_SERVER_KEY + r"\RCM\Licensing Core")
+    host.reg_create_key(TERMINAL_SERVER_KEY + r"\RCM")
 
 
 class Host:
@@ -234,7 +272,13 @@ class Host:
             return None
         return values.get(value.lower())
 
+    def _remember_case(self, key: str) -> None:
+        # Windows keeps a key's case (EnumKey answers it); the lab stores keys in lower case and their
+        # spelling here (state files from before issue 15 have none: their subkeys answer in lower case).
+        self.state.setdefault("registry_case", {}).setdefault(key.lower(), key)
+
     def reg_set(self, key: str, value: str, reg_type: str, data):
+        self._remember_case(key)
         values = self.state["registry"].setdefault(key.lower(), {})
         values[value.lower()] = {"name": value, "type": reg_type, "data": data}
 
@@ -246,6 +290,7 @@ class Host:
         return key.lower() in self.state["registry"]
 
     def reg_create_key(self, key: str):
+        self._remember_case(key)
         self.state["registry"].setdefault(key.lower(), {})
 
     def reg_values(self, key: str) -> list[dict] | None:
@@ -254,9 +299,13 @@ class Host:
         return None if values is None else list(values.values())
 
     def reg_subkeys(self, key: str) -> list[str]:
-        """The names of a key's direct subkeys, in lower case as the lab stores keys (sorted)."""
+        """The names of a key's direct subkeys, spelt as they were created (sorted, ignoring case)."""
         prefix = key.lower().rstrip("\\") + "\\"
-        return sorted({k[len(prefix):].split("\\")[0] for k in self.state["registry"] if k.startswith(prefix)})
+        depth = prefix.count("\\")
+        spelling = self.state.get("registry_case", {})
+        names = {k[len(prefix):].split("\\")[0].lower(): spelling.get(k, k).split("\\")[depth]
+                 for k in sorted(self.state["registry"]) if k.startswith(prefix)}
+        return sorted(names.values(), key=str.lower)
 
     def reg_has_subkeys(self, key: str) -> bool:
         prefix = key.lower().rstrip("\\") + "\\"
@@ -264,6 +313,7 @@ class Host:
 
     def reg_delete_key(self, key: str) -> None:
         self.state["registry"].pop(key.lower(), None)
+        self.state.get("registry_case", {}).pop(key.lower(), None)
 
     # --- the connecting account -------------------------------------------------------------------
     def account(self) -> dict:
@@ -320,6 +370,21 @@ FIDELITY = [
     ("Windows feature", "RD Session Host takes effect only after the restart: until then TerminalServerMode 0 "
      "and Win32_TerminalServiceSetting answers as on a server without the role", ASSUMED,
      "in no source; a host seeded with the session_host role was installed and restarted long ago"),
+    ("Registry", r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion CurrentVersion 6.3 on every lab OS",
+     DOCUMENTED, "GetProductInfo (sysinfoapi.h): \"All Windows 10 based releases will be listed as version 6.3\"; "
+     "2012 R2 is 6.3 itself; public registry dumps show the same"),
+    ("Registry", "CurrentVersion ProductName (Caption without 'Microsoft '), CurrentBuild and CurrentBuildNumber "
+     "(the build of Win32_OperatingSystem Version), CurrentMajorVersionNumber / CurrentMinorVersionNumber (10.0-based "
+     "releases only), InstallationType Server / Server Core", OBSERVED, "public registry dumps and scripts"),
+    ("Registry", "CurrentVersion EditionID ServerStandard, also on Server Core", ASSUMED,
+     "Standard edition as dumps show it; the Server Core value is in no source read"),
+    ("Registry", r"SYSTEM\CurrentControlSet\Control\Terminal Server fDenyTSConnections 1 on a new server; its "
+     "RCM and RCM\\Licensing Core keys present and empty", ASSUMED,
+     "Remote Desktop is off on a new Windows Server; the lab keeps the licensing mode in the WMI model, so no "
+     "LicensingMode value is written there; AllowTSConnections and SetAllowTSConnections read and write "
+     "fDenyTSConnections (a policy value of the same name wins), and lab client connections ignore it"),
+    ("Registry", r"Terminal Server\WinStations\RDP-Tcp PortNumber 3389", DOCUMENTED,
+     "[WSD] Change the listening port for Remote Desktop on your computer"),
     ("Restart", "a completed restart clears pending_restart, moves LastBootUpTime, starts Auto services "
      "and leaves Manual and Disabled ones stopped", DOCUMENTED,
      "[W32 wmi] win32-service StartMode; win32-operatingsystem LastBootUpTime"),

@@ -289,6 +289,44 @@ def is_ls_on_dc(host, _instance, _args):
     return 0, {"OnDC": False}  # the lab has no domain controllers
 
 
+# --- the rest of the class's documented methods (issue 15) ----------------------------------------
+# [W32] win32-tslicenseserver-registerlstoscp.md, -unregisterlsfromscp.md: (un)register the license server as a
+# service connection point in AD DS; the pages name only the Administrators group. In a workgroup there is no
+# directory: WBEM_E_FAILED (ASSUMED, as the lab's other directory methods). Doing it twice succeeds (ASSUMED).
+
+def _set_scp(registered: bool):
+    def method(host, _instance, _args):
+        if not host.state.get("domain"):
+            return NO_DOMAIN, {}
+        _ls(host)["registered_scp"] = registered
+        return 0, {}
+    return method
+
+
+register_ls_to_scp = _set_scp(True)
+unregister_ls_from_scp = _set_scp(False)
+
+
+def is_ls_prevent_upgrade_gp_enabled(host, _instance, _args):
+    """[W32] islspreventupgradegpenabled-win32-tslicenseserver.md: the "prevent license upgrade" policy. Off on
+    a new server (ASSUMED, license server state key prevent_upgrade_policy); the lab does not let it change
+    which CAL a session host gets."""
+    return 0, {"Enabled": bool(_ls(host).get("prevent_upgrade_policy"))}
+
+
+def is_ts_in_tsc_group(host, _instance, args):
+    """[W32] istsintscgroup-win32-tslicenseserver.md: membership of the local Terminal Server Computers group
+    (state key terminal_server_computers; names compared by their first label, ASSUMED as IsSecureAccessAllowed)."""
+    members = {m.split(".")[0].lower() for m in _ls(host).get("terminal_server_computers") or []}
+    return 0, {"IsMember": (args.get("tsname") or "").strip().split(".")[0].lower() in members}
+
+
+def retired(_host, _instance, _args):
+    """A method Microsoft's page says is no longer available: "Returns WBEM_E_NOT_SUPPORTED" ([W32]
+    createtscgroup-, istscgrouppresent-, removetscgroup-win32-tslicenseserver.md, as of Windows Server 2012)."""
+    return WBEM_E_NOT_SUPPORTED, {}
+
+
 # --- Win32_TSLicenseKeyPack --------------------------------------------------------------------
 
 def _pack_instances(host) -> list[dict]:
@@ -663,6 +701,7 @@ def server_methods() -> list[Method]:
         Method("IsLSRegisteredToSCP", [Param("Registered", "boolean", "out")], True, is_ls_registered_to_scp,
                source="[W32] win32-tslicenseserver-islsregisteredtoscp.md; registered on a domain host by default ASSUMED"),
         *_scope_methods(w32),
+        *_directory_methods(),
         Method("ReactivateServer", [Param("sNewLicenseServerId", "string"), out_status], True, reactivate_server,
                source=w32.format("reactivateserver") + "; ID format as ActivateServer's"),
         Method("DeactivateServer", [Param("sConfirmCode", "string"), out_status], True, deactivate_server,
@@ -682,6 +721,29 @@ def _scope_methods(w32: str) -> list[Method]:
                source=w32.format("addlstotslsgroup") + ": Domain Admins" + privilege),
         Method("RemoveLSfromTSLSGroup", [], True, remove_from_tsls_group,
                source=w32.format("removelsfromtslsgroup") + ": Domain Admins" + privilege),
+    ]
+
+
+def _directory_methods() -> list[Method]:
+    """The service connection point, the policies and the Terminal Server Computers group (issue 15)."""
+    w32 = "[W32] {}-win32-tslicenseserver.md"
+    scp = "; workgroup 0x80041001 and a second call succeeding ASSUMED"
+    gone = ": no longer available as of Windows Server 2012, returns WBEM_E_NOT_SUPPORTED"
+    return [
+        Method("RegisterLSToSCP", [], True, register_ls_to_scp,
+               source="[W32] win32-tslicenseserver-registerlstoscp.md" + scp),
+        Method("UnRegisterLSFromSCP", [], True, unregister_ls_from_scp,
+               source="[W32] win32-tslicenseserver-unregisterlsfromscp.md" + scp),
+        Method("IsLSPreventUpgradeGPEnabled", [Param("Enabled", "boolean", "out")], True,
+               is_ls_prevent_upgrade_gp_enabled, source=w32.format("islspreventupgradegpenabled") +
+               "; off by default ASSUMED; the policy does not change which CAL the lab issues"),
+        Method("IsTSinTSCGroup", [Param("tsname", "string"), Param("IsMember", "boolean", "out")], True,
+               is_ts_in_tsc_group, source=w32.format("istsintscgroup") + "; names compared by their first label "
+               "ASSUMED"),
+        Method("CreateTSCGroup", [], True, retired, source=w32.format("createtscgroup") + gone),
+        Method("IsTSCGroupPresent", [Param("Present", "boolean", "out")], True, retired,
+               source=w32.format("istscgrouppresent") + gone),
+        Method("RemoveTSCGroup", [], True, retired, source=w32.format("removetscgroup") + gone),
     ]
 
 
@@ -748,13 +810,6 @@ def classes() -> list[CimClass]:
         notes="Issued licenses are seeded (rdlab issue) or issued at a lab client connection (rdlab connect).")
     return [server, key_pack, issued]
 
-
-FIDELITY_NOT_MODELLED = [
-    ("Win32_TSLicenseServer", "RegisterLSToSCP, UnRegisterLSFromSCP, IsLSPreventUpgradeGPEnabled, IsTSinTSCGroup, "
-     "IsTSCGroupPresent, CreateTSCGroup, RemoveTSCGroup", "not yet needed by any module"),
-    ("Win32_TSLicenseKeyPack", "Reinstall*, Import*, UninstallLicenseKeyPack, RemoveLicensesWithIdCount, "
-     "ConvertLicenses", "not yet needed by any module"),
-]
 
 # Assumptions of this provider that are not a single property or method (listed in docs/fidelity.md).
 FIDELITY_NOTES = [

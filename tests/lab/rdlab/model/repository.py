@@ -10,7 +10,7 @@ from __future__ import annotations
 from . import licensing, terminal_services, windows
 from .cim import (
     ASSUMED, WBEM_E_FAILED, WBEM_E_INVALID_METHOD, WBEM_E_INVALID_METHOD_PARAMETERS, WBEM_E_INVALID_OPERATION,
-    WBEM_E_INVALID_QUERY, WBEM_E_READ_ONLY, CimClass, SchemaMismatch, StrictArguments, WbemError, bind_to_schema,
+    WBEM_E_INVALID_QUERY, WBEM_E_READ_ONLY, CimClass, NotModelled, SchemaMismatch, StrictArguments, WbemError, bind_to_schema,
     coerce, parse_condition,
 )
 
@@ -31,10 +31,11 @@ class Repository:
                       properties: list[str] | None = None) -> tuple[CimClass, list[dict]]:
         cls = host.cim_class(namespace, class_name)
         for name in properties or []:
-            if cls.prop(name) is None:
+            if cls.documented_prop(name) is None:
                 raise WbemError(WBEM_E_INVALID_QUERY, f"{name!r} is not a property of {cls.name}")
         instances = cls.enumerate(host)
         _check_instances(cls, instances)
+        instances = [_every_documented_property(cls, i) for i in instances]
         if condition:
             predicate = parse_condition(condition, cls)
             instances = [i for i in instances if predicate(i)]
@@ -49,6 +50,7 @@ class Repository:
         cls = host.cim_class(namespace, class_name)
         method = cls.method(method_name)
         if method is None:
+            _refuse_unmodelled(cls, "methods", method_name)
             raise WbemError(WBEM_E_INVALID_METHOD, f"{cls.name} has no method {method_name!r}")
         if instance is None and not method.static:
             # Calling an instance method on the class: the error WMI gives is ASSUMED.
@@ -79,6 +81,7 @@ class Repository:
         for name, value in properties.items():
             prop = cls.prop(name)
             if prop is None:
+                _refuse_unmodelled(cls, "properties", name)
                 raise WbemError(WBEM_E_INVALID_QUERY, f"{name!r} is not a property of {cls.name}")
             if not prop.writable or cls.put is None:
                 raise WbemError(WBEM_E_READ_ONLY, f"{cls.name}.{prop.name} is read-only")
@@ -94,6 +97,22 @@ def _check_instances(cls: CimClass, instances: list[dict]) -> None:
         if wrong:
             raise SchemaMismatch(f"the model of {cls.name} returned {', '.join(map(repr, wrong))}: not a property of "
                                  "the class in Microsoft's schema, in that spelling, or not declared by the model")
+
+
+def _refuse_unmodelled(cls: CimClass, kind: str, name: str) -> None:
+    """A documented member without a model fails the command (NotModelled) with the reason the lab lists."""
+    from .unmodelled import reason
+    documented = next((m["name"] for m in (cls.schema or {}).get(kind, []) if m["name"].lower() == name.lower()), None)
+    if documented is not None:
+        raise NotModelled(f"{cls.name}.{documented} is documented by Microsoft but not modelled by the lab: "
+                          f"{reason(cls.name, documented) or 'no reason listed'} (docs/fidelity.md)")
+
+
+def _every_documented_property(cls: CimClass, instance: dict) -> dict:
+    """Windows returns every property of the class; one the lab does not model (docs/fidelity.md says why) is
+    null here, as an unset property is on Windows, so a projection or a WHERE on it is answered, not refused."""
+    documented = {p["name"]: None for p in cls.schema["properties"]} if cls.schema else {}
+    return {**documented, **instance}
 
 
 def _check_out(cls: CimClass, method, out: dict) -> None:

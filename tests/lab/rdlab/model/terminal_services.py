@@ -233,6 +233,141 @@ def find_license_servers(host, _instance, _args):
     return 0, {"LicenseServersList": found, "Count": len(found)}
 
 
+# --- the rest of the class's documented members (issue 15) ------------------------------------------
+# Remote Desktop connections: fDenyTSConnections under the Terminal Server key (1 = denied), which a Group Policy
+# value of the same name under POLICY_KEY overrides (the ADMX policy "Allow users to connect remotely by using
+# Remote Desktop Services", TS_DISABLE_CONNECTIONS). The value names are the ADMX's and what public scripts
+# write; no Microsoft reference page names them, so the link to AllowTSConnections is ASSUMED.
+TS_KEY = r"SYSTEM\CurrentControlSet\Control\Terminal Server"
+DENY_VALUE = "fDenyTSConnections"
+# Fair-share scheduling ([W32] EnableDFSS, EnableDiskFSS, EnableNetworkFSS: 0 disabled, 1 enabled; read/write).
+# All three on for a new server (ASSUMED: no page gives the default); kept in the host state key ts_settings.
+FAIR_SHARE = ("EnableDFSS", "EnableDiskFSS", "EnableNetworkFSS")
+
+
+def _ts_settings(host) -> dict:
+    """The fair-share settings (a read never writes the state: reading must change nothing)."""
+    return {**{name: 1 for name in FAIR_SHARE}, **host.state.get("ts_settings", {})}
+
+
+def allow_ts_connections(host) -> tuple[int, int]:
+    """(AllowTSConnections, PolicySourceAllowTSConnections): 1 when connections are allowed; policy wins."""
+    policy = _policy_dword(host, DENY_VALUE)
+    if policy is not None:
+        return (0 if policy else 1), 1
+    local = host.reg_get(TS_KEY, DENY_VALUE)
+    return (0 if local is None or local["data"] else 1), 0
+
+
+def _more_properties(host) -> dict:
+    allowed, source = allow_ts_connections(host)
+    settings = _ts_settings(host)
+    return {"AllowTSConnections": allowed, "PolicySourceAllowTSConnections": source,
+            **{name: settings[name] for name in FAIR_SHARE}, "PolicySourceEnableDFSS": 0,
+            # [W32] both DEPRECATED, "This property is not available" after Windows Server 2008: present, null.
+            "DirectConnectLicenseServers": None, "PolicySourceDirectConnectLicenseServers": None}
+
+
+def put_settings(host, _instance, properties):
+    """Set-CimInstance of the writable fair-share properties; a value other than 0 or 1 is refused
+    (WBEM_E_INVALID_PARAMETER, ASSUMED code)."""
+    from .cim import WbemError
+    for name, value in properties.items():
+        if value not in (0, 1):
+            raise WbemError(WBEM_E_INVALID_PARAMETER, f"{name} takes 0 or 1")
+    host.state["ts_settings"] = {**_ts_settings(host), **properties}
+
+
+def set_allow_ts_connections(host, _instance, args):
+    """[W32] win32-terminalservicesetting-setallowtsconnections.md: writes AllowTSConnections; "returns an error
+    if the setting is under group policy control" (INVALID_OPERATION, ASSUMED as ChangeMode's). The lab has no
+    firewall: ModifyFirewallException is accepted and changes nothing."""
+    if _policy_dword(host, DENY_VALUE) is not None:
+        return WBEM_E_INVALID_OPERATION, {}
+    allow = args.get("AllowTSConnections")
+    if allow not in (0, 1) or args.get("ModifyFirewallException") not in (None, 0, 1):
+        return WBEM_E_INVALID_PARAMETER, {}
+    host.reg_set(TS_KEY, DENY_VALUE, "REG_DWORD", 0 if allow else 1)
+    return 0, {}
+
+
+def _edit_specified_list(edit):
+    """AddLSToSpecifiedLicenseServerList and its siblings: the same refusals as SetSpecifiedLicenseServerList."""
+    def method(host, _instance, args):
+        if _policy_servers(host) is not None:
+            return WBEM_E_INVALID_OPERATION, {}
+        if _sh(host) is None:
+            return WBEM_E_NOT_SUPPORTED, {}
+        name = (args.get("LicenseServerName") or "").strip() if "LicenseServerName" in args.allowed else ""
+        _sh(host)["specified_servers"] = edit(_sh(host)["specified_servers"], name)
+        return 0, {}
+    return method
+
+
+def _without(servers, name):
+    return [s for s in servers if s.lower() != name.lower()]
+
+
+add_ls_to_list = _edit_specified_list(lambda servers, name: servers if name.lower() in map(str.lower, servers)
+                                      else servers + [name])
+remove_ls_from_list = _edit_specified_list(_without)
+empty_list = _edit_specified_list(lambda _servers, _name: [])
+set_primary_ls = _edit_specified_list(lambda servers, name: [name] + _without(servers, name))
+
+
+def get_domain(host, _instance, _args):
+    """[W32] getdomain-win32-terminalservicesetting.md; a workgroup server answers its workgroup's name (ASSUMED)."""
+    return 0, {"Domain": host.state.get("domain") or "WORKGROUP"}
+
+
+def retired(_host, _instance, _args):
+    """Methods whose page says "no longer available for use as of Windows Server 2008 R2" (or "not supported"):
+    WBEM_E_NOT_SUPPORTED, ASSUMED from the Win32_TSLicenseServer pages that say so for their retired methods."""
+    return WBEM_E_NOT_SUPPORTED, {}
+
+
+def _more_props() -> list[Prop]:
+    page = "[W32] win32-terminalservicesetting.md"
+    return [
+        Prop("AllowTSConnections", "uint32", status=ASSUMED,
+             source=page + "; from fDenyTSConnections (Terminal Server key, policy key wins), denied on a new server"),
+        Prop("PolicySourceAllowTSConnections", "uint32", status=ASSUMED, source=page + "; 1 when the policy value is set"),
+        *[Prop(name, "uint32", writable=True, status=ASSUMED, source=page + "; 1 on a new server ASSUMED")
+          for name in FAIR_SHARE],
+        Prop("PolicySourceEnableDFSS", "uint32", status=ASSUMED, source=page + "; no policy modelled: 0"),
+        Prop("DirectConnectLicenseServers", "string", source=page + ": DEPRECATED, not available: null"),
+        Prop("PolicySourceDirectConnectLicenseServers", "uint32", source=page + ": DEPRECATED, not available: null"),
+    ]
+
+
+def _more_methods() -> list[Method]:
+    page = "[W32] {}-win32-terminalservicesetting.md"
+    listed = "; policy 0x80041016 and no RD Session Host 0x8004100C ASSUMED as SetSpecifiedLicenseServerList"
+    gone = ": no longer available as of Windows Server 2008 R2; WBEM_E_NOT_SUPPORTED ASSUMED"
+    return [
+        Method("SetAllowTSConnections", [Param("AllowTSConnections", "uint32"), Param("ModifyFirewallException", "uint32")],
+               False, set_allow_ts_connections, status=ASSUMED,
+               source="[W32] win32-terminalservicesetting-setallowtsconnections.md; registry value and codes ASSUMED"),
+        Method("AddLSToSpecifiedLicenseServerList", [Param("LicenseServerName", "string")], False, add_ls_to_list,
+               source=page.format("addlstospecifiedlicenseserverlist") + "; a name already listed stays once" + listed),
+        Method("RemoveLSFromSpecifiedLicenseServerList", [Param("LicenseServerName", "string")], False,
+               remove_ls_from_list, source=page.format("removelsfromspecifiedlicenseserverlist") +
+               "; a name not listed succeeds" + listed),
+        Method("EmptySpecifiedLicenseServerList", [], False, empty_list,
+               source=page.format("emptyspecifiedlicenseserverlist") + listed),
+        Method("SetPrimaryLicenseServer", [Param("LicenseServerName", "string")], False, set_primary_ls,
+               source=page.format("setprimarylicenseserver") + "; a name not listed is added first" + listed),
+        Method("GetDomain", [Param("Domain", "string", "out")], False, get_domain, source=page.format("getdomain")),
+        *[Method(name, [], False, retired, status=ASSUMED, source=page.format(name.lower()) + gone)
+          for name in ("PingLicenseServer", "CanAccessLicenseServer")],
+        *[Method(name, [], False, retired, status=ASSUMED,
+                 source=f"[W32] win32-terminalservicesetting-{name.lower()}.md" + gone)
+          for name in ("AddDirectConnectLicenseServer", "DeleteDirectConnectLicenseServer", "SetDisableForcibleLogoff")],
+        Method("UpdateDirectConnectLicenseServer", [], False, retired, status=ASSUMED,
+               source=page.format("updatedirectconnectlicenseserver") + gone),
+    ]
+
+
 def classes() -> list[CimClass]:
     w32 = "[W32] {}-win32-terminalservicesetting.md"
     props = [
@@ -265,7 +400,9 @@ def classes() -> list[CimClass]:
                source="[W32] findlicenseservers-win32-terminalservicesetting.md, win32-tsdiscoveredlicenseserver.md; "
                "only configured servers are discovered, ASSUMED"),
     ]
-    return [CimClass(NS, "Win32_TerminalServiceSetting", keys=["ServerName"], properties=props, methods=methods,
-                     enumerate=_instances, source="[W32] win32-terminalservicesetting.md",
+    return [CimClass(NS, "Win32_TerminalServiceSetting", keys=["ServerName"], properties=props + _more_props(),
+                     methods=methods + _more_methods(), put=put_settings,
+                     enumerate=lambda host: [{**i, **_more_properties(host)} for i in _instances(host)],
+                     source="[W32] win32-terminalservicesetting.md",
                      notes="Instance methods. Group Policy values override LicensingType and the server list.",
                      status=DOCUMENTED)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from . import power
-from .cim import ASSUMED, DOCUMENTED, WBEM_E_NOT_SUPPORTED, CimClass, Method, Param, Prop
+from .cim import ASSUMED, DOCUMENTED, OBSERVED, WBEM_E_NOT_SUPPORTED, CimClass, Method, Param, Prop
 from .host import HKLM, OPERATING_SYSTEMS
 
 ERROR_FILE_NOT_FOUND = 2  # StdRegProv Get*Value for a missing key or value [W32 wmi] stdregprov
@@ -36,6 +36,11 @@ def _os(host):
         "Caption": caption, "Version": version, "BuildNumber": version.rsplit(".", 1)[-1],
         "CSName": host.name.upper(), "LastBootUpTime": _dmtf(host.state["boot_time"]),
         "ProductType": 3,  # 3 = Server [W32 wmi] win32-operatingsystem
+        # [W32 wmi] win32-operatingsystem: OSType 18 WINNT, OperatingSystemSKU 7 PRODUCT_STANDARD_SERVER (the lab's
+        # editions are Standard), Manufacturer "Microsoft Corporation" for Windows. 64-bit (every lab OS is 64-bit
+        # only) and Primary true (one OS per host) are ASSUMED.
+        "OSType": 18, "OperatingSystemSKU": 7, "Manufacturer": "Microsoft Corporation", "OSArchitecture": "64-bit",
+        "Primary": True,
     }]
 
 
@@ -49,7 +54,8 @@ def _computer_system(host):
 
 
 def _services(host):
-    return [{"Name": name, "DisplayName": s["display_name"], "State": s["state"], "StartMode": s["start_mode"]}
+    return [{"Name": name, "DisplayName": s["display_name"], "State": s["state"], "StartMode": s["start_mode"],
+             "Started": s["state"] == "Running"}  # [W32 wmi] win32-service: whether the service is started
             for name, s in host.state["services"].items()]
 
 
@@ -175,6 +181,18 @@ def delete_value(host, _instance, args):
     return (0 if found else ERROR_FILE_NOT_FOUND), {}
 
 
+def check_access(host, _instance, args):
+    """[W32 wmi] checkaccess-method-in-class-stdregprov: bGranted true when the caller holds the rights asked for.
+    The lab's caller is an administrator, who holds every right on HKLM keys (ASSUMED: ACLs are not modelled);
+    a missing key answers 2 like Get*Value (ASSUMED)."""
+    if args.get("hDefKey", HKLM) != HKLM:
+        return ERROR_ACCESS_DENIED, {"bGranted": False}
+    key = args.get("sSubKeyName") or ""
+    if not host.reg_key_exists(key) and not host.reg_has_subkeys(key):
+        return ERROR_FILE_NOT_FOUND, {"bGranted": False}
+    return 0, {"bGranted": True}
+
+
 def _shutdown_tracker_method() -> Method:
     params = [Param("Timeout", "uint32"), Param("Comment", "string"), Param("ReasonCode", "uint32"),
               Param("Flags", "sint32")]
@@ -212,6 +230,15 @@ def _registry_methods() -> list[Method]:
         ("CreateKey", key_params[:2], create_key),
         ("DeleteKey", key_params[:2], delete_key),
         ("DeleteValue", key_params, delete_value),
+        # The rest of the class's documented methods (issue 15), each from its page.
+        ("GetQWORDValue", key_params + [Param("uValue", "uint64", "out")], _reg("REG_QWORD", "uValue")),
+        ("SetQWORDValue", key_params + [Param("uValue", "uint64")], _reg_set("REG_QWORD", "uValue")),
+        ("GetExpandedStringValue", key_params + [Param("sValue", "string", "out")], _reg("REG_EXPAND_SZ", "sValue")),
+        ("SetExpandedStringValue", key_params + [Param("sValue", "string")], _reg_set("REG_EXPAND_SZ", "sValue")),
+        ("GetBinaryValue", key_params + [Param("uValue", "uint8[]", "out")], _reg("REG_BINARY", "uValue")),
+        ("SetBinaryValue", key_params + [Param("uValue", "uint8[]")], _reg_set("REG_BINARY", "uValue")),
+        ("CheckAccess", key_params[:2] + [Param("uRequired", "uint32"), Param("bGranted", "boolean", "out")],
+         check_access),
     ]
     return [Method(name, params, True, impl, source=page.format(name.lower())) for name, params, impl in specs]
 
@@ -222,7 +249,13 @@ def classes() -> list[CimClass]:
         CimClass("root/cimv2", "Win32_OperatingSystem", keys=[], enumerate=_os, source=wmi.format("win32-operatingsystem"),
                  properties=[Prop(n, t) for n, t in [("Caption", "string"), ("Version", "string"),
                              ("BuildNumber", "string"), ("CSName", "string"), ("LastBootUpTime", "datetime"),
-                             ("ProductType", "uint32")]],
+                             ("ProductType", "uint32")]] + [
+                     Prop(n, t, source=wmi.format("win32-operatingsystem") + note) for n, t, note in [
+                         ("OSType", "uint16", ": 18 WINNT"), ("OperatingSystemSKU", "uint32", ": 7 Standard Server"),
+                         ("Manufacturer", "string", ": Microsoft Corporation")]] + [
+                     Prop(n, t, status=ASSUMED, source=wmi.format("win32-operatingsystem") + note) for n, t, note in [
+                         ("OSArchitecture", "string", ": 64-bit, every lab OS is 64-bit only"),
+                         ("Primary", "boolean", ": true, one OS per host")]],
                  methods=[_shutdown_tracker_method()],
                  notes="LastBootUpTime moves when a restart completes."),
         CimClass("root/cimv2", "Win32_ComputerSystem", keys=["Name"], enumerate=_computer_system,
@@ -230,7 +263,8 @@ def classes() -> list[CimClass]:
                  properties=[Prop(n, t) for n, t in [("Name", "string"), ("Domain", "string"),
                              ("PartOfDomain", "boolean"), ("Workgroup", "string"), ("DomainRole", "uint16")]]),
         CimClass("root/cimv2", "Win32_Service", keys=["Name"], enumerate=_services, source=wmi.format("win32-service"),
-                 properties=[Prop(n, "string") for n in ("Name", "DisplayName", "State", "StartMode")],
+                 properties=[Prop(n, "string") for n in ("Name", "DisplayName", "State", "StartMode")] +
+                 [Prop("Started", "boolean", source=wmi.format("win32-service") + ": State Running")],
                  methods=_service_methods(),
                  notes="Only services the lab models (TermServLicensing) exist. A restart starts Auto services "
                        "and leaves the others stopped."),
@@ -243,8 +277,12 @@ def classes() -> list[CimClass]:
 
 FIDELITY_NOTES = [
     ("StdRegProv", "hives other than HKLM", ASSUMED, "answer 5 (access denied)"),
-    ("StdRegProv", "EnumKey answers subkey names in lower case", ASSUMED,
-     "the lab stores registry keys in lower case; Windows keeps their case"),
+    ("StdRegProv", "EnumKey answers subkey names as they were first created", OBSERVED,
+     "Windows keeps a key's case; a lab state file written before issue 15 kept none, and its keys answer in "
+     "lower case"),
+    ("StdRegProv", "security descriptors and access checks", ASSUMED,
+     "ACLs are not modelled: CheckAccess grants every right on an existing HKLM key to the lab's caller, an "
+     "administrator"),
     ("StdRegProv", "EnumValues, EnumKey and DeleteKey on a missing key", ASSUMED,
      "answer 2 (file not found), as Get*Value does; their pages give no code"),
     ("StdRegProv", "DeleteKey on a key that has subkeys", ASSUMED,

@@ -114,7 +114,7 @@ def test_a_permanent_cal_ended_the_grace_period():
 def test_license_server_security_group_policy_and_scp_are_shown():
     findings = diagnose(report(ls={"security_group_policy": True, "registered_scp": False}), NOW)
     assert codes(findings) == [("info", "security_group_policy"), ("info", "not_registered_scp")]
-    assert "Terminal Server Computers group" in findings[0]["message"]
+    assert 'local group RDS Endpoint Servers ("Terminal Server Computers" in the WMI pages' in findings[0]["message"]
     # In a workgroup there is no directory to register in.
     assert codes(diagnose(report(ls={"registered_scp": False}, domain=False), NOW)) == []
 
