@@ -246,6 +246,8 @@ def read_ops(batch, want=None):
     args = {"hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": MARKER_KEY}
     batch.invoke("marker_names", wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "EnumValues", read_only=True,
                  arguments=dict(args))
+    batch.invoke("marker_acl", wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "GetSecurityDescriptor", read_only=True,
+                 arguments=dict(args))
     for op_id, method, value in (("legacy_salt", "GetStringValue", LEGACY_SALT_VALUE),
                                  ("legacy_markers", "GetMultiStringValue", LEGACY_MARKERS_VALUE)):
         batch.invoke(op_id, wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, method, read_only=True,
@@ -278,6 +280,7 @@ def read_markers(results):
     markers = {"locks": [], "packs": [], "pending": [], "legacy_salt": out("legacy_salt", "sValue"),
                "legacy": parse_legacy(out("legacy_markers", "sValue"))}
     markers["key_exists"] = results["marker_names"].ok
+    markers["acl"] = read_acl(results)
     for name in out("marker_names", "sNames") or []:
         for kind, pattern in _NAME.items():
             found = pattern.match(name)
@@ -339,6 +342,8 @@ def prepare(want, have):
     step = result.add("prepare", "Create the CAL pack marker key and its lock")
     args = _reg_args()
     step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "CreateKey", arguments=dict(args))
+    if not acl_is_restricted(have["markers"]["acl"]):
+        _secure(step)  # before the first marker: no marker is ever readable by local users
     _set_name(step, "lock." + new_nonce())
     return result
 
@@ -371,6 +376,9 @@ def plan(want, have, check_mode=False, now=None, nonce=None):
     else:
         _plan_absent(result, work)
     _plan_prune(result, work)
+    if markers["locks"] and not acl_is_restricted(markers["acl"]):
+        # A key prepared by an earlier version of the collection: prepare() secures a new one.
+        _secure(result.add("secure", "Restrict the CAL pack marker key to SYSTEM and Administrators"))
     if result.steps and not result.installs:
         lock = Step("lock", "Check that no other run changed the CAL pack markers since this task read them")
         _take_lock(lock, markers, nonce)
@@ -379,7 +387,7 @@ def plan(want, have, check_mode=False, now=None, nonce=None):
 
 
 def read_markers_empty():
-    return {"locks": [], "packs": [], "pending": [], "legacy_salt": None, "key_exists": False,
+    return {"locks": [], "packs": [], "pending": [], "legacy_salt": None, "key_exists": False, "acl": None,
             "legacy": parse_legacy(None)}
 
 
@@ -588,18 +596,51 @@ def _uninstall(result, work, pack):
 
 
 def _plan_prune(result, work):
-    """Markers of packs that no longer exist (removed by hand, or by a run of another declaration)."""
+    """Markers of packs that no longer exist (removed by hand, or by a run of another declaration), and pending
+    markers that can no longer mean an install in progress (_stale_pending)."""
     gone = [m for m in work.markers["packs"] if m["key_pack_id"] not in work.packs]
+    dropped = _deleted_names(result)
+    gone += [m for m in _stale_pending(work) if m["name"] not in dropped]
     work.drop_legacy_ids.update(i for i in work.markers["legacy"]["packs"] if i not in work.packs)
     legacy_op = _legacy_rewrite(work)
     if not gone and legacy_op is None:
         return
-    step = result.add("prune", "Forget the markers of key packs that no longer exist, and the first design's markers "
-                               "this run replaced")
+    step = result.add("prune", "Forget the markers of key packs that no longer exist, pending markers of installs "
+                               "that finished or certainly failed, and the first design's markers this run replaced")
     for marker in gone:
         _delete_name(step, marker["name"])
     if legacy_op:
         legacy_op(step)
+
+
+def _stale_pending(work):
+    """Pending markers of any declaration (under a key this task holds) that no install can still be behind:
+    - older than the pack they name: a pack marker with the same mac names a pack that appeared after the pending
+      marker was written (the install finished and was recorded; only its last delete was lost);
+    - left by an install that certainly failed: past PENDING_LEASE, and no unmarked pack has appeared above the
+      highest KeyPackId it recorded, so the install gave nothing a later run could adopt.
+    A pending marker with an unmarked pack above it stays: its own declaration's next run adopts that pack."""
+    stale = []
+    for m in work.markers["pending"]:
+        recorded = [p for p in work.markers["packs"] if (p["key_id"], p["mac"]) == (m["key_id"], m["mac"])
+                    and p["key_pack_id"] in work.packs and p["key_pack_id"] > m["highest"]]
+        expired = work.now - m["started"] >= PENDING_LEASE
+        appeared = [p for p in work.packs.values() if p["key_pack_id"] > m["highest"] and not p["built_in"]
+                    and not p["unlimited"] and p["key_pack_id"] not in work.marked_ids()]
+        if recorded or (expired and not appeared):
+            stale.append(m)
+    return stale
+
+
+def _deleted_names(result):
+    """The value names the plan's steps already delete (a marker's name travels as a secret)."""
+    names = set()
+    for step in result.steps:
+        for op in step.batch.operations:
+            if op.get("method") == "DeleteValue":
+                ref = (op.get("secret_arguments") or {}).get("sValueName")
+                names.add(step.batch.secrets.get(ref) if ref else (op.get("arguments") or {}).get("sValueName"))
+    return names
 
 
 def _legacy_rewrite(work):
@@ -687,25 +728,35 @@ def install_error_is_definite(install_plan, results):
 # --- the diff -----------------------------------------------------------------------------------
 
 def view(have):
-    """The declared pack as the diff shows it (observe() found it); never a number or a marker."""
+    """The declared pack as the diff shows it (observe() found it), and who may read the marker key; never a
+    number or a marker."""
     pack = have.get("declared")
-    return _view(have, pack, recorded=pack is not None and _has_marker(have, pack))
+    view_ = _view(have, pack, recorded=pack is not None and _has_marker(have, pack))
+    view_["marker_key_access"] = acl_text((have.get("markers") or read_markers_empty())["acl"])
+    return view_
 
 
 def predict(want, have, plan_):
-    """view() after the plan, for check mode (a new pack's id is not known before Windows assigns it)."""
+    """view() after the plan, for check mode (a new pack's id is not known before Windows assigns it). Every
+    plan that changes something leaves the marker key restricted (prepare() or the secure step)."""
     if want["state"] == "absent":
-        return _view(want, None, False)
-    if plan_.pack is not None:
-        return _view(want, plan_.pack, True)
-    return {"program": want["program"], "state": "present", "key_pack_id": None,
-            "product_version": want["product_version"], "license_type": want["license_type"],
-            "total": want["count"], "recorded": True}
+        view_ = _view(want, None, False)
+    elif plan_.pack is not None:
+        view_ = _view(want, plan_.pack, True)
+    else:
+        view_ = {"program": want["program"], "state": "present", "key_pack_id": None,
+                 "product_version": want["product_version"], "license_type": want["license_type"],
+                 "total": want["count"], "recorded": True}
+    current = (have.get("markers") or read_markers_empty())["acl"]
+    view_["marker_key_access"] = acl_text(MARKER_KEY_ACL_VIEW if plan_.changed else current)
+    return view_
 
 
-def after(want, pack):
-    """The view once the plan is applied, from the pack read back."""
-    return _view(want, pack, recorded=pack is not None)
+def after(want, pack, acl=None):
+    """The view once the plan is applied, from the pack and the marker key's ACL read back."""
+    view_ = _view(want, pack, recorded=pack is not None)
+    view_["marker_key_access"] = acl_text(acl)
+    return view_
 
 
 def _has_marker(have, pack):
@@ -720,6 +771,115 @@ def _view(want, pack, recorded):
         view_.update((k, pack[k]) for k in ("key_pack_id", "product_version", "license_type", "total"))
         view_["recorded"] = recorded
     return view_
+
+
+# --- the marker key's ACL -----------------------------------------------------------------------
+# Markers are keyed (a reader learns nothing about a number), and the key holding them is readable by SYSTEM
+# and Administrators only: HKLM\SOFTWARE grants Users read, and a new key inherits its parent's ACL ([SYS]
+# learn.microsoft.com/windows/win32/sysinfo/registry-key-security-and-access-rights: "The ACLs in a default
+# security descriptor for a key are inherited from its direct parent key"). StdRegProv.SetSecurityDescriptor
+# takes a __SecurityDescriptor ([W32 wmi] setsecuritydescriptor-method-in-class-stdregprov; classes
+# [W32 wmisdk] --securitydescriptor, --ace, --trustee: "Either a name or an SID (byte array) can be used").
+SID_SYSTEM = "S-1-5-18"  # well-known SIDs: NT AUTHORITY\SYSTEM
+SID_ADMINISTRATORS = "S-1-5-32-544"  # BUILTIN\Administrators
+KEY_ALL_ACCESS = 0xF003F  # registry-key-security-and-access-rights
+ACCESS_ALLOWED_ACE_TYPE = 0  # ACE_HEADER AceType (winnt.h)
+CONTAINER_INHERIT_ACE = 0x2  # ACE_HEADER AceFlags: subkeys inherit the ACE
+INHERITED_ACE = 0x10
+# SECURITY_DESCRIPTOR_CONTROL: SE_DACL_PRESENT tells SetSecurityDescriptor to replace the DACL (the method
+# pages' Remarks), SE_DACL_PROTECTED stops inheritance from HKLM\SOFTWARE.
+SE_DACL_PRESENT = 0x4
+SE_DACL_PROTECTED = 0x1000
+MARKER_KEY_ACL = ((SID_SYSTEM, KEY_ALL_ACCESS), (SID_ADMINISTRATORS, KEY_ALL_ACCESS))
+MARKER_KEY_ACL_VIEW = {"protected": True, "aces": [
+    {"sid": sid, "mask": mask, "type": ACCESS_ALLOWED_ACE_TYPE, "flags": CONTAINER_INHERIT_ACE}
+    for sid, mask in MARKER_KEY_ACL]}
+
+
+def read_acl(results):
+    """The marker key's DACL from GetSecurityDescriptor: {'protected', 'aces': [{sid, mask, type, flags}]}, or
+    None when the key does not exist (or the read is not in `results`)."""
+    try:
+        result = results["marker_acl"]
+    except KeyError:
+        return None
+    if not result.ok:
+        if result.return_value == wmi.REGISTRY_NOT_FOUND:
+            return None
+        raise PlanError("could not read the CAL pack marker key's security descriptor: %s" % result.message())
+    descriptor = result.out.get("Descriptor") or {}
+    aces = []
+    for ace in descriptor.get("DACL") or []:
+        trustee = ace.get("Trustee") or {}
+        sid = trustee.get("SidString") or (sid_text(trustee["SID"]) if trustee.get("SID") else None)
+        aces.append({"sid": sid, "mask": ace.get("AccessMask") or 0, "type": ace.get("AceType") or 0,
+                     "flags": ace.get("AceFlags") or 0})
+    return {"protected": bool((descriptor.get("ControlFlags") or 0) & SE_DACL_PROTECTED), "aces": aces}
+
+
+def acl_is_restricted(acl):
+    """Protected from inheritance, and exactly SYSTEM and Administrators with full control, nothing else."""
+    if not acl or not acl["protected"]:
+        return False
+    granted = sorted((a["sid"], a["mask"]) for a in acl["aces"]
+                     if a["type"] == ACCESS_ALLOWED_ACE_TYPE and not a["flags"] & INHERITED_ACE)
+    return len(granted) == len(acl["aces"]) and granted == sorted(MARKER_KEY_ACL)
+
+
+def acl_text(acl):
+    """The DACL in SDDL's form, SIDs and masks as numbers ('D:P(A;CI;0xf003f;;;S-1-5-18)...'); None: no key."""
+    if acl is None:
+        return None
+    flags = {CONTAINER_INHERIT_ACE: "CI", 0x1: "OI", 0x4: "NP", 0x8: "IO", INHERITED_ACE: "ID"}
+    parts = []
+    for ace in acl["aces"]:
+        kind = {ACCESS_ALLOWED_ACE_TYPE: "A", 1: "D"}.get(ace["type"], str(ace["type"]))
+        ace_flags = "".join(text for bit, text in sorted(flags.items()) if ace["flags"] & bit)
+        parts.append("(%s;%s;0x%x;;;%s)" % (kind, ace_flags, ace["mask"], ace["sid"]))
+    return "D:%s%s" % ("P" if acl["protected"] else "AI", "".join(parts))
+
+
+def sid_bytes(sid):
+    """A SID string as its binary form (revision, count, 48-bit authority big-endian, sub-authorities
+    little-endian: MS-DTYP 2.4.2.2 SID)."""
+    parts = [int(p) for p in sid.split("-")[1:]]
+    revision, authority, subs = parts[0], parts[1], parts[2:]
+    data = [revision, len(subs)] + list(authority.to_bytes(6, "big"))
+    for sub in subs:
+        data += list(sub.to_bytes(4, "little"))
+    return data
+
+
+def sid_text(data):
+    data = bytes(bytearray(data))
+    subs = [int.from_bytes(data[8 + 4 * i:12 + 4 * i], "little") for i in range(data[1])]
+    return "S-%d-%d%s" % (data[0], int.from_bytes(data[2:8], "big"), "".join("-%d" % s for s in subs))
+
+
+def embedded_instance(cim_class, properties, types=None):
+    """An instance argument for the bridge (host_bridge.ps1 ConvertTo-CimInstanceArgument builds it with
+    New-CimInstance -ClientOnly): `types` gives the CIM type of each scalar property, which a client-only
+    instance has no schema to take from; dicts made by this function nest."""
+    return {"cim_class": cim_class, "properties": properties, "types": types or {}}
+
+
+def _restricted_descriptor():
+    aces = []
+    for sid, mask in MARKER_KEY_ACL:
+        binary = sid_bytes(sid)
+        trustee = embedded_instance("__Trustee", {"SID": binary, "SidLength": len(binary), "SidString": sid},
+                                    {"SID": "UInt8Array", "SidLength": "UInt32", "SidString": "String"})
+        aces.append(embedded_instance(
+            "__ACE", {"AccessMask": mask, "AceFlags": CONTAINER_INHERIT_ACE, "AceType": ACCESS_ALLOWED_ACE_TYPE,
+                      "Trustee": trustee}, {"AccessMask": "UInt32", "AceFlags": "UInt32", "AceType": "UInt32"}))
+    return embedded_instance("__SecurityDescriptor", {"ControlFlags": SE_DACL_PRESENT | SE_DACL_PROTECTED,
+                                                      "DACL": aces}, {"ControlFlags": "UInt32"})
+
+
+def _secure(step):
+    """SYSTEM and Administrators, full control, not inherited: local users can no longer list the markers."""
+    step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "SetSecurityDescriptor", name="secure",
+                arguments=dict(_reg_args(), Descriptor=_restricted_descriptor()))
 
 
 # --- registry operations ------------------------------------------------------------------------

@@ -15,6 +15,9 @@ import pytest
 import yaml
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _cal_pack as cal_pack
 
+from rdlab.model import windows
+from rdlab.model.host import Host
+
 from .support import PLAYBOOKS, ModuleLab, is_read, leaks, plan_actions, without
 
 DOMAIN = "corp.example.com"
@@ -53,9 +56,10 @@ def lab(tmp_path_factory):
         f"race:license_server:domain={DOMAIN}",     # three runs at once
         f"legacy:license_server:domain={DOMAIN}",   # markers of the first design
         f"rotate:license_server:domain={DOMAIN}",   # a new marker key
+        f"acl:license_server:domain={DOMAIN}",      # a marker key an earlier version left readable by Users
         "bare",                                     # not a license server
     )
-    for host in ("ls1", "hand", "twins", "drop", "flaky", "race", "legacy", "rotate"):
+    for host in ("ls1", "hand", "twins", "drop", "flaky", "race", "legacy", "rotate", "acl"):
         lab.seed(host, ACTIVATED)
     yield lab
     lab.stop()
@@ -110,7 +114,11 @@ def test_check_mode_predicts_each_install(nine):
         assert plan_actions(check) == ["prepare", "install", "mark"]
         assert plan_actions(real) == (["prepare"] if i == 0 else []) + ["install", "mark"]
         absent = {"program": real["diff"]["after"]["program"], "state": "absent"}
-        assert check["diff"]["before"] == real["diff"]["before"] == absent
+        assert without(check["diff"]["before"], "marker_key_access") == without(real["diff"]["before"],
+                                                                                "marker_key_access") == absent
+        # Who can read the marker key: no key before the first task; each later one finds it restricted.
+        assert check["diff"]["before"]["marker_key_access"] is None
+        assert real["diff"]["before"]["marker_key_access"] == (None if i == 0 else RESTRICTED)
         # Windows chooses the new pack's id: check mode cannot know it.
         assert check["diff"]["after"]["key_pack_id"] is None
         assert without(check["diff"]["after"], "key_pack_id") == without(real["diff"]["after"], "key_pack_id")
@@ -217,7 +225,8 @@ def test_absent_removes_only_the_matched_pack(lab, nine):
     run = lab.run("ls1", "cal_pack", select)
     real = run.result()
     assert plan_actions(check) == plan_actions(real) == ["lock", "uninstall"]
-    assert check["diff"] == real["diff"] and real["diff"]["after"] == {"program": "select", "state": "absent"}
+    assert check["diff"] == real["diff"]
+    assert real["diff"]["after"] == {"program": "select", "state": "absent", "marker_key_access": RESTRICTED}
     assert real["key_pack_id"] == pack_id and real["changed"] is True
     assert packs(lab, "ls1") == without(before, pack_id)
     assert not any(name.startswith(f"pack.{pack_id}.") for name in markers(lab, "ls1"))
@@ -497,3 +506,51 @@ def test_a_new_marker_key_is_rotated_in_and_markers_of_removed_packs_are_pruned(
     assert plan_actions(pruned) == ["lock", "prune"]
     assert lab.run("rotate", "cal_pack", dict(first, marker_key=new)).result()["changed"] is False
     assert [n.split(".")[1] for n in markers(lab, "rotate") if n.startswith("pack.")] == [str(ids[0])]
+
+
+# --- the marker key's ACL: SYSTEM and Administrators only (issue 9) ----------------------------------------
+
+USERS, ADMINISTRATORS = "S-1-5-32-545", "S-1-5-32-544"
+RESTRICTED = "D:P(A;CI;0xf003f;;;S-1-5-18)(A;CI;0xf003f;;;S-1-5-32-544)"
+INHERITED = "D:AI(A;CIID;0xf003f;;;S-1-5-18)(A;CIID;0xf003f;;;S-1-5-32-544)(A;CIID;0x20019;;;S-1-5-32-545)"
+
+
+def readable_by(lab, host, sid) -> bool:
+    """Whether the lab's model of the key's DACL lets `sid` read the marker names."""
+    return windows.can_read_values(Host(lab.state(host)), MARKERS, sid)
+
+
+def test_the_first_install_leaves_the_marker_key_to_system_and_administrators(lab, nine):
+    assert not readable_by(lab, "ls1", USERS) and readable_by(lab, "ls1", ADMINISTRATORS)
+    first = nine.real.results()[0]
+    assert [op["method"] for op in first["plan"][0]["operations"]] == ["CreateKey", "SetSecurityDescriptor",
+                                                                        "SetStringValue"]
+    assert all(r["diff"]["after"]["marker_key_access"] == RESTRICTED for r in nine.real.results())
+    assert nine.real.results()[0]["diff"]["before"]["marker_key_access"] is None  # no key yet
+
+
+def test_a_marker_key_readable_by_users_is_restricted_once(lab):
+    declared = agreement("spla", "56565656", count=7)
+    assert lab.run("acl", "cal_pack", declared).result()["changed"] is True
+    # The key as the previous version of the collection left it: inheriting HKLM\SOFTWARE's DACL.
+    lab.seed("acl", {"registry_security": {MARKERS: {"protected": False, "aces": []}}})
+    before = lab.state("acl")
+    assert readable_by(lab, "acl", USERS)
+
+    check = lab.run("acl", "cal_pack", declared, check=True).result()
+    assert lab.state("acl") == before
+    assert check["changed"] is True and plan_actions(check) == ["lock", "secure"]
+    assert (check["diff"]["before"]["marker_key_access"], check["diff"]["after"]["marker_key_access"]) == (
+        INHERITED, RESTRICTED)
+
+    real = lab.run("acl", "cal_pack", declared).result()
+    assert real["changed"] is True and plan_actions(real) == ["lock", "secure"]
+    assert without(real["diff"]["after"], "key_pack_id") == without(check["diff"]["after"], "key_pack_id")
+    assert not readable_by(lab, "acl", USERS) and readable_by(lab, "acl", ADMINISTRATORS)
+    assert without(lab.state("acl"), "registry", "registry_security") == without(before, "registry",
+                                                                                  "registry_security")
+
+    again = lab.run("acl", "cal_pack", declared).result()
+    assert again["changed"] is False and again["plan"] == []
+    assert again["diff"]["before"]["marker_key_access"] == again["diff"]["after"]["marker_key_access"] == RESTRICTED
+
