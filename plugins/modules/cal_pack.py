@@ -66,7 +66,9 @@ options:
       - The Windows Server version of the CALs. Required for the programs that take numbers; for V(retail) and
         V(license_key_pack_id) the code determines it, and the value, when given, is used to recognise a pack
         installed by hand and checked after the install.
-      - A license server holds CALs of its own version and earlier; a newer version gives a warning.
+      - A license server takes CALs of its own Windows Server version and earlier (Microsoft's RDS CAL version
+        compatibility table), so the module refuses, before it changes anything, to install CALs newer than the
+        license server's version as it reads it.
     type: str
     choices: ['2008R2', '2012', '2016', '2019', '2022', '2025']
   product_version_id:

@@ -371,7 +371,6 @@ def plan(want, have, check_mode=False, now=None, nonce=None):
     if want["remove_key_pack_id"] is not None:
         _plan_forced_removal(result, work)
     elif want["state"] == "present":
-        _warn_version(result, want, have)
         _plan_present(result, work, nonce)
     else:
         _plan_absent(result, work)
@@ -403,6 +402,7 @@ class _Work(object):
                           if markers["legacy_salt"] and want["numbers"] else None)
         self.drop_legacy_ids = set()
         self.drop_legacy_pending = False
+        self.server_version = cal_version_of(have["host"].get("os_version"))
 
     def own(self, kind):
         return [m for m in self.markers[kind] if m["mac"] == self.want["macs"].get(m["key_id"])]
@@ -512,7 +512,9 @@ def _plan_present(result, work, nonce):
                         "Give product_version, license_type and count: a pack with those is recognised and marked, "
                         "otherwise the pack is installed." % (want["program"], ", ".join(
                             str(p["key_pack_id"]) for p in same_type)))
-    _plan_install(result, want, list(work.packs.values()), work.markers, stale, work.now, nonce)
+    _refuse_newer_version(want, work.server_version)
+    _plan_install(result, want, list(work.packs.values()), work.markers, stale, work.now, nonce,
+                  work.server_version)
 
 
 def _adopt(result, work, pack, how, stale):
@@ -525,11 +527,12 @@ def _adopt(result, work, pack, how, stale):
         _delete_name(step, name)
 
 
-def _plan_install(result, want, packs, markers, stale, now, nonce):
+def _plan_install(result, want, packs, markers, stale, now, nonce, server_version=None):
     highest = max([p["key_pack_id"] for p in packs] or [0])
     result.installs = True
     result.pending_name = "pending.%s.%s.%d.%d" % (want["key_id"], want["macs"][want["key_id"]], highest, now)
-    step = result.add("install", "Install %s CAL pack (%s)" % (want["program"], _describe(want)), _install_hint)
+    step = result.add("install", "Install %s CAL pack (%s)" % (want["program"], _describe(want)),
+                      _install_hint(want, server_version))
     # The pending marker before the lock: a run that reads after the lock changed hands sees it and waits.
     _set_name(step, result.pending_name)
     _take_lock(step, markers, nonce)
@@ -940,11 +943,24 @@ def _install_call(step, want):
                         secret_arguments={"sAgreementNumber": numbers["agreement_number"]})
 
 
-def _install_hint(result):
-    return ("Installing CALs validates the pack with the Microsoft Clearinghouse over the Internet: check that the "
+def _install_hint(want, server_version):
+    """What to check when Windows refuses the install, the likeliest cause first."""
+    version = want["product_version"]
+    first = ""
+    if version and server_version is None:
+        first = ("A license server takes CALs of its own Windows Server version and earlier, and the module could not "
+                 "read this server's version: check that it runs Windows Server %s or later. " % version)
+    elif version and want["product_version_id"] != PRODUCT_VERSION_ARGUMENT[version]:
+        first = ("product_version_id %d was sent for %s CALs instead of %d: check that it is the number Windows "
+                 "expects. " % (want["product_version_id"], version, PRODUCT_VERSION_ARGUMENT[version]))
+
+    def hint(result):
+        return first + (
+            "Installing CALs validates the pack with the Microsoft Clearinghouse over the Internet: check that the "
             "license server can reach it, and that the numbers, product version and license type are those of "
             "the purchase. Without Internet access, get a license key pack ID by web or telephone and use "
             "program: license_key_pack_id.")
+    return hint
 
 
 def _describe(want):
@@ -952,10 +968,20 @@ def _describe(want):
     return ", ".join(p for p in parts if p) or "version, type and count from the code"
 
 
-def _warn_version(result, want, have):
-    server = cal_version_of(have["host"].get("os_version"))
+def _refuse_newer_version(want, server):
+    """Before an install: a license server takes CALs of its own Windows Server version and earlier ([WSD]
+    remote/remote-desktop-services/rds-client-access-license.md, "RDS CAL version compatibility", the table of
+    license server versions: a 2022 license server takes 2016, 2019 and 2022 CALs, not 2025 ones; the prose
+    beside it says the reverse, the table and every other source agree with the rule here)."""
     version = want["product_version"]
-    if server and version and VERSION_ORDER.index(version) > VERSION_ORDER.index(server):
-        result.warnings.append("%s CALs are newer than this license server (Windows Server %s): a license server "
-                               "holds CALs of its own version and earlier, so Windows may refuse them."
-                               % (version, server))
+    if not (server and version) or VERSION_ORDER.index(version) <= VERSION_ORDER.index(server):
+        return
+    table = ["2016", "2019", "2022", "2025"]  # the versions the table covers
+    accepted = [v for v in table if server in table and table.index(v) <= table.index(server)]
+    raise PlanError("%s CALs cannot be installed on this license server: it runs Windows Server %s, and a license "
+                    "server takes CALs of its own Windows Server version and earlier (%s; Microsoft's RDS CAL version "
+                    "compatibility table). Nothing was changed. Install them on a Windows Server %s license server, "
+                    "or declare the product_version of CALs this server takes."
+                    % (version, server, "a %s license server takes %s CALs" % (server, " and ".join(
+                        [", ".join(accepted[:-1]), accepted[-1]] if len(accepted) > 1 else accepted))
+                        if accepted else "the table starts at 2016", version))

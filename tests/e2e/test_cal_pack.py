@@ -7,6 +7,7 @@ refusals.
 
 import os
 import threading
+import time
 from types import SimpleNamespace
 
 import hashlib
@@ -57,9 +58,10 @@ def lab(tmp_path_factory):
         f"legacy:license_server:domain={DOMAIN}",   # markers of the first design
         f"rotate:license_server:domain={DOMAIN}",   # a new marker key
         f"acl:license_server:domain={DOMAIN}",      # a marker key an earlier version left readable by Users
+        f"stale:license_server:domain={DOMAIN}",    # pending markers no install is behind any more
         "bare",                                     # not a license server
     )
-    for host in ("ls1", "hand", "twins", "drop", "flaky", "race", "legacy", "rotate", "acl"):
+    for host in ("ls1", "hand", "twins", "drop", "flaky", "race", "legacy", "rotate", "acl", "stale"):
         lab.seed(host, ACTIVATED)
     yield lab
     lab.stop()
@@ -192,11 +194,33 @@ def test_markers_are_keyed_and_nothing_unkeyed_is_derived_from_a_number(lab, nin
     assert leaks(texts, unkeyed) == []
 
 
-def test_a_newer_version_than_the_server_warns(lab, nine):
-    result = lab.run("ls1", "cal_pack", agreement("select", "1212121", version="2025"), check=True).result()
-    assert result["warnings"] == [
-        "ls1: 2025 CALs are newer than this license server (Windows Server 2022): a license server holds CALs of its "
-        "own version and earlier, so Windows may refuse them."]
+def test_cals_newer_than_the_server_are_refused_before_touching_it(lab, nine):
+    """Issue 12 item 9: 2025 CALs on a 2022 license server. The read gives the server's version, so the task
+    names the real cause and sends nothing that changes the host."""
+    before = lab.state("ls1")
+    for check in (True, False):
+        run = lab.run("ls1", "cal_pack", agreement("select", "1212121", version="2025"), check=check)
+        assert run.statuses() == ["failed"]
+        assert run.result()["msg"].startswith(
+            "2025 CALs cannot be installed on this license server: it runs Windows Server 2022, and a license server "
+            "takes CALs of its own Windows Server version and earlier (a 2022 license server takes 2016, 2019 and "
+            "2022 CALs; Microsoft's RDS CAL version compatibility table). Nothing was changed.")
+        assert len(run.commands("ls1")) == 1 and all(is_read(op) for batch in run.batches("ls1") for op in batch)
+    assert lab.state("ls1") == before
+
+
+def test_an_install_windows_refuses_for_its_version_leaves_no_pending_marker(lab):
+    """The version number Windows is sent is overridden (product_version_id 8, 2025's, for a 2022 declaration):
+    the server refuses it, the message says what to check first, and the same run drops its pending marker."""
+    declaration = agreement("select", "2468024", count=3, product_version_id=8)
+    run = lab.run("flaky", "cal_pack", declaration)
+    assert run.statuses() == ["failed"]
+    assert run.result()["msg"].startswith(
+        "Could not install select CAL pack (2022, per_device, 3 CALs): Win32_TSLicenseKeyPack."
+        "InstallAgreementLicenseKeyPack in root/cimv2 returned 0x8004100C WBEM_E_NOT_SUPPORTED (Not supported). "
+        "product_version_id 8 was sent for 2022 CALs instead of 7: check that it is the number Windows expects.")
+    assert plan_actions(run.result())[-1] == "forget"
+    assert not any(name.startswith("pending.") for name in markers(lab, "flaky"))
 
 
 def test_equal_agreements_are_both_installed_and_neither_twice(lab, nine):
@@ -553,4 +577,41 @@ def test_a_marker_key_readable_by_users_is_restricted_once(lab):
     again = lab.run("acl", "cal_pack", declared).result()
     assert again["changed"] is False and again["plan"] == []
     assert again["diff"]["before"]["marker_key_access"] == again["diff"]["after"]["marker_key_access"] == RESTRICTED
+
+
+# --- pending markers no install is behind (issue 9 remainder) ------------------------------------------------
+
+def pending_marker(declaration: dict, highest: int, started: int) -> str:
+    want = cal_pack.validate(dict(dict.fromkeys(cal_pack.ARGUMENT_SPEC), **dict(
+        declaration, marker_key=NUMBERS["vault_cal_pack_marker_key"], previous_marker_keys=[], force=False)))
+    return "pending.%s.%s.%d.%d" % (want["key_id"], want["macs"][want["key_id"]], highest, started)
+
+
+def seed_names(lab, host, *names):
+    lab.seed(host, {"registry": {MARKERS: {n.lower(): {"name": n, "type": "REG_SZ", "data": ""} for n in names}}})
+
+
+def test_pending_markers_no_install_is_behind_are_pruned_by_the_next_run(lab):
+    """A job killed after writing its pending marker (declaration `died`), and an install recorded whose last
+    delete was lost (declaration `kept`): the next run of any declaration forgets both; a pending marker with an
+    unmarked pack above it stays for its own declaration to adopt."""
+    kept, died, adopt = (agreement("spla", n, count=c) for n, c in (("1010101", 4), ("2020202", 6), ("3030303", 8)))
+    kept_id = lab.run("stale", "cal_pack", kept).result()["key_pack_id"]
+    now = int(time.time())
+    leftover = pending_marker(kept, kept_id - 1, now - 30)
+    dead = pending_marker(died, kept_id, now - cal_pack.PENDING_LEASE - 60)
+    seed_names(lab, "stale", leftover, dead)
+    run = lab.run("stale", "cal_pack", kept).result()
+    assert run["changed"] is True and run["matched_by"] == "marker" and plan_actions(run) == ["lock", "prune"]
+    assert not any(n.startswith("pending.") for n in markers(lab, "stale"))
+
+    interrupted = pending_marker(adopt, kept_id, now - cal_pack.PENDING_LEASE - 60)
+    seed_names(lab, "stale", interrupted)
+    by_hand = install_by_hand(lab, "stale", agreement_type=4, number="3030303", version=7, product_type=0, count=8)
+    assert lab.run("stale", "cal_pack", kept).result()["changed"] is False  # a pack above it: it stays
+    assert interrupted in markers(lab, "stale")
+    adopted = lab.run("stale", "cal_pack", adopt).result()
+    assert (adopted["matched_by"], adopted["key_pack_id"]) == ("pending", by_hand)
+    assert not any(n.startswith("pending.") for n in markers(lab, "stale"))
+    assert lab.run("stale", "cal_pack", kept).result()["changed"] is False
 

@@ -442,10 +442,37 @@ def test_refuses_a_server_that_is_not_activated():
         plan(cal_pack.validate(args()), host(activated=False))
 
 
-def test_cal_newer_than_the_server_warns():
-    result = plan(cal_pack.validate(args(product_version="2025")), host(os_version="10.0.20348"))
-    assert result.warnings == ["2025 CALs are newer than this license server (Windows Server 2022): a license "
-                               "server holds CALs of its own version and earlier, so Windows may refuse them."]
+def test_cal_newer_than_the_server_is_refused_before_touching_the_host():
+    """Issue 12 item 9: the real cause first, from the version the read gave."""
+    with pytest.raises(PlanError) as refused:
+        plan(cal_pack.validate(args(product_version="2025")), host(os_version="10.0.20348"))
+    assert str(refused.value) == (
+        "2025 CALs cannot be installed on this license server: it runs Windows Server 2022, and a license server "
+        "takes CALs of its own Windows Server version and earlier (a 2022 license server takes 2016, 2019 and 2022 "
+        "CALs; Microsoft's RDS CAL version compatibility table). Nothing was changed. Install them on a Windows "
+        "Server 2025 license server, or declare the product_version of CALs this server takes.")
+    with pytest.raises(PlanError, match="a 2016 license server takes 2016 CALs"):
+        plan(cal_pack.validate(args(product_version="2019")), host(os_version="10.0.14393"))
+    assert plan(cal_pack.validate(args(product_version="2019")), host(os_version="10.0.20348")).installs
+
+
+def test_an_installed_newer_pack_is_still_recognised():
+    """The refusal is about installing: a pack already there (installed by hand, or by an older server) is marked."""
+    want = cal_pack.validate(args(product_version="2025"))
+    result = plan(want, host([pack(5, version_id=8)], os_version="10.0.20348"))
+    assert (result.pack["key_pack_id"], result.how) == (5, "attributes")
+
+
+def test_an_unknown_server_version_puts_the_version_first_in_the_install_hint():
+    want = cal_pack.validate(args(product_version="2025"))
+    step = plan(want, host(os_version=None)).steps[0]
+    assert step.failure_hint(None).startswith(
+        "A license server takes CALs of its own Windows Server version and earlier, and the module could not read "
+        "this server's version: check that it runs Windows Server 2025 or later. Installing CALs validates")
+    overridden = cal_pack.validate(args(product_version_id=9))
+    assert plan(overridden, host()).steps[0].failure_hint(None).startswith(
+        "product_version_id 9 was sent for 2022 CALs instead of 7")
+    assert plan(cal_pack.validate(args()), host()).steps[0].failure_hint(None).startswith("Installing CALs validates")
 
 
 def test_check_mode_on_a_server_still_to_be_set_up_predicts_the_install():
