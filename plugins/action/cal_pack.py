@@ -50,7 +50,7 @@ class ActionModule(LicensingAction):
             pack = self._install(want, task_vars, plan, have) if plan.installs else self._change(want, task_vars, plan)
             if pack is not CONFLICT:
                 self._check_acl()
-                return self._report(before, planner.after(want, pack, self.acl_after), pack, plan.pack)
+                return self._report(before, planner.after(want, pack, self.acl_after, plan), pack, plan.pack)
         raise TaskFailed("Other runs kept changing the CAL pack markers of this license server while this task "
                          "planned (%d attempts); run it again." % ATTEMPTS, dict(self.result, changed=self.applied))
 

@@ -11,13 +11,15 @@ rd-licensing-wmi.md §2), so the collection marks the packs it installs. A marke
 empty REG_SZ value under HKLM\\SOFTWARE\\Ansible\\RemoteDesktopLicensing: one EnumValues call reads
 them all, and each is written or deleted on its own, never by rewriting a shared list:
 
-  pack.<KeyPackId>.<key id>.<mac>              a pack this declaration installed or adopted
+  pack.<KeyPackId>.<key id>.<mac>.<number mac> a pack this declaration installed or adopted
   pending.<key id>.<mac>.<highest>.<started>   an install under way: the highest KeyPackId before it
                                                and when it started (Unix time on the controller)
   lock.<nonce>                                 the markers' version, for concurrent runs (below)
 
 <mac> is HMAC-SHA256 of the whole declaration (program, numbers, version, type, count) keyed with the
-no_log option marker_key, which never leaves the controller (ansible-vault, an AWX credential); <key
+no_log option marker_key, <number mac> the same keyed HMAC of the program and numbers alone (it tells that
+a declaration with another count names a pack of the same purchase; markers without it, written before it
+existed, still prove their pack), which never leaves the controller (ansible-vault, an AWX credential); <key
 id> names the key that made it. Without the key a marker says nothing about the numbers: a 7-digit
 agreement number is a small space, so only a secret the host and the logs never see protects it.
 Markers and macs travel as secret arguments: never in the plan, the result or the diff.
@@ -59,7 +61,7 @@ LEGACY_MARKERS_VALUE = "KeyPackMarkers"
 LEGACY_PBKDF2_ITERATIONS = 100000
 _KEY_ID_MESSAGE = b"remote_desktop.licensing marker key id"
 _NAME = {
-    "pack": re.compile(r"^pack\.(\d+)\.([0-9a-f]{12})\.([0-9a-f]{32})$"),
+    "pack": re.compile(r"^pack\.(\d+)\.([0-9a-f]{12})\.([0-9a-f]{32})(?:\.([0-9a-f]{32}))?$"),
     "pending": re.compile(r"^pending\.([0-9a-f]{12})\.([0-9a-f]{32})\.(\d+)\.(\d+)$"),
     "lock": re.compile(r"^lock\.[0-9a-f]{16}$"),
 }
@@ -136,6 +138,7 @@ class CalPackPlan(Plan):
         self.how = None  # matched_by: marker, pending, attributes, key_pack_id or None
         self.installs = False
         self.pending_name = None  # the pending marker the install writes (secret: it holds the mac)
+        self.same_number = []  # packs marked for the same program and numbers with other attributes
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -190,16 +193,16 @@ def _validate_numbers(args, want):
 
 
 def _keys(args, required, declaration=None):
-    """{'key_id': the current key's id, 'macs': {key id: mac of the declaration}}. The keys themselves
-    stay here: nothing returned holds one."""
+    """{'key_id': the current key's id, 'macs': {key id: mac of the declaration}, 'number_macs': {key id: mac of
+    the program and numbers}}. The keys themselves stay here: nothing returned holds one."""
     key = args.get("marker_key")
     if not key:
         if required:
             raise ValueError("marker_key is required: the secret that keys the CAL pack markers, from ansible-vault "
                              "or an AWX credential (or the %s environment variable); see docs/cal_packs.md"
                              % MARKER_KEY_ENV)
-        return {"key_id": None, "macs": {}}
-    macs = {}
+        return {"key_id": None, "macs": {}, "number_macs": {}}
+    macs, number_macs = {}, {}
     for option, value in [("marker_key", key)] + [("previous_marker_keys", k) for k in args.get("previous_marker_keys")
                                                   or []]:
         if len(value) < MIN_KEY_LENGTH:
@@ -208,7 +211,8 @@ def _keys(args, required, declaration=None):
                              % (option, MIN_KEY_LENGTH, len(value)))
         raw = value.encode("utf-8")
         macs.setdefault(key_id(raw), mac(raw, declaration) if declaration else None)
-    return {"key_id": key_id(key.encode("utf-8")), "macs": macs}
+        number_macs.setdefault(key_id(raw), mac(raw, _purchase(declaration)) if declaration else None)
+    return {"key_id": key_id(key.encode("utf-8")), "macs": macs, "number_macs": number_macs}
 
 
 def key_id(raw_key):
@@ -219,6 +223,11 @@ def _declaration(want):
     fields = [want["program"]] + [want["numbers"][k] for k in sorted(want["numbers"])] + [
         want["product_version"] or "-", want["license_type"] or "-", str(want["count"] or "-")]
     return "|".join(fields)
+
+
+def _purchase(declaration):
+    """The declaration without version, type and count: the program and its numbers, what names a purchase."""
+    return "number|" + "|".join(declaration.split("|")[:-3])
 
 
 def mac(raw_key, declaration):
@@ -290,7 +299,8 @@ def read_markers(results):
                 markers["locks"].append(name)
             elif kind == "pack":
                 markers["packs"].append({"name": name, "key_pack_id": int(found.group(1)),
-                                         "key_id": found.group(2), "mac": found.group(3)})
+                                         "key_id": found.group(2), "mac": found.group(3),
+                                         "number_mac": found.group(4)})
             else:
                 markers["pending"].append({"name": name, "key_id": found.group(1), "mac": found.group(2),
                                            "highest": int(found.group(3)), "started": int(found.group(4))})
@@ -420,6 +430,14 @@ class _Work(object):
                 return self.packs[pack_id], None
         return None, None
 
+    def same_number(self):
+        """Existing packs whose marker has this declaration's program and numbers but not its mac: the same purchase
+        declared with another count, version or type (issue 12 item 5)."""
+        number_macs = self.want.get("number_macs") or {}
+        return sorted(set(m["key_pack_id"] for m in self.markers["packs"] if m["number_mac"]
+                          and m["number_mac"] == number_macs.get(m["key_id"]) and m["key_pack_id"] in self.packs
+                          and m["mac"] != self.want["macs"].get(m["key_id"])))
+
     def pending(self):
         """This declaration's pending markers, and the lowest highest-id among them (None: none)."""
         own = self.own("pending")
@@ -480,6 +498,7 @@ def _plan_present(result, work, nonce):
             _set_name(step, _pack_name(want, pack["key_pack_id"]))
             _delete_name(step, marker["name"])
         return
+    _warn_same_number(result, work)
     pending, legacy_pending, highest = work.pending()
     stale = []
     if highest is not None:
@@ -517,6 +536,24 @@ def _plan_present(result, work, nonce):
                   work.server_version)
 
 
+def _warn_same_number(result, work):
+    """A declaration that matches no marker, while a pack of the same program and numbers is recorded: most likely
+    the count (or version, or type) was changed in the declaration, which installs a second pack."""
+    result.same_number = work.same_number()
+    if not result.same_number:
+        return
+    old = [work.packs[i] for i in result.same_number]
+    present = work.want["state"] == "present"
+    result.warnings.append(
+        "Key pack %s was recorded for this program and number with other attributes (%s), and this declaration (%s) "
+        "matches no pack, so %s. To change a pack, declare the old one as it was installed with state: absent, and "
+        "the new one with state: present (docs/cal_packs.md, Changing a pack)." % (
+            " and ".join(str(p["key_pack_id"]) for p in old),
+            "; ".join("%s, %s, %s CALs" % (p["product_version"], p["license_type"], p["total"]) for p in old),
+            _describe(work.want),
+            "it installs a second pack beside it" if present else "nothing is removed"))
+
+
 def _adopt(result, work, pack, how, stale):
     result.pack, result.how = pack, how
     step = result.add("mark", "Record that key pack %d is this %s CAL pack (found by %s)" % (
@@ -531,7 +568,9 @@ def _plan_install(result, want, packs, markers, stale, now, nonce, server_versio
     highest = max([p["key_pack_id"] for p in packs] or [0])
     result.installs = True
     result.pending_name = "pending.%s.%s.%d.%d" % (want["key_id"], want["macs"][want["key_id"]], highest, now)
-    step = result.add("install", "Install %s CAL pack (%s)" % (want["program"], _describe(want)),
+    beside = (" beside key pack %s of the same program and number" % " and ".join(map(str, result.same_number))
+              if result.same_number else "")
+    step = result.add("install", "Install %s CAL pack (%s)%s" % (want["program"], _describe(want), beside),
                       _install_hint(want, server_version))
     # The pending marker before the lock: a run that reads after the lock changed hands sees it and waits.
     _set_name(step, result.pending_name)
@@ -550,6 +589,7 @@ def _plan_absent(result, work):
         _refuse_issued(want, pack)
         _uninstall(result, work, pack)
         return
+    _warn_same_number(result, work)
     pending, legacy_pending, highest = work.pending()
     if highest is not None:
         if [m for m in pending if work.now - m["started"] < PENDING_LEASE]:
@@ -752,13 +792,21 @@ def predict(want, have, plan_):
                  "total": want["count"], "recorded": True}
     current = (have.get("markers") or read_markers_empty())["acl"]
     view_["marker_key_access"] = acl_text(MARKER_KEY_ACL_VIEW if plan_.changed else current)
-    return view_
+    return _with_same_number(view_, plan_)
 
 
-def after(want, pack, acl=None):
+def after(want, pack, acl=None, plan_=None):
     """The view once the plan is applied, from the pack and the marker key's ACL read back."""
     view_ = _view(want, pack, recorded=pack is not None)
     view_["marker_key_access"] = acl_text(acl)
+    return _with_same_number(view_, plan_)
+
+
+def _with_same_number(view_, plan_):
+    """Packs of the same program and number with other attributes, which the declaration leaves (only when some
+    exist: the diff says a changed count installs a second pack)."""
+    if plan_ is not None and plan_.same_number:
+        view_["same_number_packs"] = list(plan_.same_number)
     return view_
 
 
@@ -892,7 +940,8 @@ def _reg_args():
 
 
 def _pack_name(want, key_pack_id):
-    return "pack.%d.%s.%s" % (key_pack_id, want["key_id"], want["macs"][want["key_id"]])
+    return "pack.%d.%s.%s.%s" % (key_pack_id, want["key_id"], want["macs"][want["key_id"]],
+                                 want["number_macs"][want["key_id"]])
 
 
 def _set_name(step, value_name, **kwargs):

@@ -182,12 +182,17 @@ def test_markers_are_keyed_and_nothing_unkeyed_is_derived_from_a_number(lab, nin
     declarations = [declaration_text(d) for d in DECLARED]
     assert macs == {cal_pack.mac(key, text) for text in declarations}
     assert not macs & {cal_pack.mac(b"another key of twenty characters", text) for text in declarations}
+    # The second mac, of the program and numbers alone (issue 12 item 5), is keyed with the same key.
+    number_macs = {n.split(".")[4] for n in names if n.startswith("pack.")}
+    assert number_macs == {cal_pack.mac(key, cal_pack._purchase(text)) for text in declarations}
+    macs |= number_macs
     results = {f"{name} results": str(run.tasks) for name, run in vars(nine).items() if hasattr(run, "tasks")}
     assert leaks(results, sorted(macs)) == []
     unkeyed = sorted({getattr(hashlib, algorithm)(form.encode()).hexdigest()
                       for value in NUMBERS.values() for form in (value, value.replace("-", ""))
                       for algorithm in ("md5", "sha1", "sha256")}
-                     | {hashlib.sha256(("v1|" + text).encode()).hexdigest() for text in declarations})
+                     | {hashlib.sha256(("v1|" + text).encode()).hexdigest() for text in declarations}
+                     | {hashlib.sha256(cal_pack._purchase(text).encode()).hexdigest() for text in declarations})
     texts = {f"{name} output": run.output for name, run in vars(nine).items() if hasattr(run, "output")}
     texts["transcript"] = (lab.lab.dir / "transcript.jsonl").read_text()
     texts["state of ls1"] = (lab.lab.dir / "hosts" / "ls1.json").read_text()
@@ -614,4 +619,29 @@ def test_pending_markers_no_install_is_behind_are_pruned_by_the_next_run(lab):
     assert (adopted["matched_by"], adopted["key_pack_id"]) == ("pending", by_hand)
     assert not any(n.startswith("pending.") for n in markers(lab, "stale"))
     assert lab.run("stale", "cal_pack", kept).result()["changed"] is False
+
+
+# --- a changed count (issue 12 item 5) --------------------------------------------------------------------------
+
+def test_a_changed_count_warns_and_the_documented_way_changes_the_pack(lab):
+    """The user raises count from 5 to 9 in the declaration: the plan, the diff and a warning say a second pack
+    will be installed beside the first; declaring the old one absent (docs/cal_packs.md) leaves only the new."""
+    old = agreement("enterprise_agreement", "4242424", count=5)
+    new = dict(old, count=9)
+    first = lab.run("stale", "cal_pack", old).result()["key_pack_id"]
+    check = lab.run("stale", "cal_pack", new, check=True).result()
+    assert check["changed"] is True and check["diff"]["after"]["same_number_packs"] == [first]
+    assert check["plan"][0]["description"] == (f"Install enterprise_agreement CAL pack (2022, per_device, 9 CALs) "
+                                               f"beside key pack {first} of the same program and number")
+    assert check["warnings"] == [
+        f"stale: Key pack {first} was recorded for this program and number with other attributes (2022, per_device, "
+        "5 CALs), and this declaration (2022, per_device, 9 CALs) matches no pack, so it installs a second pack "
+        "beside it. To change a pack, declare the old one as it was installed with state: absent, and the new one "
+        "with state: present (docs/cal_packs.md, Changing a pack)."]
+    assert "4242424" not in str(check)
+    changed = lab.tasks("stale", ("cal_pack", dict(old, state="absent")), ("cal_pack", new))
+    assert changed.statuses() == ["changed", "changed"]
+    assert [r.get("warnings", []) for r in changed.results()] == [[], []]
+    assert first not in packs(lab, "stale")
+    assert packs(lab, "stale")[changed.results()[1]["key_pack_id"]]["TotalLicenses"] == 9
 

@@ -85,7 +85,17 @@ def kid(key=KEY):
 
 
 def pack_name(want, pack_id, key=KEY):
+    """A pack marker as written before the number mac existed (they still prove their pack)."""
     return "pack.%d.%s.%s" % (pack_id, kid(key), mac_of(want, key))
+
+
+def number_mac(want, key=KEY):
+    return cal_pack.mac(key.encode(), cal_pack._purchase(cal_pack._declaration(want)))
+
+
+def new_pack_name(want, pack_id, key=KEY):
+    """A pack marker as this version writes it: with the keyed mac of the program and numbers."""
+    return "%s.%s" % (pack_name(want, pack_id, key), number_mac(want, key))
 
 
 def operations(result):
@@ -183,7 +193,7 @@ def test_record_writes_the_pack_marker_and_drops_the_pending_one():
     want = cal_pack.validate(args())
     install = plan(want, host())
     record = cal_pack.record(want, install, 9)
-    assert written(record) == [("SetStringValue", pack_name(want, 9)), ("DeleteValue", install.pending_name)]
+    assert written(record) == [("SetStringValue", new_pack_name(want, 9)), ("DeleteValue", install.pending_name)]
     assert record.steps[0].phase == "record"
 
 
@@ -261,7 +271,7 @@ def test_first_design_markers_migrate_without_reinstalling():
     assert (result.pack["key_pack_id"], result.how) == (3, "marker")
     assert [s.action for s in result.steps] == ["lock", "migrate", "prune"]  # prune: the rewritten list
     assert "InstallAgreementLicenseKeyPack" not in methods(result)
-    assert ("SetStringValue", pack_name(want, 3)) in written(result)
+    assert ("SetStringValue", new_pack_name(want, 3)) in written(result)
     rewrite = [op for op in operations(result) if op.get("method") == "SetMultiStringValue"]
     (op,) = rewrite
     assert result.steps[-1].batch.secrets[op["secret_arguments"]["sValue"]] == ["7=" + "e" * 64]
@@ -290,7 +300,7 @@ def test_rotation_rekeys_a_marker_of_the_previous_key():
     old_name = pack_name(want, 3, OLD_KEY)
     result = plan(want, host([pack(3)], names=["lock.aaaabbbbccccdddd", old_name]))
     assert [s.action for s in result.steps] == ["lock", "rekey"]
-    assert written(result)[-2:] == [("SetStringValue", pack_name(want, 3)), ("DeleteValue", old_name)]
+    assert written(result)[-2:] == [("SetStringValue", new_pack_name(want, 3)), ("DeleteValue", old_name)]
 
 
 def test_first_design_markers_without_their_salt_stop_the_module():
@@ -331,7 +341,7 @@ def test_pack_installed_by_hand_is_recognised_by_type_and_attributes_and_marked(
     result = plan(want, host([pack(5, total=25), pack(4, total=10), pack(3, type_id=1)]))
     assert (result.pack["key_pack_id"], result.how) == (5, "attributes")
     assert [s.action for s in result.steps] == ["lock", "mark"]
-    assert written(result)[-1] == ("SetStringValue", pack_name(want, 5))
+    assert written(result)[-1] == ("SetStringValue", new_pack_name(want, 5))
     # a retail or open license pack with equal attributes is not an agreement pack
     assert plan(want, host([pack(6, type_id=1), pack(7, type_id=5)])).installs
 
@@ -617,3 +627,60 @@ def test_a_pack_above_another_declarations_pending_marker_is_never_adopted_as_an
     names = [LOCK, pending_name(other, 2, NOW - 10)]
     with pytest.raises(PlanError, match="unmarked retail key packs"):
         plan(want, host([pack(3, type_id=1)], names=names))
+
+
+# --- a changed count (issue 12 item 5) ----------------------------------------------------------------------
+
+def test_the_number_mac_is_keyed_and_ignores_only_version_type_and_count():
+    want = cal_pack.validate(args())
+    assert number_mac(want) == number_mac(cal_pack.validate(args(count=30, product_version="2019",
+                                                                   license_type="per_device")))
+    assert number_mac(want) != number_mac(cal_pack.validate(args(agreement_number="7654321")))
+    assert number_mac(want) != number_mac(cal_pack.validate(args(program="select")))
+    assert number_mac(want) != number_mac(want, key=OLD_KEY)
+    assert number_mac(want) != mac_of(want)
+    purchase = cal_pack._purchase(cal_pack._declaration(want))
+    assert purchase == "number|spla|1234567" and "1234567" not in number_mac(want)
+
+
+def test_a_changed_count_warns_in_the_plan_and_the_diff():
+    old = cal_pack.validate(args(count=25))
+    new = cal_pack.validate(args(count=30))
+    have = host([pack(5, total=25)], names=[LOCK, new_pack_name(old, 5)])
+    result = plan(new, have)
+    assert result.installs and result.same_number == [5]
+    assert result.steps[0].description == ("Install spla CAL pack (2022, per_user, 30 CALs) beside key pack 5 of the "
+                                           "same program and number")
+    assert result.warnings == [
+        "Key pack 5 was recorded for this program and number with other attributes (2022, per_user, 25 CALs), and "
+        "this declaration (2022, per_user, 30 CALs) matches no pack, so it installs a second pack beside it. To "
+        "change a pack, declare the old one as it was installed with state: absent, and the new one with state: "
+        "present (docs/cal_packs.md, Changing a pack)."]
+    assert cal_pack.predict(new, have, result)["same_number_packs"] == [5]
+    assert "1234567" not in json.dumps(result.report()) + json.dumps(result.warnings)
+    # the old declaration still finds its pack, without a warning
+    same = plan(old, have)
+    assert (same.pack["key_pack_id"], same.steps, same.warnings) == (5, [], [])
+    assert "same_number_packs" not in cal_pack.predict(old, have, same)
+
+
+def test_an_absent_declaration_with_another_count_removes_nothing_and_says_why():
+    old = cal_pack.validate(args(count=25))
+    gone = cal_pack.validate(args(count=30, state="absent"))
+    result = plan(gone, host([pack(5, total=25)], names=[LOCK, new_pack_name(old, 5)]))
+    assert result.steps == [] and "so nothing is removed" in result.warnings[0]
+
+
+def test_markers_without_the_number_mac_still_prove_their_pack_but_cannot_warn():
+    old = cal_pack.validate(args(count=25))
+    have = host([pack(5, total=25)], names=[LOCK, pack_name(old, 5)])
+    assert plan(old, have).pack["key_pack_id"] == 5
+    result = plan(cal_pack.validate(args(count=30)), have)
+    assert result.installs and result.warnings == [] and result.same_number == []
+
+
+def test_another_purchase_with_equal_attributes_is_no_changed_count():
+    first = cal_pack.validate(args(agreement_number="1111111"))
+    second = cal_pack.validate(args(agreement_number="2222222"))
+    result = plan(second, host([pack(3)], names=[LOCK, new_pack_name(first, 3)]))
+    assert result.installs and result.warnings == []
