@@ -79,7 +79,7 @@ NUMBER_FORMATS = {
     "authorization_number": (re.compile(r"^[A-Z0-9]{15}$"),
                              "15 letters and digits from the Open License confirmation"),
     "agreement_number": (re.compile(r"^[0-9]{5,10}$"), "the enrollment or agreement number: digits only, "
-                                                       "usually 7"),
+                                                       "5 to 10, usually 7"),
     "key_pack_id": (re.compile(r"^[A-Z0-9]{35}$"), "the 35-character license key pack ID from web or "
                                                    "telephone installation"),
 }
@@ -186,10 +186,20 @@ def _validate_numbers(args, want):
             raise ValueError("program: %s needs %s" % (program, " and ".join(needed)))
         pattern, expected = NUMBER_FORMATS[option]
         if not pattern.match(value):
-            # Never echo the value: it is a secret.
-            raise ValueError("%s must be %s; hyphens and spaces are ignored (got %d characters)"
-                             % (option, expected, len(value)))
+            # Never echo the value: it is a secret. Name what is wrong with it: a character, else its length.
+            raise ValueError("%s must be %s; hyphens and spaces are ignored (%s)"
+                             % (option, expected, _what_is_wrong(pattern, value)))
         want["numbers"][option] = value
+
+
+def _what_is_wrong(pattern, value):
+    """Why `value` does not match `pattern` (a ^[class]{n}$ or {m,n} pattern), without showing the value."""
+    digits_only = pattern.pattern.startswith("^[0-9]")
+    for char in value:
+        if (digits_only and not char.isdigit()) or not (char.isdigit() or "A" <= char <= "Z"):
+            kind = "a letter" if char.isalpha() else "a character that is neither a letter nor a digit"
+            return "it contains %s%s" % (kind, ", and only digits are accepted" if digits_only else "")
+    return "got %d characters" % len(value)
 
 
 def _keys(args, required, declaration=None):

@@ -420,8 +420,8 @@ BAD = [  # (declaration, message after "Invalid options for remote_desktop.licen
      "authorization_number must be 15 letters and digits from the Open License confirmation; hyphens and spaces "
      "are ignored (got 14 characters)"),
     (agreement("select", "{{ lettered_agreement }}"),
-     "agreement_number must be the enrollment or agreement number: digits only, usually 7; hyphens and spaces "
-     "are ignored (got 7 characters)"),
+     "agreement_number must be the enrollment or agreement number: digits only, 5 to 10, usually 7; hyphens and "
+     "spaces are ignored (it contains a letter, and only digits are accepted)"),
     ({"program": "license_key_pack_id", "key_pack_id": "{{ short_key_pack_id }}"},
      "key_pack_id must be the 35-character license key pack ID from web or telephone installation; hyphens and "
      "spaces are ignored (got 34 characters)"),
@@ -645,3 +645,35 @@ def test_a_changed_count_warns_and_the_documented_way_changes_the_pack(lab):
     assert first not in packs(lab, "stale")
     assert packs(lab, "stale")[changed.results()[1]["key_pack_id"]]["TotalLicenses"] == 9
 
+
+
+# --- the license_server role: a failed pack named although the loop is no_log (issue 12 item 8) ----------------
+
+def test_the_role_names_a_failed_pack_by_its_safe_label_and_role_variables(lab):
+    packs_declared = [
+        agreement("spla", "{{ good }}", count=2),
+        agreement("select", "{{ lettered }}", count=3),
+        agreement("select", "{{ too_new }}", version="2025", count=4),
+    ]
+    numbers = {"good": "7070707", "lettered": "12a4567", "too_new": "8080809"}
+    play = [{"name": "role", "hosts": "stale", "gather_facts": False, "vars": dict(numbers, **{
+        "license_server_activation": "unmanaged", "license_server_cal_packs": packs_declared,
+        "license_server_cal_pack_marker_key": NUMBERS["vault_cal_pack_marker_key"]}),
+        "roles": ["remote_desktop.licensing.license_server"]}]
+    run = lab.play(play)
+    assert run.rc != 0, run.output
+    named = [t for t in run.tasks if t["task"].endswith("Name the CAL packs that failed")]
+    assert [t["status"] for t in named] == ["failed"]
+    assert named[0]["result"]["msg"] == (
+        "CAL pack 'select 2022 per_device 3 present' (item 2 of license_server_cal_packs) failed: Invalid options for "
+        "remote_desktop.licensing.cal_pack: license_server_cal_agreement_number must be the enrollment or agreement "
+        "number: digits only, 5 to 10, usually 7; hyphens and spaces are ignored (it contains a letter, and only "
+        "digits are accepted) "
+        "CAL pack 'select 2025 per_device 4 present' (item 3 of license_server_cal_packs) failed: 2025 CALs cannot be "
+        "installed on this license server: it runs Windows Server 2022, and a license server takes CALs of its own "
+        "Windows Server version and earlier (a 2022 license server takes 2016, 2019 and 2022 CALs; Microsoft's RDS "
+        "CAL version compatibility table). Nothing was changed. Install them on a Windows Server 2025 license "
+        "server, or declare the license_server_cal_product_version of CALs this server takes.")
+    assert run.statuses()[-2:] == ["failed", "failed"]  # the loop (its failures ignored, to be named) and the report
+    assert any(p["TotalLicenses"] == 2 for p in packs(lab, "stale").values())  # the good pack is installed
+    assert leaks({"output": run.output, "results": str(run.tasks)}, sorted(numbers.values())) == []

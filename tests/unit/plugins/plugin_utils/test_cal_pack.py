@@ -128,8 +128,17 @@ def test_numbers_are_normalised():
 
 @pytest.mark.parametrize("overrides, message", [
     ({"agreement_number": "12-34"}, "agreement_number must be the enrollment or agreement number: digits only, "
-                                    "usually 7; hyphens and spaces are ignored (got 4 characters)"),
-    ({"agreement_number": "12345A7"}, "agreement_number must be"),
+                                    "5 to 10, usually 7; hyphens and spaces are ignored (got 4 characters)"),
+    ({"agreement_number": "12345A7"}, "agreement_number must be the enrollment or agreement number: digits only, "
+                                      "5 to 10, usually 7; hyphens and spaces are ignored (it contains a letter, "
+                                      "and only digits are accepted)"),
+    ({"agreement_number": "12a4567"}, "(it contains a letter, and only digits are accepted)"),
+    ({"agreement_number": "1234.567"}, "(it contains a character that is neither a letter nor a digit, and only "
+                                       "digits are accepted)"),
+    ({"program": "retail", "agreement_number": None, "license_code": "ABCDE-FGHIJ-KLMNO-PQRST-UVW/2",
+      "product_version": None, "license_type": None, "count": None},
+     "license_code must be 25 letters and digits (the 5 x 5 code on the license pack); hyphens and spaces are "
+     "ignored (it contains a character that is neither a letter nor a digit)"),
     ({"agreement_number": None}, "program: spla needs agreement_number"),
     ({"count": None}, "program: spla needs count"),
     ({"count": 0}, "count must be between 1 and 4294967294, got 0"),
@@ -148,7 +157,8 @@ def test_bad_input_names_the_option_and_never_the_secret(overrides, message):
     with pytest.raises(ValueError) as e:
         cal_pack.validate(args(**overrides))
     assert message in str(e.value)
-    for secret in ("12-34", "12345A7", "1234567", "X" * 25, "A" * 34, "short-key", KEY):
+    for secret in ("12-34", "12345A7", "12a4567", "12A4567", "1234.567", "1234567", "X" * 25, "A" * 34, "short-key",
+                   "UVW/2", KEY):
         assert secret not in str(e.value)
 
 
