@@ -552,8 +552,8 @@ def readable_by(lab, host, sid) -> bool:
 def test_the_first_install_leaves_the_marker_key_to_system_and_administrators(lab, nine):
     assert not readable_by(lab, "ls1", USERS) and readable_by(lab, "ls1", ADMINISTRATORS)
     first = nine.real.results()[0]
-    assert [op["method"] for op in first["plan"][0]["operations"]] == ["CreateKey", "SetSecurityDescriptor",
-                                                                        "SetStringValue"]
+    methods = [op["method"] for op in first["plan"][0]["operations"]]
+    assert methods == ["CreateKey", "SetSecurityDescriptor", "SetStringValue"]
     assert all(r["diff"]["after"]["marker_key_access"] == RESTRICTED for r in nine.real.results())
     assert nine.real.results()[0]["diff"]["before"]["marker_key_access"] is None  # no key yet
 
@@ -576,8 +576,8 @@ def test_a_marker_key_readable_by_users_is_restricted_once(lab):
     assert real["changed"] is True and plan_actions(real) == ["lock", "secure"]
     assert without(real["diff"]["after"], "key_pack_id") == without(check["diff"]["after"], "key_pack_id")
     assert not readable_by(lab, "acl", USERS) and readable_by(lab, "acl", ADMINISTRATORS)
-    assert without(lab.state("acl"), "registry", "registry_security") == without(before, "registry",
-                                                                                  "registry_security")
+    unchanged = ("registry", "registry_security")
+    assert without(lab.state("acl"), *unchanged) == without(before, *unchanged)
 
     again = lab.run("acl", "cal_pack", declared).result()
     assert again["changed"] is False and again["plan"] == []
@@ -644,7 +644,6 @@ def test_a_changed_count_warns_and_the_documented_way_changes_the_pack(lab):
     assert [r.get("warnings", []) for r in changed.results()] == [[], []]
     assert first not in packs(lab, "stale")
     assert packs(lab, "stale")[changed.results()[1]["key_pack_id"]]["TotalLicenses"] == 9
-
 
 
 # --- the license_server role: a failed pack named although the loop is no_log (issue 12 item 8) ----------------

@@ -606,8 +606,8 @@ def _marker_scenarios():
         ("adopt an interrupted install", want, host([pack(3)], names=[LOCK, pending_name(want, 2, NOW - 5)])),
         ("rekey", rotated, host([pack(3)], names=[LOCK, pack_name(want, 3)])),
         ("prune a gone pack", want, host([pack(3)], names=[LOCK, pack_name(want, 3), pack_name(other, 4)])),
-        ("prune a failed install", want, host([pack(3)], names=[LOCK, pack_name(want, 3),
-                                                               pending_name(other, 3, NOW - 10 ** 4)])),
+        ("prune a failed install", want,
+         host([pack(3)], names=[LOCK, pack_name(want, 3), pending_name(other, 3, NOW - 10 ** 4)])),
         ("remove", absent, host([pack(3)], names=[LOCK, pack_name(absent, 3)])),
         ("forget a pending marker", absent, host(names=[LOCK, pending_name(absent, 2, NOW - 10 ** 4)])),
         ("secure", want, host([pack(3)], names=[LOCK, pack_name(want, 3)], acl=INHERITED)),
@@ -643,8 +643,8 @@ def test_a_pack_above_another_declarations_pending_marker_is_never_adopted_as_an
 
 def test_the_number_mac_is_keyed_and_ignores_only_version_type_and_count():
     want = cal_pack.validate(args())
-    assert number_mac(want) == number_mac(cal_pack.validate(args(count=30, product_version="2019",
-                                                                   license_type="per_device")))
+    other_attributes = cal_pack.validate(args(count=30, product_version="2019", license_type="per_device"))
+    assert number_mac(want) == number_mac(other_attributes)
     assert number_mac(want) != number_mac(cal_pack.validate(args(agreement_number="7654321")))
     assert number_mac(want) != number_mac(cal_pack.validate(args(program="select")))
     assert number_mac(want) != number_mac(want, key=OLD_KEY)
