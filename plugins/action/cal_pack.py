@@ -49,7 +49,8 @@ class ActionModule(LicensingAction):
                                     plan.pack)
             pack = self._install(want, task_vars, plan, have) if plan.installs else self._change(want, task_vars, plan)
             if pack is not CONFLICT:
-                return self._report(before, planner.after(want, pack), pack, plan.pack)
+                self._check_acl()
+                return self._report(before, planner.after(want, pack, self.acl_after, plan), pack, plan.pack)
         raise TaskFailed("Other runs kept changing the CAL pack markers of this license server while this task "
                          "planned (%d attempts); run it again." % ATTEMPTS, dict(self.result, changed=self.applied))
 
@@ -76,6 +77,7 @@ class ActionModule(LicensingAction):
     def _send(self, task_vars, plan, want):
         results = bridge.run(self, task_vars, plan.batch(_verify_batch(want)), stop_on_error=True)
         self.applied = self.applied or plan.applied_any(results)
+        self.acl_after = planner.read_acl(results)  # the marker key's ACL as this round trip left it
         return results
 
     def _install(self, want, task_vars, plan, have):
@@ -164,6 +166,14 @@ class ActionModule(LicensingAction):
             raise TaskFailed("Key pack %s is still installed after UninstallLicenseKeyPackWithId" % key_pack_id,
                              dict(self.result, changed=True))
         return packs.get(key_pack_id)
+
+    def _check_acl(self):
+        """Every change leaves the marker key readable by SYSTEM and Administrators only (planner.prepare and
+        the secure step): say so when Windows did not take the new security descriptor."""
+        if not planner.acl_is_restricted(self.acl_after):
+            raise TaskFailed("After SetSecurityDescriptor the CAL pack marker key HKLM\\%s allows %s, not only SYSTEM "
+                             "and Administrators" % (planner.MARKER_KEY, planner.acl_text(self.acl_after)),
+                             dict(self.result, changed=True))
 
     def _check_attributes(self, want, pack):
         """Retail codes and key pack IDs carry their own version, type and count: say when they differ."""

@@ -11,24 +11,20 @@ module: cal_pack
 short_description: Install or remove a Remote Desktop CAL pack on a license server, exactly once
 version_added: 0.1.0
 description:
-  - Installs a pack of Remote Desktop client access licenses (CALs) bought under any license program, as the
-    Install Licenses wizard does, or removes the pack a declaration installed.
-  - Windows keeps no agreement number or license code on a key pack, so the module keeps a marker per pack on
-    the license server (value names under C(HKLM\SOFTWARE\Ansible\RemoteDesktopLicensing)) holding an HMAC of
-    the declaration keyed with O(marker_key). The key stays on the controller, so neither the host nor the logs
-    hold anything from which a number could be guessed.
-  - "The matching rule: a pack whose marker has this declaration's HMAC; else, after an install that was
-    interrupted, the unmarked pack of the program's key pack type that appeared since; else, for V(state=present)
-    only, an unmarked pack (never the built-in one) of the program's key pack type with the declared product
-    version, license type and count, which is how a pack installed by hand is recognised and then marked. The
-    same declaration is never installed twice, in any order of tasks and with several runs at once; two different
-    agreements with equal version, type and count are both installed."
-  - V(state=absent) removes only a pack that a marker proves this declaration installed, or the pack
-    O(remove_key_pack_id) names with O(force=true).
-  - Refuses to install on a license server that is not activated, and refuses to act on markers it cannot check
-    (written with another key), saying how to recover.
-  - See the CAL packs guide (docs/cal_packs.md) for the marker design, its threat model, key rotation and the
-    migration from the first design's markers.
+  - Installs a pack of Remote Desktop client access licenses (CALs) on an activated license server, bought under
+    any license program (retail, Open License, Select, Enterprise Agreement, SPLA and the other agreements, or a
+    license key pack ID from web or telephone), as the Install Licenses wizard of RD Licensing Manager does. Each
+    declaration is installed once, however often the task runs, and with several runs at once.
+  - Removes, with V(state=absent), the pack a declaration installed; or, with O(force=true), a pack named by its
+    key pack id.
+  - Give the numbers of the purchase (always from ansible-vault or an AWX credential, or with C(no_log) on the task)
+    and O(marker_key), a secret of your own that lets the module recognise the packs it installed.
+  - Refuses, before it changes anything, a license server that is not activated, CALs newer than the license
+    server's Windows Server version, and markers it cannot check (written with another key), each time saying how
+    to go on.
+  - How the module recognises its packs (keyed markers on the license server), what each party can read, key
+    rotation and the migration from the first design are in the notes below and the CAL packs guide
+    (docs/cal_packs.md).
 options:
   program:
     description:
@@ -55,8 +51,8 @@ options:
     type: str
   agreement_number:
     description:
-      - The enrollment or agreement number, digits only. Microsoft documents 7 digits; longer numbers are
-        accepted because they occur, and Windows is the judge of the rest.
+      - The enrollment or agreement number, digits only. Microsoft documents 7 digits, but longer ones occur in
+        production, so 5 to 10 digits are accepted and Windows is the judge of the rest.
     type: str
   key_pack_id:
     description: The 35-character license key pack ID from web or telephone installation.
@@ -66,7 +62,9 @@ options:
       - The Windows Server version of the CALs. Required for the programs that take numbers; for V(retail) and
         V(license_key_pack_id) the code determines it, and the value, when given, is used to recognise a pack
         installed by hand and checked after the install.
-      - A license server holds CALs of its own version and earlier; a newer version gives a warning.
+      - A license server takes CALs of its own Windows Server version and earlier (Microsoft's RDS CAL version
+        compatibility table), so the module refuses, before it changes anything, to install CALs newer than the
+        license server's version as it reads it.
     type: str
     choices: ['2008R2', '2012', '2016', '2019', '2022', '2025']
   product_version_id:
@@ -137,10 +135,24 @@ attributes:
     support: full
     details: >-
       Shows the declared pack before and after (program, id, version, type, count, and whether it is recorded),
-      never the numbers.
+      who may read the marker key (C(marker_key_access), SDDL with numeric rights), and the packs recorded for the
+      same program and number with other attributes (C(same_number_packs)); never the numbers.
   platform:
     platforms: windows
 notes:
+  - Windows keeps no agreement number or license code on a key pack, so the module keeps a marker per pack on
+    the license server (value names under C(HKLM\SOFTWARE\Ansible\RemoteDesktopLicensing), a key only SYSTEM and
+    Administrators can read) holding an HMAC of the declaration keyed with O(marker_key). The key stays on the
+    controller, so neither the host nor the logs hold anything from which a number could be guessed.
+  - "The matching rule: a pack whose marker has this declaration's HMAC; else, after an install that was
+    interrupted, the unmarked pack of the program's key pack type that appeared since; else, for V(state=present)
+    only, an unmarked pack (never the built-in one) of the program's key pack type with the declared product
+    version, license type and count, which is how a pack installed by hand is recognised and then marked. The
+    same declaration is never installed twice, in any order of tasks and with several runs at once; two different
+    agreements with equal version, type and count are both installed."
+  - A declaration whose count (or version, or type) was changed is a different pack, installed beside the old one;
+    the task warns when it sees a pack recorded for the same program and number. To change a pack, declare the
+    old one with V(state=absent) (docs/cal_packs.md, Changing a pack).
   - All numbers and keys are C(no_log). The numbers are sent to the host in the internal module's secret option,
     never logged, and never written to the host except to Windows' install call; the markers are sent as secrets
     too and never appear in the plan, the result or the diff.

@@ -60,6 +60,9 @@ $readOnlyMethods = @{
 # The RD Licensing Diagnoser's checks (issue 15), read-only [W32]: added to the table above.
 $readOnlyMethods['Win32_TSLicenseServer'] += @('IsLSSecGrpGPEnabled', 'IsSecureAccessAllowed', 'IsLSRegisteredToSCP')
 $readOnlyMethods['Win32_TerminalServiceSetting'] += @('FindLicenseServers')
+# The CAL pack marker key's ACL (issue 9): read it, and restrict it to SYSTEM and Administrators.
+$readOnlyMethods['StdRegProv'] += @('GetSecurityDescriptor')
+$changingMethods['StdRegProv'] += @('SetSecurityDescriptor')
 $changingMethods = @{
     'Win32_TSLicenseServer' = @('ActivateServer', 'ActivateServerAutomatic', 'DeactivateServerAutomatic', 'ReactivateServerAutomatic', 'ChangeRole', 'PublishLS', 'UnpublishLS', 'AddLStoTSLSGroup', 'RemoveLSfromTSLSGroup')
     'Win32_TSLicenseKeyPack' = @('InstallAgreementLicenseKeyPack', 'InstallOpenLicenseKeyPack', 'InstallRetailPurchaseLicenseKeyPack', 'InstallLicenseKeyPack', 'UninstallLicenseKeyPackWithId')
@@ -139,6 +142,27 @@ function ConvertTo-CimScalar($Value, [type]$Type, $CimType, [string]$Name) {
     catch { throw (New-InputError $bad) }
 }
 
+function ConvertTo-CimInstanceArgument($Value, [string]$Name) {
+    # An embedded instance argument (StdRegProv.SetSecurityDescriptor's Descriptor) arrives as a dict with
+    # cim_class, properties and types: the CIM type of each scalar property, which a client-only instance has
+    # no schema to take from. A dict or list of dicts in properties is a nested instance, built the same way.
+    if ($Value -isnot [System.Collections.IDictionary] -or -not $Value['cim_class'] -or $Value['properties'] -isnot [System.Collections.IDictionary]) {
+        throw (New-InputError "'$Name' must be an instance: a dict with cim_class and properties")
+    }
+    $types = if ($Value['types']) { $Value['types'] } else { @{} }
+    $properties = @{}
+    foreach ($k in $Value['properties'].Keys) {
+        $v = $Value['properties'][$k]
+        if ($types.ContainsKey($k)) { $properties[$k] = ConvertTo-CimValue $v $types[$k] $k }
+        elseif ($v -is [System.Collections.IDictionary]) { $properties[$k] = ConvertTo-CimInstanceArgument $v $k }
+        elseif ($v -is [System.Collections.IList] -and $v.Count -and $v[0] -is [System.Collections.IDictionary]) {
+            $properties[$k] = [Microsoft.Management.Infrastructure.CimInstance[]]@(foreach ($item in $v) { ConvertTo-CimInstanceArgument $item $k })
+        }
+        else { $properties[$k] = $v }
+    }
+    New-CimInstance -ClientOnly -ClassName $Value['cim_class'] -Property $properties -ErrorAction Stop
+}
+
 function ConvertTo-CimValue($Value, $CimType, [string]$Name) {
     # JSON numbers arrive as Int32/Int64; providers declare UInt32 and friends (rd-licensing-wmi.md §11).
     $typeName = "$CimType"
@@ -150,6 +174,10 @@ function ConvertTo-CimValue($Value, $CimType, [string]$Name) {
     }
     $type = $types[$typeName]
     if ($null -eq $Value) { return $null }
+    if ($typeName -ceq 'Instance') {
+        if (-not $isArray) { return ConvertTo-CimInstanceArgument $Value $Name }
+        return , [Microsoft.Management.Infrastructure.CimInstance[]]@(foreach ($item in @($Value)) { ConvertTo-CimInstanceArgument $item $Name })
+    }
     if ($null -eq $type) {
         if ($Value -is [array]) { return , $Value }  # ',' stops PowerShell unrolling the list
         return $Value

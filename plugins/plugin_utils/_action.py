@@ -87,14 +87,16 @@ class LicensingAction(ActionBase):
         """Run by one of the collection's roles, the messages name the role variable the user set
         (license_server_first_name), not the module option the role passes it to (contact.first_name)."""
         role = getattr(self._task, "_role", None)
-        names = ROLE_VARIABLES.get((self._task.action.split(".")[-1], role and role.get_name(False)))
+        key = (self._task.action.split(".")[-1], role and role.get_name(False))
+        names = ROLE_VARIABLES.get(key)
         # Only the collection's own roles: a role of the same name elsewhere (an ansible-test target is one)
         # passes its own variables.
         if role is None or names is None or role._role_collection != COLLECTION:
             return
-        for key in ("msg", "warnings"):
-            if result.get(key):
-                result[key] = role_words(result[key], role.get_name(False), names)
+        variables, anywhere = ROLE_VARIABLE_NAMES.get(key, (None, ()))
+        for field in ("msg", "warnings"):
+            if result.get(field):
+                result[field] = role_words(result[field], role.get_name(False), names, variables, anywhere)
 
     # --- the task's result, built up across round trips --------------------------------------
     def begin(self, **fields):
@@ -190,16 +192,29 @@ ROLE_VARIABLES = {
                                            "ad_group_membership", "ready_timeout") + _CONTACT + _REBOOT,
     ("session_host", "session_host"): ("mode", "license_servers", "method", "install_role", "check_connectivity",
                                        "min_grace_days") + _REBOOT,
+    # A pack's options are the keys of a license_server_cal_packs item, or the survey's license_server_cal_*
+    # variables: messages name the survey variable (ROLE_VARIABLE_NAMES), the role's failure report names the item.
+    ("cal_pack", "license_server"): ("program", "license_code", "license_number", "authorization_number",
+                                     "agreement_number", "key_pack_id", "product_version", "license_type", "count",
+                                     "state", "marker_key", "previous_marker_keys"),
+}
+# Where a role variable is not <role>_<option>: (option -> variable, one-word options renamed anywhere).
+ROLE_VARIABLE_NAMES = {
+    ("cal_pack", "license_server"): (dict(
+        [(o, "license_server_cal_" + o) for o in ROLE_VARIABLES[("cal_pack", "license_server")][:10]]
+        + [("marker_key", "license_server_cal_pack_marker_key"),
+           ("previous_marker_keys", "license_server_cal_pack_previous_marker_keys")]), ("count",)),
 }
 
 
-def role_words(text, role, options):
-    """`text` (a message or a list of them) with each option named as the role variable that sets it. A
-    one-word option is renamed only as "option: value" ("scope: domain"), never as a plain word; the value
-    after "option: " is never renamed (activation_method: license_server_id)."""
+def role_words(text, role, options, variables=None, anywhere=()):
+    """`text` (a message or a list of them) with each option named as the role variable that sets it
+    (<role>_<option's last part>, or `variables[option]`). A one-word option is renamed only as "option: value"
+    ("scope: domain"), never as a plain word, unless it is in `anywhere`; the value after "option: " is never
+    renamed (activation_method: license_server_id)."""
     if isinstance(text, list):
-        return [role_words(t, role, options) for t in text]
-    named = sorted((o for o in options if "_" in o or "." in o), key=len, reverse=True)
+        return [role_words(t, role, options, variables, anywhere) for t in text]
+    named = sorted((o for o in options if "_" in o or "." in o or o in anywhere), key=len, reverse=True)
     words = [o for o in options if o not in named]
     anywhere = "|".join(re.escape(o) for o in named) or "(?!)"
     before_a_value = "|".join(re.escape(o) for o in words) or "(?!)"
@@ -209,7 +224,8 @@ def role_words(text, role, options):
     def rename(match):
         if value_of.search(text, 0, match.start()):
             return match.group(0)  # a value, as in activation_method: license_server_id
-        return "%s_%s" % (role, (match.group(1) or match.group(2)).split(".")[-1])
+        option = match.group(1) or match.group(2)
+        return (variables or {}).get(option) or "%s_%s" % (role, option.split(".")[-1])
     return re.sub(pattern, rename, text)
 
 

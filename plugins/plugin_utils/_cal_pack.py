@@ -11,13 +11,15 @@ rd-licensing-wmi.md §2), so the collection marks the packs it installs. A marke
 empty REG_SZ value under HKLM\\SOFTWARE\\Ansible\\RemoteDesktopLicensing: one EnumValues call reads
 them all, and each is written or deleted on its own, never by rewriting a shared list:
 
-  pack.<KeyPackId>.<key id>.<mac>              a pack this declaration installed or adopted
+  pack.<KeyPackId>.<key id>.<mac>.<number mac> a pack this declaration installed or adopted
   pending.<key id>.<mac>.<highest>.<started>   an install under way: the highest KeyPackId before it
                                                and when it started (Unix time on the controller)
   lock.<nonce>                                 the markers' version, for concurrent runs (below)
 
 <mac> is HMAC-SHA256 of the whole declaration (program, numbers, version, type, count) keyed with the
-no_log option marker_key, which never leaves the controller (ansible-vault, an AWX credential); <key
+no_log option marker_key, <number mac> the same keyed HMAC of the program and numbers alone (it tells that
+a declaration with another count names a pack of the same purchase; markers without it, written before it
+existed, still prove their pack), which never leaves the controller (ansible-vault, an AWX credential); <key
 id> names the key that made it. Without the key a marker says nothing about the numbers: a 7-digit
 agreement number is a small space, so only a secret the host and the logs never see protects it.
 Markers and macs travel as secret arguments: never in the plan, the result or the diff.
@@ -59,7 +61,7 @@ LEGACY_MARKERS_VALUE = "KeyPackMarkers"
 LEGACY_PBKDF2_ITERATIONS = 100000
 _KEY_ID_MESSAGE = b"remote_desktop.licensing marker key id"
 _NAME = {
-    "pack": re.compile(r"^pack\.(\d+)\.([0-9a-f]{12})\.([0-9a-f]{32})$"),
+    "pack": re.compile(r"^pack\.(\d+)\.([0-9a-f]{12})\.([0-9a-f]{32})(?:\.([0-9a-f]{32}))?$"),
     "pending": re.compile(r"^pending\.([0-9a-f]{12})\.([0-9a-f]{32})\.(\d+)\.(\d+)$"),
     "lock": re.compile(r"^lock\.[0-9a-f]{16}$"),
 }
@@ -77,7 +79,7 @@ NUMBER_FORMATS = {
     "authorization_number": (re.compile(r"^[A-Z0-9]{15}$"),
                              "15 letters and digits from the Open License confirmation"),
     "agreement_number": (re.compile(r"^[0-9]{5,10}$"), "the enrollment or agreement number: digits only, "
-                                                       "usually 7"),
+                                                       "5 to 10, usually 7"),
     "key_pack_id": (re.compile(r"^[A-Z0-9]{35}$"), "the 35-character license key pack ID from web or "
                                                    "telephone installation"),
 }
@@ -136,6 +138,7 @@ class CalPackPlan(Plan):
         self.how = None  # matched_by: marker, pending, attributes, key_pack_id or None
         self.installs = False
         self.pending_name = None  # the pending marker the install writes (secret: it holds the mac)
+        self.same_number = []  # packs marked for the same program and numbers with other attributes
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -183,23 +186,33 @@ def _validate_numbers(args, want):
             raise ValueError("program: %s needs %s" % (program, " and ".join(needed)))
         pattern, expected = NUMBER_FORMATS[option]
         if not pattern.match(value):
-            # Never echo the value: it is a secret.
-            raise ValueError("%s must be %s; hyphens and spaces are ignored (got %d characters)"
-                             % (option, expected, len(value)))
+            # Never echo the value: it is a secret. Name what is wrong with it: a character, else its length.
+            raise ValueError("%s must be %s; hyphens and spaces are ignored (%s)"
+                             % (option, expected, _what_is_wrong(pattern, value)))
         want["numbers"][option] = value
 
 
+def _what_is_wrong(pattern, value):
+    """Why `value` does not match `pattern` (a ^[class]{n}$ or {m,n} pattern), without showing the value."""
+    digits_only = pattern.pattern.startswith("^[0-9]")
+    for char in value:
+        if (digits_only and not char.isdigit()) or not (char.isdigit() or "A" <= char <= "Z"):
+            kind = "a letter" if char.isalpha() else "a character that is neither a letter nor a digit"
+            return "it contains %s%s" % (kind, ", and only digits are accepted" if digits_only else "")
+    return "got %d characters" % len(value)
+
+
 def _keys(args, required, declaration=None):
-    """{'key_id': the current key's id, 'macs': {key id: mac of the declaration}}. The keys themselves
-    stay here: nothing returned holds one."""
+    """{'key_id': the current key's id, 'macs': {key id: mac of the declaration}, 'number_macs': {key id: mac of
+    the program and numbers}}. The keys themselves stay here: nothing returned holds one."""
     key = args.get("marker_key")
     if not key:
         if required:
             raise ValueError("marker_key is required: the secret that keys the CAL pack markers, from ansible-vault "
                              "or an AWX credential (or the %s environment variable); see docs/cal_packs.md"
                              % MARKER_KEY_ENV)
-        return {"key_id": None, "macs": {}}
-    macs = {}
+        return {"key_id": None, "macs": {}, "number_macs": {}}
+    macs, number_macs = {}, {}
     for option, value in [("marker_key", key)] + [("previous_marker_keys", k) for k in args.get("previous_marker_keys")
                                                   or []]:
         if len(value) < MIN_KEY_LENGTH:
@@ -208,7 +221,8 @@ def _keys(args, required, declaration=None):
                              % (option, MIN_KEY_LENGTH, len(value)))
         raw = value.encode("utf-8")
         macs.setdefault(key_id(raw), mac(raw, declaration) if declaration else None)
-    return {"key_id": key_id(key.encode("utf-8")), "macs": macs}
+        number_macs.setdefault(key_id(raw), mac(raw, _purchase(declaration)) if declaration else None)
+    return {"key_id": key_id(key.encode("utf-8")), "macs": macs, "number_macs": number_macs}
 
 
 def key_id(raw_key):
@@ -219,6 +233,11 @@ def _declaration(want):
     fields = [want["program"]] + [want["numbers"][k] for k in sorted(want["numbers"])] + [
         want["product_version"] or "-", want["license_type"] or "-", str(want["count"] or "-")]
     return "|".join(fields)
+
+
+def _purchase(declaration):
+    """The declaration without version, type and count: the program and its numbers, what names a purchase."""
+    return "number|" + "|".join(declaration.split("|")[:-3])
 
 
 def mac(raw_key, declaration):
@@ -245,6 +264,8 @@ def read_ops(batch, want=None):
     """The marker reads, added to the licensing_info read batch."""
     args = {"hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": MARKER_KEY}
     batch.invoke("marker_names", wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "EnumValues", read_only=True,
+                 arguments=dict(args))
+    batch.invoke("marker_acl", wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "GetSecurityDescriptor", read_only=True,
                  arguments=dict(args))
     for op_id, method, value in (("legacy_salt", "GetStringValue", LEGACY_SALT_VALUE),
                                  ("legacy_markers", "GetMultiStringValue", LEGACY_MARKERS_VALUE)):
@@ -278,6 +299,7 @@ def read_markers(results):
     markers = {"locks": [], "packs": [], "pending": [], "legacy_salt": out("legacy_salt", "sValue"),
                "legacy": parse_legacy(out("legacy_markers", "sValue"))}
     markers["key_exists"] = results["marker_names"].ok
+    markers["acl"] = read_acl(results)
     for name in out("marker_names", "sNames") or []:
         for kind, pattern in _NAME.items():
             found = pattern.match(name)
@@ -287,7 +309,8 @@ def read_markers(results):
                 markers["locks"].append(name)
             elif kind == "pack":
                 markers["packs"].append({"name": name, "key_pack_id": int(found.group(1)),
-                                         "key_id": found.group(2), "mac": found.group(3)})
+                                         "key_id": found.group(2), "mac": found.group(3),
+                                         "number_mac": found.group(4)})
             else:
                 markers["pending"].append({"name": name, "key_id": found.group(1), "mac": found.group(2),
                                            "highest": int(found.group(3)), "started": int(found.group(4))})
@@ -339,6 +362,8 @@ def prepare(want, have):
     step = result.add("prepare", "Create the CAL pack marker key and its lock")
     args = _reg_args()
     step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "CreateKey", arguments=dict(args))
+    if not acl_is_restricted(have["markers"]["acl"]):
+        _secure(step)  # before the first marker: no marker is ever readable by local users
     _set_name(step, "lock." + new_nonce())
     return result
 
@@ -366,11 +391,13 @@ def plan(want, have, check_mode=False, now=None, nonce=None):
     if want["remove_key_pack_id"] is not None:
         _plan_forced_removal(result, work)
     elif want["state"] == "present":
-        _warn_version(result, want, have)
         _plan_present(result, work, nonce)
     else:
         _plan_absent(result, work)
     _plan_prune(result, work)
+    if markers["locks"] and not acl_is_restricted(markers["acl"]):
+        # A key prepared by an earlier version of the collection: prepare() secures a new one.
+        _secure(result.add("secure", "Restrict the CAL pack marker key to SYSTEM and Administrators"))
     if result.steps and not result.installs:
         lock = Step("lock", "Check that no other run changed the CAL pack markers since this task read them")
         _take_lock(lock, markers, nonce)
@@ -379,7 +406,7 @@ def plan(want, have, check_mode=False, now=None, nonce=None):
 
 
 def read_markers_empty():
-    return {"locks": [], "packs": [], "pending": [], "legacy_salt": None, "key_exists": False,
+    return {"locks": [], "packs": [], "pending": [], "legacy_salt": None, "key_exists": False, "acl": None,
             "legacy": parse_legacy(None)}
 
 
@@ -395,6 +422,7 @@ class _Work(object):
                           if markers["legacy_salt"] and want["numbers"] else None)
         self.drop_legacy_ids = set()
         self.drop_legacy_pending = False
+        self.server_version = cal_version_of(have["host"].get("os_version"))
 
     def own(self, kind):
         return [m for m in self.markers[kind] if m["mac"] == self.want["macs"].get(m["key_id"])]
@@ -411,6 +439,14 @@ class _Work(object):
             if self.legacy_fp and fp == self.legacy_fp and pack_id in self.packs:
                 return self.packs[pack_id], None
         return None, None
+
+    def same_number(self):
+        """Existing packs whose marker has this declaration's program and numbers but not its mac: the same purchase
+        declared with another count, version or type (issue 12 item 5)."""
+        number_macs = self.want.get("number_macs") or {}
+        return sorted(set(m["key_pack_id"] for m in self.markers["packs"] if m["number_mac"]
+                          and m["number_mac"] == number_macs.get(m["key_id"]) and m["key_pack_id"] in self.packs
+                          and m["mac"] != self.want["macs"].get(m["key_id"])))
 
     def pending(self):
         """This declaration's pending markers, and the lowest highest-id among them (None: none)."""
@@ -472,6 +508,7 @@ def _plan_present(result, work, nonce):
             _set_name(step, _pack_name(want, pack["key_pack_id"]))
             _delete_name(step, marker["name"])
         return
+    _warn_same_number(result, work)
     pending, legacy_pending, highest = work.pending()
     stale = []
     if highest is not None:
@@ -504,7 +541,27 @@ def _plan_present(result, work, nonce):
                         "Give product_version, license_type and count: a pack with those is recognised and marked, "
                         "otherwise the pack is installed." % (want["program"], ", ".join(
                             str(p["key_pack_id"]) for p in same_type)))
-    _plan_install(result, want, list(work.packs.values()), work.markers, stale, work.now, nonce)
+    _refuse_newer_version(want, work.server_version)
+    _plan_install(result, want, list(work.packs.values()), work.markers, stale, work.now, nonce,
+                  work.server_version)
+
+
+def _warn_same_number(result, work):
+    """A declaration that matches no marker, while a pack of the same program and numbers is recorded: most likely
+    the count (or version, or type) was changed in the declaration, which installs a second pack."""
+    result.same_number = work.same_number()
+    if not result.same_number:
+        return
+    old = [work.packs[i] for i in result.same_number]
+    present = work.want["state"] == "present"
+    result.warnings.append(
+        "Key pack %s was recorded for this program and number with other attributes (%s), and this declaration (%s) "
+        "matches no pack, so %s. To change a pack, declare the old one as it was installed with state: absent, and "
+        "the new one with state: present (docs/cal_packs.md, Changing a pack)." % (
+            " and ".join(str(p["key_pack_id"]) for p in old),
+            "; ".join("%s, %s, %s CALs" % (p["product_version"], p["license_type"], p["total"]) for p in old),
+            _describe(work.want),
+            "it installs a second pack beside it" if present else "nothing is removed"))
 
 
 def _adopt(result, work, pack, how, stale):
@@ -517,11 +574,14 @@ def _adopt(result, work, pack, how, stale):
         _delete_name(step, name)
 
 
-def _plan_install(result, want, packs, markers, stale, now, nonce):
+def _plan_install(result, want, packs, markers, stale, now, nonce, server_version=None):
     highest = max([p["key_pack_id"] for p in packs] or [0])
     result.installs = True
     result.pending_name = "pending.%s.%s.%d.%d" % (want["key_id"], want["macs"][want["key_id"]], highest, now)
-    step = result.add("install", "Install %s CAL pack (%s)" % (want["program"], _describe(want)), _install_hint)
+    beside = (" beside key pack %s of the same program and number" % " and ".join(map(str, result.same_number))
+              if result.same_number else "")
+    step = result.add("install", "Install %s CAL pack (%s)%s" % (want["program"], _describe(want), beside),
+                      _install_hint(want, server_version))
     # The pending marker before the lock: a run that reads after the lock changed hands sees it and waits.
     _set_name(step, result.pending_name)
     _take_lock(step, markers, nonce)
@@ -539,6 +599,7 @@ def _plan_absent(result, work):
         _refuse_issued(want, pack)
         _uninstall(result, work, pack)
         return
+    _warn_same_number(result, work)
     pending, legacy_pending, highest = work.pending()
     if highest is not None:
         if [m for m in pending if work.now - m["started"] < PENDING_LEASE]:
@@ -588,18 +649,51 @@ def _uninstall(result, work, pack):
 
 
 def _plan_prune(result, work):
-    """Markers of packs that no longer exist (removed by hand, or by a run of another declaration)."""
+    """Markers of packs that no longer exist (removed by hand, or by a run of another declaration), and pending
+    markers that can no longer mean an install in progress (_stale_pending)."""
     gone = [m for m in work.markers["packs"] if m["key_pack_id"] not in work.packs]
+    dropped = _deleted_names(result)
+    gone += [m for m in _stale_pending(work) if m["name"] not in dropped]
     work.drop_legacy_ids.update(i for i in work.markers["legacy"]["packs"] if i not in work.packs)
     legacy_op = _legacy_rewrite(work)
     if not gone and legacy_op is None:
         return
-    step = result.add("prune", "Forget the markers of key packs that no longer exist, and the first design's markers "
-                               "this run replaced")
+    step = result.add("prune", "Forget the markers of key packs that no longer exist, pending markers of installs "
+                               "that finished or certainly failed, and the first design's markers this run replaced")
     for marker in gone:
         _delete_name(step, marker["name"])
     if legacy_op:
         legacy_op(step)
+
+
+def _stale_pending(work):
+    """Pending markers of any declaration (under a key this task holds) that no install can still be behind:
+    - older than the pack they name: a pack marker with the same mac names a pack that appeared after the pending
+      marker was written (the install finished and was recorded; only its last delete was lost);
+    - left by an install that certainly failed: past PENDING_LEASE, and no unmarked pack has appeared above the
+      highest KeyPackId it recorded, so the install gave nothing a later run could adopt.
+    A pending marker with an unmarked pack above it stays: its own declaration's next run adopts that pack."""
+    stale = []
+    for m in work.markers["pending"]:
+        recorded = [p for p in work.markers["packs"] if (p["key_id"], p["mac"]) == (m["key_id"], m["mac"])
+                    and p["key_pack_id"] in work.packs and p["key_pack_id"] > m["highest"]]
+        expired = work.now - m["started"] >= PENDING_LEASE
+        appeared = [p for p in work.packs.values() if p["key_pack_id"] > m["highest"] and not p["built_in"]
+                    and not p["unlimited"] and p["key_pack_id"] not in work.marked_ids()]
+        if recorded or (expired and not appeared):
+            stale.append(m)
+    return stale
+
+
+def _deleted_names(result):
+    """The value names the plan's steps already delete (a marker's name travels as a secret)."""
+    names = set()
+    for step in result.steps:
+        for op in step.batch.operations:
+            if op.get("method") == "DeleteValue":
+                ref = (op.get("secret_arguments") or {}).get("sValueName")
+                names.add(step.batch.secrets.get(ref) if ref else (op.get("arguments") or {}).get("sValueName"))
+    return names
 
 
 def _legacy_rewrite(work):
@@ -687,25 +781,43 @@ def install_error_is_definite(install_plan, results):
 # --- the diff -----------------------------------------------------------------------------------
 
 def view(have):
-    """The declared pack as the diff shows it (observe() found it); never a number or a marker."""
+    """The declared pack as the diff shows it (observe() found it), and who may read the marker key; never a
+    number or a marker."""
     pack = have.get("declared")
-    return _view(have, pack, recorded=pack is not None and _has_marker(have, pack))
+    view_ = _view(have, pack, recorded=pack is not None and _has_marker(have, pack))
+    view_["marker_key_access"] = acl_text((have.get("markers") or read_markers_empty())["acl"])
+    return view_
 
 
 def predict(want, have, plan_):
-    """view() after the plan, for check mode (a new pack's id is not known before Windows assigns it)."""
+    """view() after the plan, for check mode (a new pack's id is not known before Windows assigns it). Every
+    plan that changes something leaves the marker key restricted (prepare() or the secure step)."""
     if want["state"] == "absent":
-        return _view(want, None, False)
-    if plan_.pack is not None:
-        return _view(want, plan_.pack, True)
-    return {"program": want["program"], "state": "present", "key_pack_id": None,
-            "product_version": want["product_version"], "license_type": want["license_type"],
-            "total": want["count"], "recorded": True}
+        view_ = _view(want, None, False)
+    elif plan_.pack is not None:
+        view_ = _view(want, plan_.pack, True)
+    else:
+        view_ = {"program": want["program"], "state": "present", "key_pack_id": None,
+                 "product_version": want["product_version"], "license_type": want["license_type"],
+                 "total": want["count"], "recorded": True}
+    current = (have.get("markers") or read_markers_empty())["acl"]
+    view_["marker_key_access"] = acl_text(MARKER_KEY_ACL_VIEW if plan_.changed else current)
+    return _with_same_number(view_, plan_)
 
 
-def after(want, pack):
-    """The view once the plan is applied, from the pack read back."""
-    return _view(want, pack, recorded=pack is not None)
+def after(want, pack, acl=None, plan_=None):
+    """The view once the plan is applied, from the pack and the marker key's ACL read back."""
+    view_ = _view(want, pack, recorded=pack is not None)
+    view_["marker_key_access"] = acl_text(acl)
+    return _with_same_number(view_, plan_)
+
+
+def _with_same_number(view_, plan_):
+    """Packs of the same program and number with other attributes, which the declaration leaves (only when some
+    exist: the diff says a changed count installs a second pack)."""
+    if plan_ is not None and plan_.same_number:
+        view_["same_number_packs"] = list(plan_.same_number)
+    return view_
 
 
 def _has_marker(have, pack):
@@ -722,6 +834,115 @@ def _view(want, pack, recorded):
     return view_
 
 
+# --- the marker key's ACL -----------------------------------------------------------------------
+# Markers are keyed (a reader learns nothing about a number), and the key holding them is readable by SYSTEM
+# and Administrators only: HKLM\SOFTWARE grants Users read, and a new key inherits its parent's ACL ([SYS]
+# learn.microsoft.com/windows/win32/sysinfo/registry-key-security-and-access-rights: "The ACLs in a default
+# security descriptor for a key are inherited from its direct parent key"). StdRegProv.SetSecurityDescriptor
+# takes a __SecurityDescriptor ([W32 wmi] setsecuritydescriptor-method-in-class-stdregprov; classes
+# [W32 wmisdk] --securitydescriptor, --ace, --trustee: "Either a name or an SID (byte array) can be used").
+SID_SYSTEM = "S-1-5-18"  # well-known SIDs: NT AUTHORITY\SYSTEM
+SID_ADMINISTRATORS = "S-1-5-32-544"  # BUILTIN\Administrators
+KEY_ALL_ACCESS = 0xF003F  # registry-key-security-and-access-rights
+ACCESS_ALLOWED_ACE_TYPE = 0  # ACE_HEADER AceType (winnt.h)
+CONTAINER_INHERIT_ACE = 0x2  # ACE_HEADER AceFlags: subkeys inherit the ACE
+INHERITED_ACE = 0x10
+# SECURITY_DESCRIPTOR_CONTROL: SE_DACL_PRESENT tells SetSecurityDescriptor to replace the DACL (the method
+# pages' Remarks), SE_DACL_PROTECTED stops inheritance from HKLM\SOFTWARE.
+SE_DACL_PRESENT = 0x4
+SE_DACL_PROTECTED = 0x1000
+MARKER_KEY_ACL = ((SID_SYSTEM, KEY_ALL_ACCESS), (SID_ADMINISTRATORS, KEY_ALL_ACCESS))
+MARKER_KEY_ACL_VIEW = {"protected": True, "aces": [
+    {"sid": sid, "mask": mask, "type": ACCESS_ALLOWED_ACE_TYPE, "flags": CONTAINER_INHERIT_ACE}
+    for sid, mask in MARKER_KEY_ACL]}
+
+
+def read_acl(results):
+    """The marker key's DACL from GetSecurityDescriptor: {'protected', 'aces': [{sid, mask, type, flags}]}, or
+    None when the key does not exist (or the read is not in `results`)."""
+    try:
+        result = results["marker_acl"]
+    except KeyError:
+        return None
+    if not result.ok:
+        if result.return_value == wmi.REGISTRY_NOT_FOUND:
+            return None
+        raise PlanError("could not read the CAL pack marker key's security descriptor: %s" % result.message())
+    descriptor = result.out.get("Descriptor") or {}
+    aces = []
+    for ace in descriptor.get("DACL") or []:
+        trustee = ace.get("Trustee") or {}
+        sid = trustee.get("SidString") or (sid_text(trustee["SID"]) if trustee.get("SID") else None)
+        aces.append({"sid": sid, "mask": ace.get("AccessMask") or 0, "type": ace.get("AceType") or 0,
+                     "flags": ace.get("AceFlags") or 0})
+    return {"protected": bool((descriptor.get("ControlFlags") or 0) & SE_DACL_PROTECTED), "aces": aces}
+
+
+def acl_is_restricted(acl):
+    """Protected from inheritance, and exactly SYSTEM and Administrators with full control, nothing else."""
+    if not acl or not acl["protected"]:
+        return False
+    granted = sorted((a["sid"], a["mask"]) for a in acl["aces"]
+                     if a["type"] == ACCESS_ALLOWED_ACE_TYPE and not a["flags"] & INHERITED_ACE)
+    return len(granted) == len(acl["aces"]) and granted == sorted(MARKER_KEY_ACL)
+
+
+def acl_text(acl):
+    """The DACL in SDDL's form, SIDs and masks as numbers ('D:P(A;CI;0xf003f;;;S-1-5-18)...'); None: no key."""
+    if acl is None:
+        return None
+    flags = {CONTAINER_INHERIT_ACE: "CI", 0x1: "OI", 0x4: "NP", 0x8: "IO", INHERITED_ACE: "ID"}
+    parts = []
+    for ace in acl["aces"]:
+        kind = {ACCESS_ALLOWED_ACE_TYPE: "A", 1: "D"}.get(ace["type"], str(ace["type"]))
+        ace_flags = "".join(text for bit, text in sorted(flags.items()) if ace["flags"] & bit)
+        parts.append("(%s;%s;0x%x;;;%s)" % (kind, ace_flags, ace["mask"], ace["sid"]))
+    return "D:%s%s" % ("P" if acl["protected"] else "AI", "".join(parts))
+
+
+def sid_bytes(sid):
+    """A SID string as its binary form (revision, count, 48-bit authority big-endian, sub-authorities
+    little-endian: MS-DTYP 2.4.2.2 SID)."""
+    parts = [int(p) for p in sid.split("-")[1:]]
+    revision, authority, subs = parts[0], parts[1], parts[2:]
+    data = [revision, len(subs)] + list(authority.to_bytes(6, "big"))
+    for sub in subs:
+        data += list(sub.to_bytes(4, "little"))
+    return data
+
+
+def sid_text(data):
+    data = bytes(bytearray(data))
+    subs = [int.from_bytes(data[8 + 4 * i:12 + 4 * i], "little") for i in range(data[1])]
+    return "S-%d-%d%s" % (data[0], int.from_bytes(data[2:8], "big"), "".join("-%d" % s for s in subs))
+
+
+def embedded_instance(cim_class, properties, types=None):
+    """An instance argument for the bridge (host_bridge.ps1 ConvertTo-CimInstanceArgument builds it with
+    New-CimInstance -ClientOnly): `types` gives the CIM type of each scalar property, which a client-only
+    instance has no schema to take from; dicts made by this function nest."""
+    return {"cim_class": cim_class, "properties": properties, "types": types or {}}
+
+
+def _restricted_descriptor():
+    aces = []
+    for sid, mask in MARKER_KEY_ACL:
+        binary = sid_bytes(sid)
+        trustee = embedded_instance("__Trustee", {"SID": binary, "SidLength": len(binary), "SidString": sid},
+                                    {"SID": "UInt8Array", "SidLength": "UInt32", "SidString": "String"})
+        aces.append(embedded_instance(
+            "__ACE", {"AccessMask": mask, "AceFlags": CONTAINER_INHERIT_ACE, "AceType": ACCESS_ALLOWED_ACE_TYPE,
+                      "Trustee": trustee}, {"AccessMask": "UInt32", "AceFlags": "UInt32", "AceType": "UInt32"}))
+    return embedded_instance("__SecurityDescriptor", {"ControlFlags": SE_DACL_PRESENT | SE_DACL_PROTECTED,
+                                                      "DACL": aces}, {"ControlFlags": "UInt32"})
+
+
+def _secure(step):
+    """SYSTEM and Administrators, full control, not inherited: local users can no longer list the markers."""
+    step.invoke(wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "SetSecurityDescriptor", name="secure",
+                arguments=dict(_reg_args(), Descriptor=_restricted_descriptor()))
+
+
 # --- registry operations ------------------------------------------------------------------------
 
 def _reg_args():
@@ -729,7 +950,8 @@ def _reg_args():
 
 
 def _pack_name(want, key_pack_id):
-    return "pack.%d.%s.%s" % (key_pack_id, want["key_id"], want["macs"][want["key_id"]])
+    return "pack.%d.%s.%s.%s" % (key_pack_id, want["key_id"], want["macs"][want["key_id"]],
+                                 want["number_macs"][want["key_id"]])
 
 
 def _set_name(step, value_name, **kwargs):
@@ -780,11 +1002,24 @@ def _install_call(step, want):
                         secret_arguments={"sAgreementNumber": numbers["agreement_number"]})
 
 
-def _install_hint(result):
-    return ("Installing CALs validates the pack with the Microsoft Clearinghouse over the Internet: check that the "
+def _install_hint(want, server_version):
+    """What to check when Windows refuses the install, the likeliest cause first."""
+    version = want["product_version"]
+    first = ""
+    if version and server_version is None:
+        first = ("A license server takes CALs of its own Windows Server version and earlier, and the module could not "
+                 "read this server's version: check that it runs Windows Server %s or later. " % version)
+    elif version and want["product_version_id"] != PRODUCT_VERSION_ARGUMENT[version]:
+        first = ("product_version_id %d was sent for %s CALs instead of %d: check that it is the number Windows "
+                 "expects. " % (want["product_version_id"], version, PRODUCT_VERSION_ARGUMENT[version]))
+
+    def hint(result):
+        return first + (
+            "Installing CALs validates the pack with the Microsoft Clearinghouse over the Internet: check that the "
             "license server can reach it, and that the numbers, product version and license type are those of "
             "the purchase. Without Internet access, get a license key pack ID by web or telephone and use "
             "program: license_key_pack_id.")
+    return hint
 
 
 def _describe(want):
@@ -792,10 +1027,20 @@ def _describe(want):
     return ", ".join(p for p in parts if p) or "version, type and count from the code"
 
 
-def _warn_version(result, want, have):
-    server = cal_version_of(have["host"].get("os_version"))
+def _refuse_newer_version(want, server):
+    """Before an install: a license server takes CALs of its own Windows Server version and earlier ([WSD]
+    remote/remote-desktop-services/rds-client-access-license.md, "RDS CAL version compatibility", the table of
+    license server versions: a 2022 license server takes 2016, 2019 and 2022 CALs, not 2025 ones; the prose
+    beside it says the reverse, the table and every other source agree with the rule here)."""
     version = want["product_version"]
-    if server and version and VERSION_ORDER.index(version) > VERSION_ORDER.index(server):
-        result.warnings.append("%s CALs are newer than this license server (Windows Server %s): a license server "
-                               "holds CALs of its own version and earlier, so Windows may refuse them."
-                               % (version, server))
+    if not (server and version) or VERSION_ORDER.index(version) <= VERSION_ORDER.index(server):
+        return
+    table = ["2016", "2019", "2022", "2025"]  # the versions the table covers
+    accepted = [v for v in table if server in table and table.index(v) <= table.index(server)]
+    raise PlanError("%s CALs cannot be installed on this license server: it runs Windows Server %s, and a license "
+                    "server takes CALs of its own Windows Server version and earlier (%s; Microsoft's RDS CAL version "
+                    "compatibility table). Nothing was changed. Install them on a Windows Server %s license server, "
+                    "or declare the product_version of CALs this server takes."
+                    % (version, server, "a %s license server takes %s CALs" % (server, " and ".join(
+                        [", ".join(accepted[:-1]), accepted[-1]] if len(accepted) > 1 else accepted))
+                        if accepted else "the table starts at 2016", version))

@@ -7,6 +7,7 @@ refusals.
 
 import os
 import threading
+import time
 from types import SimpleNamespace
 
 import hashlib
@@ -14,6 +15,9 @@ import hashlib
 import pytest
 import yaml
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _cal_pack as cal_pack
+
+from rdlab.model import windows
+from rdlab.model.host import Host
 
 from .support import PLAYBOOKS, ModuleLab, is_read, leaks, plan_actions, without
 
@@ -53,9 +57,11 @@ def lab(tmp_path_factory):
         f"race:license_server:domain={DOMAIN}",     # three runs at once
         f"legacy:license_server:domain={DOMAIN}",   # markers of the first design
         f"rotate:license_server:domain={DOMAIN}",   # a new marker key
+        f"acl:license_server:domain={DOMAIN}",      # a marker key an earlier version left readable by Users
+        f"stale:license_server:domain={DOMAIN}",    # pending markers no install is behind any more
         "bare",                                     # not a license server
     )
-    for host in ("ls1", "hand", "twins", "drop", "flaky", "race", "legacy", "rotate"):
+    for host in ("ls1", "hand", "twins", "drop", "flaky", "race", "legacy", "rotate", "acl", "stale"):
         lab.seed(host, ACTIVATED)
     yield lab
     lab.stop()
@@ -110,7 +116,11 @@ def test_check_mode_predicts_each_install(nine):
         assert plan_actions(check) == ["prepare", "install", "mark"]
         assert plan_actions(real) == (["prepare"] if i == 0 else []) + ["install", "mark"]
         absent = {"program": real["diff"]["after"]["program"], "state": "absent"}
-        assert check["diff"]["before"] == real["diff"]["before"] == absent
+        assert without(check["diff"]["before"], "marker_key_access") == without(real["diff"]["before"],
+                                                                                "marker_key_access") == absent
+        # Who can read the marker key: no key before the first task; each later one finds it restricted.
+        assert check["diff"]["before"]["marker_key_access"] is None
+        assert real["diff"]["before"]["marker_key_access"] == (None if i == 0 else RESTRICTED)
         # Windows chooses the new pack's id: check mode cannot know it.
         assert check["diff"]["after"]["key_pack_id"] is None
         assert without(check["diff"]["after"], "key_pack_id") == without(real["diff"]["after"], "key_pack_id")
@@ -172,23 +182,50 @@ def test_markers_are_keyed_and_nothing_unkeyed_is_derived_from_a_number(lab, nin
     declarations = [declaration_text(d) for d in DECLARED]
     assert macs == {cal_pack.mac(key, text) for text in declarations}
     assert not macs & {cal_pack.mac(b"another key of twenty characters", text) for text in declarations}
+    # The second mac, of the program and numbers alone (issue 12 item 5), is keyed with the same key.
+    number_macs = {n.split(".")[4] for n in names if n.startswith("pack.")}
+    assert number_macs == {cal_pack.mac(key, cal_pack._purchase(text)) for text in declarations}
+    macs |= number_macs
     results = {f"{name} results": str(run.tasks) for name, run in vars(nine).items() if hasattr(run, "tasks")}
     assert leaks(results, sorted(macs)) == []
     unkeyed = sorted({getattr(hashlib, algorithm)(form.encode()).hexdigest()
                       for value in NUMBERS.values() for form in (value, value.replace("-", ""))
                       for algorithm in ("md5", "sha1", "sha256")}
-                     | {hashlib.sha256(("v1|" + text).encode()).hexdigest() for text in declarations})
+                     | {hashlib.sha256(("v1|" + text).encode()).hexdigest() for text in declarations}
+                     | {hashlib.sha256(cal_pack._purchase(text).encode()).hexdigest() for text in declarations})
     texts = {f"{name} output": run.output for name, run in vars(nine).items() if hasattr(run, "output")}
     texts["transcript"] = (lab.lab.dir / "transcript.jsonl").read_text()
     texts["state of ls1"] = (lab.lab.dir / "hosts" / "ls1.json").read_text()
     assert leaks(texts, unkeyed) == []
 
 
-def test_a_newer_version_than_the_server_warns(lab, nine):
-    result = lab.run("ls1", "cal_pack", agreement("select", "1212121", version="2025"), check=True).result()
-    assert result["warnings"] == [
-        "ls1: 2025 CALs are newer than this license server (Windows Server 2022): a license server holds CALs of its "
-        "own version and earlier, so Windows may refuse them."]
+def test_cals_newer_than_the_server_are_refused_before_touching_it(lab, nine):
+    """Issue 12 item 9: 2025 CALs on a 2022 license server. The read gives the server's version, so the task
+    names the real cause and sends nothing that changes the host."""
+    before = lab.state("ls1")
+    for check in (True, False):
+        run = lab.run("ls1", "cal_pack", agreement("select", "1212121", version="2025"), check=check)
+        assert run.statuses() == ["failed"]
+        assert run.result()["msg"].startswith(
+            "2025 CALs cannot be installed on this license server: it runs Windows Server 2022, and a license server "
+            "takes CALs of its own Windows Server version and earlier (a 2022 license server takes 2016, 2019 and "
+            "2022 CALs; Microsoft's RDS CAL version compatibility table). Nothing was changed.")
+        assert len(run.commands("ls1")) == 1 and all(is_read(op) for batch in run.batches("ls1") for op in batch)
+    assert lab.state("ls1") == before
+
+
+def test_an_install_windows_refuses_for_its_version_leaves_no_pending_marker(lab):
+    """The version number Windows is sent is overridden (product_version_id 8, 2025's, for a 2022 declaration):
+    the server refuses it, the message says what to check first, and the same run drops its pending marker."""
+    declaration = agreement("select", "2468024", count=3, product_version_id=8)
+    run = lab.run("flaky", "cal_pack", declaration)
+    assert run.statuses() == ["failed"]
+    assert run.result()["msg"].startswith(
+        "Could not install select CAL pack (2022, per_device, 3 CALs): Win32_TSLicenseKeyPack."
+        "InstallAgreementLicenseKeyPack in root/cimv2 returned 0x8004100C WBEM_E_NOT_SUPPORTED (Not supported). "
+        "product_version_id 8 was sent for 2022 CALs instead of 7: check that it is the number Windows expects.")
+    assert plan_actions(run.result())[-1] == "forget"
+    assert not any(name.startswith("pending.") for name in markers(lab, "flaky"))
 
 
 def test_equal_agreements_are_both_installed_and_neither_twice(lab, nine):
@@ -217,7 +254,8 @@ def test_absent_removes_only_the_matched_pack(lab, nine):
     run = lab.run("ls1", "cal_pack", select)
     real = run.result()
     assert plan_actions(check) == plan_actions(real) == ["lock", "uninstall"]
-    assert check["diff"] == real["diff"] and real["diff"]["after"] == {"program": "select", "state": "absent"}
+    assert check["diff"] == real["diff"]
+    assert real["diff"]["after"] == {"program": "select", "state": "absent", "marker_key_access": RESTRICTED}
     assert real["key_pack_id"] == pack_id and real["changed"] is True
     assert packs(lab, "ls1") == without(before, pack_id)
     assert not any(name.startswith(f"pack.{pack_id}.") for name in markers(lab, "ls1"))
@@ -382,8 +420,8 @@ BAD = [  # (declaration, message after "Invalid options for remote_desktop.licen
      "authorization_number must be 15 letters and digits from the Open License confirmation; hyphens and spaces "
      "are ignored (got 14 characters)"),
     (agreement("select", "{{ lettered_agreement }}"),
-     "agreement_number must be the enrollment or agreement number: digits only, usually 7; hyphens and spaces "
-     "are ignored (got 7 characters)"),
+     "agreement_number must be the enrollment or agreement number: digits only, 5 to 10, usually 7; hyphens and "
+     "spaces are ignored (it contains a letter, and only digits are accepted)"),
     ({"program": "license_key_pack_id", "key_pack_id": "{{ short_key_pack_id }}"},
      "key_pack_id must be the 35-character license key pack ID from web or telephone installation; hyphens and "
      "spaces are ignored (got 34 characters)"),
@@ -497,3 +535,144 @@ def test_a_new_marker_key_is_rotated_in_and_markers_of_removed_packs_are_pruned(
     assert plan_actions(pruned) == ["lock", "prune"]
     assert lab.run("rotate", "cal_pack", dict(first, marker_key=new)).result()["changed"] is False
     assert [n.split(".")[1] for n in markers(lab, "rotate") if n.startswith("pack.")] == [str(ids[0])]
+
+
+# --- the marker key's ACL: SYSTEM and Administrators only (issue 9) ----------------------------------------
+
+USERS, ADMINISTRATORS = "S-1-5-32-545", "S-1-5-32-544"
+RESTRICTED = "D:P(A;CI;0xf003f;;;S-1-5-18)(A;CI;0xf003f;;;S-1-5-32-544)"
+INHERITED = "D:AI(A;CIID;0xf003f;;;S-1-5-18)(A;CIID;0xf003f;;;S-1-5-32-544)(A;CIID;0x20019;;;S-1-5-32-545)"
+
+
+def readable_by(lab, host, sid) -> bool:
+    """Whether the lab's model of the key's DACL lets `sid` read the marker names."""
+    return windows.can_read_values(Host(lab.state(host)), MARKERS, sid)
+
+
+def test_the_first_install_leaves_the_marker_key_to_system_and_administrators(lab, nine):
+    assert not readable_by(lab, "ls1", USERS) and readable_by(lab, "ls1", ADMINISTRATORS)
+    first = nine.real.results()[0]
+    methods = [op["method"] for op in first["plan"][0]["operations"]]
+    assert methods == ["CreateKey", "SetSecurityDescriptor", "SetStringValue"]
+    assert all(r["diff"]["after"]["marker_key_access"] == RESTRICTED for r in nine.real.results())
+    assert nine.real.results()[0]["diff"]["before"]["marker_key_access"] is None  # no key yet
+
+
+def test_a_marker_key_readable_by_users_is_restricted_once(lab):
+    declared = agreement("spla", "56565656", count=7)
+    assert lab.run("acl", "cal_pack", declared).result()["changed"] is True
+    # The key as the previous version of the collection left it: inheriting HKLM\SOFTWARE's DACL.
+    lab.seed("acl", {"registry_security": {MARKERS: {"protected": False, "aces": []}}})
+    before = lab.state("acl")
+    assert readable_by(lab, "acl", USERS)
+
+    check = lab.run("acl", "cal_pack", declared, check=True).result()
+    assert lab.state("acl") == before
+    assert check["changed"] is True and plan_actions(check) == ["lock", "secure"]
+    assert (check["diff"]["before"]["marker_key_access"], check["diff"]["after"]["marker_key_access"]) == (
+        INHERITED, RESTRICTED)
+
+    real = lab.run("acl", "cal_pack", declared).result()
+    assert real["changed"] is True and plan_actions(real) == ["lock", "secure"]
+    assert without(real["diff"]["after"], "key_pack_id") == without(check["diff"]["after"], "key_pack_id")
+    assert not readable_by(lab, "acl", USERS) and readable_by(lab, "acl", ADMINISTRATORS)
+    unchanged = ("registry", "registry_security")
+    assert without(lab.state("acl"), *unchanged) == without(before, *unchanged)
+
+    again = lab.run("acl", "cal_pack", declared).result()
+    assert again["changed"] is False and again["plan"] == []
+    assert again["diff"]["before"]["marker_key_access"] == again["diff"]["after"]["marker_key_access"] == RESTRICTED
+
+
+# --- pending markers no install is behind (issue 9 remainder) ------------------------------------------------
+
+def pending_marker(declaration: dict, highest: int, started: int) -> str:
+    want = cal_pack.validate(dict(dict.fromkeys(cal_pack.ARGUMENT_SPEC), **dict(
+        declaration, marker_key=NUMBERS["vault_cal_pack_marker_key"], previous_marker_keys=[], force=False)))
+    return "pending.%s.%s.%d.%d" % (want["key_id"], want["macs"][want["key_id"]], highest, started)
+
+
+def seed_names(lab, host, *names):
+    lab.seed(host, {"registry": {MARKERS: {n.lower(): {"name": n, "type": "REG_SZ", "data": ""} for n in names}}})
+
+
+def test_pending_markers_no_install_is_behind_are_pruned_by_the_next_run(lab):
+    """A job killed after writing its pending marker (declaration `died`), and an install recorded whose last
+    delete was lost (declaration `kept`): the next run of any declaration forgets both; a pending marker with an
+    unmarked pack above it stays for its own declaration to adopt."""
+    kept, died, adopt = (agreement("spla", n, count=c) for n, c in (("1010101", 4), ("2020202", 6), ("3030303", 8)))
+    kept_id = lab.run("stale", "cal_pack", kept).result()["key_pack_id"]
+    now = int(time.time())
+    leftover = pending_marker(kept, kept_id - 1, now - 30)
+    dead = pending_marker(died, kept_id, now - cal_pack.PENDING_LEASE - 60)
+    seed_names(lab, "stale", leftover, dead)
+    run = lab.run("stale", "cal_pack", kept).result()
+    assert run["changed"] is True and run["matched_by"] == "marker" and plan_actions(run) == ["lock", "prune"]
+    assert not any(n.startswith("pending.") for n in markers(lab, "stale"))
+
+    interrupted = pending_marker(adopt, kept_id, now - cal_pack.PENDING_LEASE - 60)
+    seed_names(lab, "stale", interrupted)
+    by_hand = install_by_hand(lab, "stale", agreement_type=4, number="3030303", version=7, product_type=0, count=8)
+    assert lab.run("stale", "cal_pack", kept).result()["changed"] is False  # a pack above it: it stays
+    assert interrupted in markers(lab, "stale")
+    adopted = lab.run("stale", "cal_pack", adopt).result()
+    assert (adopted["matched_by"], adopted["key_pack_id"]) == ("pending", by_hand)
+    assert not any(n.startswith("pending.") for n in markers(lab, "stale"))
+    assert lab.run("stale", "cal_pack", kept).result()["changed"] is False
+
+
+# --- a changed count (issue 12 item 5) --------------------------------------------------------------------------
+
+def test_a_changed_count_warns_and_the_documented_way_changes_the_pack(lab):
+    """The user raises count from 5 to 9 in the declaration: the plan, the diff and a warning say a second pack
+    will be installed beside the first; declaring the old one absent (docs/cal_packs.md) leaves only the new."""
+    old = agreement("enterprise_agreement", "4242424", count=5)
+    new = dict(old, count=9)
+    first = lab.run("stale", "cal_pack", old).result()["key_pack_id"]
+    check = lab.run("stale", "cal_pack", new, check=True).result()
+    assert check["changed"] is True and check["diff"]["after"]["same_number_packs"] == [first]
+    assert check["plan"][0]["description"] == (f"Install enterprise_agreement CAL pack (2022, per_device, 9 CALs) "
+                                               f"beside key pack {first} of the same program and number")
+    assert check["warnings"] == [
+        f"stale: Key pack {first} was recorded for this program and number with other attributes (2022, per_device, "
+        "5 CALs), and this declaration (2022, per_device, 9 CALs) matches no pack, so it installs a second pack "
+        "beside it. To change a pack, declare the old one as it was installed with state: absent, and the new one "
+        "with state: present (docs/cal_packs.md, Changing a pack)."]
+    assert "4242424" not in str(check)
+    changed = lab.tasks("stale", ("cal_pack", dict(old, state="absent")), ("cal_pack", new))
+    assert changed.statuses() == ["changed", "changed"]
+    assert [r.get("warnings", []) for r in changed.results()] == [[], []]
+    assert first not in packs(lab, "stale")
+    assert packs(lab, "stale")[changed.results()[1]["key_pack_id"]]["TotalLicenses"] == 9
+
+
+# --- the license_server role: a failed pack named although the loop is no_log (issue 12 item 8) ----------------
+
+def test_the_role_names_a_failed_pack_by_its_safe_label_and_role_variables(lab):
+    packs_declared = [
+        agreement("spla", "{{ good }}", count=2),
+        agreement("select", "{{ lettered }}", count=3),
+        agreement("select", "{{ too_new }}", version="2025", count=4),
+    ]
+    numbers = {"good": "7070707", "lettered": "12a4567", "too_new": "8080809"}
+    play = [{"name": "role", "hosts": "stale", "gather_facts": False, "vars": dict(numbers, **{
+        "license_server_activation": "unmanaged", "license_server_cal_packs": packs_declared,
+        "license_server_cal_pack_marker_key": NUMBERS["vault_cal_pack_marker_key"]}),
+        "roles": ["remote_desktop.licensing.license_server"]}]
+    run = lab.play(play)
+    assert run.rc != 0, run.output
+    named = [t for t in run.tasks if t["task"].endswith("Name the CAL packs that failed")]
+    assert [t["status"] for t in named] == ["failed"]
+    assert named[0]["result"]["msg"] == (
+        "CAL pack 'select 2022 per_device 3 present' (item 2 of license_server_cal_packs) failed: Invalid options for "
+        "remote_desktop.licensing.cal_pack: license_server_cal_agreement_number must be the enrollment or agreement "
+        "number: digits only, 5 to 10, usually 7; hyphens and spaces are ignored (it contains a letter, and only "
+        "digits are accepted) "
+        "CAL pack 'select 2025 per_device 4 present' (item 3 of license_server_cal_packs) failed: 2025 CALs cannot be "
+        "installed on this license server: it runs Windows Server 2022, and a license server takes CALs of its own "
+        "Windows Server version and earlier (a 2022 license server takes 2016, 2019 and 2022 CALs; Microsoft's RDS "
+        "CAL version compatibility table). Nothing was changed. Install them on a Windows Server 2025 license "
+        "server, or declare the license_server_cal_product_version of CALs this server takes.")
+    assert run.statuses()[-2:] == ["failed", "failed"]  # the loop (its failures ignored, to be named) and the report
+    assert any(p["TotalLicenses"] == 2 for p in packs(lab, "stale").values())  # the good pack is installed
+    assert leaks({"output": run.output, "results": str(run.tasks)}, sorted(numbers.values())) == []

@@ -85,7 +85,10 @@ def out_names(method: dict) -> set[str]:
 def check_embedded(method: dict, out: dict) -> None:
     """Embedded objects (FindLicenseServers' Win32_TSDiscoveredLicenseServer) carry every property, in Windows's case."""
     for param in (p for p in method["params"] if p["direction"] == "out" and p["type"].startswith("object:")):
-        embedded = SCHEMA.find_class("root/cimv2/TerminalServices", param["type"][7:].rstrip("[]"))
+        class_name = param["type"][7:].rstrip("[]")
+        if class_name.startswith("__"):  # WMI system classes (__SecurityDescriptor) are not in the TermServ schema
+            continue
+        embedded = SCHEMA.find_class("root/cimv2/TerminalServices", class_name)
         for item in out.get(param["name"]) or []:
             assert set(item) == {p["name"] for p in embedded["properties"]}, (method["name"], item)
 

@@ -34,6 +34,12 @@ NOT_CIM = {
     "LicensingGracePeriodEnded",
     # plan step words
     "Publish", "Unpublish",
+    # properties of the WMI system classes __SecurityDescriptor, __ACE and __Trustee, which the extracted schema
+    # does not hold (MicrosoftDocs/win32 desktop-src/WmiSdk/--securitydescriptor.md, --ace.md, --trustee.md;
+    # DACL and SID pass as acronyms), and the CimType names the bridge converts an embedded instance's
+    # properties to (Microsoft.Management.Infrastructure.CimType)
+    "ControlFlags", "AccessMask", "AceFlags", "AceType", "Trustee", "SidLength", "SidString",
+    "UInt32", "UInt8Array", "String",
 }
 
 

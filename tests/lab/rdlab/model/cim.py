@@ -222,6 +222,15 @@ class StrictArguments(dict):
 
 # --- values ------------------------------------------------------------------------------------
 
+class EmbeddedInstance(dict):
+    """An instance given as a method argument (what New-CimInstance -ClientOnly makes): its class name and
+    properties. A parameter typed object:<class> takes only an instance of that class."""
+
+    def __init__(self, class_name: str, properties: dict):
+        super().__init__(properties)
+        self.class_name = class_name
+
+
 UINT_RANGES = {"uint8": 0xFF, "uint16": 0xFFFF, "uint32": 0xFFFFFFFF, "uint64": 0xFFFFFFFFFFFFFFFF}
 SINT_RANGES = {"sint8": 7, "sint16": 15, "sint32": 31, "sint64": 63}
 
@@ -249,6 +258,10 @@ def coerce(value: Any, cim_type: str) -> Any:
         return value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
     if cim_type == "datetime":
         return value
+    if cim_type.startswith("object:"):
+        if isinstance(value, EmbeddedInstance) and value.class_name.lower() == cim_type[len("object:"):].lower():
+            return value
+        raise WbemError(WBEM_E_TYPE_MISMATCH, f"the value is not an instance of {cim_type[len('object:'):]}")
     raise WbemError(WBEM_E_TYPE_MISMATCH, f"type {cim_type} is not modelled")
 
 

@@ -83,8 +83,6 @@ NOT_MODELLED: list[tuple[str, tuple[str, ...], str]] = [
      "membership are modelled"),
     ("Win32_ComputerSystem", ("JoinDomainOrWorkgroup", "Rename", "SetPowerState", "UnjoinDomainOrWorkgroup"),
      "a lab host's name and domain are set when it is seeded (rdlab), not by a call"),
-    ("StdRegProv", ("GetSecurityDescriptor", "SetSecurityDescriptor"),
-     "issue 9 branch: registry security descriptors are being modelled there"),
 ]
 
 

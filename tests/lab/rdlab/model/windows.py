@@ -183,7 +183,8 @@ def delete_value(host, _instance, args):
 
 def check_access(host, _instance, args):
     """[W32 wmi] checkaccess-method-in-class-stdregprov: bGranted true when the caller holds the rights asked for.
-    The lab's caller is an administrator, who holds every right on HKLM keys (ASSUMED: ACLs are not modelled);
+    The lab's caller is an administrator, who holds every right on HKLM keys (ASSUMED: every DACL the lab models
+    grants Administrators full control);
     a missing key answers 2 like Get*Value (ASSUMED)."""
     if args.get("hDefKey", HKLM) != HKLM:
         return ERROR_ACCESS_DENIED, {"bGranted": False}
@@ -191,6 +192,108 @@ def check_access(host, _instance, args):
     if not host.reg_key_exists(key) and not host.reg_has_subkeys(key):
         return ERROR_FILE_NOT_FOUND, {"bGranted": False}
     return 0, {"bGranted": True}
+
+
+# --- StdRegProv key security: GetSecurityDescriptor / SetSecurityDescriptor ----------------------------
+# [W32 wmi] getsecuritydescriptor- and setsecuritydescriptor-method-in-class-stdregprov; the descriptor is a
+# __SecurityDescriptor of __ACE and __Trustee ([W32 wmisdk] --securitydescriptor, --ace, --trustee). A key
+# without a descriptor of its own inherits its parent's inheritable ACEs ([SYS] registry-key-security-and-
+# access-rights: "The ACLs in a default security descriptor for a key are inherited from its direct parent
+# key"). The hive's top keys carry SOFTWARE_DACL (ASSUMED, below). state["registry_security"] holds the
+# descriptors set: {key: {"protected": bool, "aces": [{"sid", "mask", "type", "flags"}]}}.
+KEY_ALL_ACCESS, KEY_READ, KEY_QUERY_VALUE = 0xF003F, 0x20019, 0x1  # registry-key-security-and-access-rights
+CONTAINER_INHERIT_ACE, INHERITED_ACE = 0x2, 0x10  # ACE_HEADER AceFlags (winnt.h)
+SE_DACL_PRESENT, SE_DACL_AUTO_INHERITED, SE_DACL_PROTECTED, SE_SELF_RELATIVE = 0x4, 0x400, 0x1000, 0x8000
+ERROR_INVALID_PARAMETER = 87
+# HKLM\SOFTWARE's DACL as a fresh Windows Server has it: SYSTEM and Administrators full control, Users read,
+# each inherited by subkeys. ASSUMED from the default permission tables of the Windows Registry Guide
+# (Microsoft Press, "Mapping Default Permissions"): no Microsoft reference page lists it.
+SOFTWARE_DACL = (("S-1-5-18", KEY_ALL_ACCESS), ("S-1-5-32-544", KEY_ALL_ACCESS), ("S-1-5-32-545", KEY_READ))
+ACCOUNTS = {"S-1-5-18": ("NT AUTHORITY", "SYSTEM"), "S-1-5-32-544": ("BUILTIN", "Administrators"),
+            "S-1-5-32-545": ("BUILTIN", "Users")}
+
+
+def key_security(host, key: str) -> dict:
+    """{"protected", "dacl"}: the key's effective DACL, its own ACEs then those it inherits."""
+    key = key.lower().rstrip("\\")
+    own = host.state.get("registry_security", {}).get(key) or {"protected": False, "aces": []}
+    if own["protected"]:
+        return {"protected": True, "dacl": list(own["aces"])}
+    if "\\" not in key:
+        inherited = [{"sid": sid, "mask": mask, "type": 0, "flags": CONTAINER_INHERIT_ACE} for sid, mask in SOFTWARE_DACL]
+    else:
+        inherited = [dict(a, flags=a["flags"] | INHERITED_ACE) for a in key_security(host, key.rsplit("\\", 1)[0])["dacl"]
+                     if a["flags"] & CONTAINER_INHERIT_ACE]
+    return {"protected": False, "dacl": list(own["aces"]) + inherited}
+
+
+def can_read_values(host, key: str, sid: str) -> bool:
+    """Whether an access-allowed ACE gives `sid` KEY_QUERY_VALUE on the key (the lab has no deny ACEs)."""
+    return any(a["type"] == 0 and a["sid"] == sid and a["mask"] & KEY_QUERY_VALUE
+               for a in key_security(host, key)["dacl"])
+
+
+def _sid_bytes(sid: str) -> list[int]:
+    parts = [int(p) for p in sid.split("-")[1:]]
+    return [parts[0], len(parts) - 2] + list(parts[1].to_bytes(6, "big")) + \
+        [b for sub in parts[2:] for b in sub.to_bytes(4, "little")]
+
+
+def _sid_text(data) -> str:
+    data = bytes(data)
+    subs = [int.from_bytes(data[8 + 4 * i:12 + 4 * i], "little") for i in range(data[1])]
+    return f"S-{data[0]}-{int.from_bytes(data[2:8], 'big')}" + "".join(f"-{s}" for s in subs)
+
+
+def _trustee(sid: str) -> dict:
+    domain, name = ACCOUNTS.get(sid, (None, None))
+    binary = _sid_bytes(sid)
+    return {"Domain": domain, "Name": name, "SID": binary, "SidLength": len(binary), "SidString": sid,
+            "TIME_CREATED": None}
+
+
+def get_security_descriptor(host, _instance, args):
+    """The DACL only (no SACL without SeSecurityPrivilege, the method pages' Remarks); Owner Administrators and
+    Group SYSTEM, ASSUMED."""
+    if args.get("hDefKey", HKLM) != HKLM:
+        return ERROR_ACCESS_DENIED, {"Descriptor": None}
+    key = args.get("sSubKeyName") or ""
+    if not host.reg_key_exists(key):
+        return ERROR_FILE_NOT_FOUND, {"Descriptor": None}
+    security = key_security(host, key)
+    control = SE_DACL_PRESENT | SE_SELF_RELATIVE | (SE_DACL_PROTECTED if security["protected"] else SE_DACL_AUTO_INHERITED)
+    dacl = [{"AccessMask": a["mask"], "AceFlags": a["flags"], "AceType": a["type"], "GuidInheritedObjectType": None,
+             "GuidObjectType": None, "TIME_CREATED": None, "Trustee": _trustee(a["sid"])} for a in security["dacl"]]
+    owner, group = ({"AccessMask": 0, "AceFlags": 0, "AceType": 0, "Trustee": _trustee(sid)}
+                    for sid in ("S-1-5-32-544", "S-1-5-18"))
+    return 0, {"Descriptor": {"ControlFlags": control, "DACL": dacl, "Owner": owner, "Group": group, "SACL": None,
+                              "TIME_CREATED": None}}
+
+
+def set_security_descriptor(host, _instance, args):
+    """SE_DACL_PRESENT replaces the key's DACL with the descriptor's, SE_DACL_PROTECTED stops inheritance; without
+    SE_DACL_PRESENT the DACL stays (the method pages' Remarks). An ACE whose trustee has neither SID nor SidString
+    answers 87 ERROR_INVALID_PARAMETER (ASSUMED)."""
+    if args.get("hDefKey", HKLM) != HKLM:
+        return ERROR_ACCESS_DENIED, {}
+    key = args.get("sSubKeyName") or ""
+    if not host.reg_key_exists(key):
+        return ERROR_FILE_NOT_FOUND, {}
+    descriptor = args.get("Descriptor") or {}
+    control = descriptor.get("ControlFlags") or 0
+    if not control & SE_DACL_PRESENT:
+        return 0, {}
+    aces = []
+    for ace in descriptor.get("DACL") or []:
+        trustee = ace.get("Trustee") or {}
+        sid = _sid_text(trustee["SID"]) if trustee.get("SID") else trustee.get("SidString")
+        if not sid:
+            return ERROR_INVALID_PARAMETER, {}
+        aces.append({"sid": sid, "mask": ace.get("AccessMask") or 0, "type": ace.get("AceType") or 0,
+                     "flags": (ace.get("AceFlags") or 0) & ~INHERITED_ACE})
+    host.state.setdefault("registry_security", {})[key.lower().rstrip("\\")] = {
+        "protected": bool(control & SE_DACL_PROTECTED), "aces": aces}
+    return 0, {}
 
 
 def _shutdown_tracker_method() -> Method:
@@ -239,6 +342,10 @@ def _registry_methods() -> list[Method]:
         ("SetBinaryValue", key_params + [Param("uValue", "uint8[]")], _reg_set("REG_BINARY", "uValue")),
         ("CheckAccess", key_params[:2] + [Param("uRequired", "uint32"), Param("bGranted", "boolean", "out")],
          check_access),
+        ("GetSecurityDescriptor", key_params[:2] + [Param("Descriptor", "object:__SecurityDescriptor", "out")],
+         get_security_descriptor),
+        ("SetSecurityDescriptor", key_params[:2] + [Param("Descriptor", "object:__SecurityDescriptor")],
+         set_security_descriptor),
     ]
     return [Method(name, params, True, impl, source=page.format(name.lower())) for name, params, impl in specs]
 
@@ -288,6 +395,14 @@ FIDELITY_NOTES = [
     ("StdRegProv", "DeleteKey on a key that has subkeys", ASSUMED,
      "answers 5 (access denied), what RegDeleteKey returns (Microsoft's Remote Registry Protocol spec "
      "[MS-RRP] 3.1.5.8 BaseRegDeleteKey)"),
+    ("StdRegProv", "HKLM\\SOFTWARE's DACL, which new keys under it inherit", ASSUMED,
+     "SYSTEM and Administrators full control, Users read (KEY_READ), all inherited by subkeys: the Windows Registry "
+     "Guide's default permission tables; no Microsoft reference page lists them. Registry-key-security-and-access-"
+     "rights documents that a new key inherits its parent's ACLs"),
+    ("StdRegProv", "GetSecurityDescriptor's Owner and Group", ASSUMED,
+     "Administrators and SYSTEM; the method pages give no example"),
+    ("StdRegProv", "SetSecurityDescriptor with an ACE whose trustee has neither SID nor SidString", ASSUMED,
+     "answers 87 ERROR_INVALID_PARAMETER"),
     ("Win32_OperatingSystem", "Win32ShutdownTracker with Flags other than 2 and 6 (log off, shutdown, power off)",
      ASSUMED, "not modelled: answers 0x8004100C WBEM_E_NOT_SUPPORTED, which is not a Windows answer"),
     ("Win32_OperatingSystem", "Win32ShutdownTracker without SeShutdownPrivilege enabled for the call", ASSUMED,

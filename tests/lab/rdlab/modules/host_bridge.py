@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import re
 
-from ..model.cim import WbemError, coerce, dmtf_to_datetime
+from ..model.cim import EmbeddedInstance, WbemError, coerce, dmtf_to_datetime
 from ..model.host import FeatureError, Host
 from ..model.repository import REPOSITORY
 
@@ -410,6 +410,10 @@ class BridgeError(Exception):
 
 def _convert(value, cim_type: str, name: str):
     """ConvertTo-CimValue: strict, and never echoes the value (it may be a secret)."""
+    if value is not None and cim_type.startswith("object:"):  # CimType Instance / InstanceArray
+        if not cim_type.endswith("[]"):
+            return _instance_argument(value, name)
+        return [_instance_argument(item, name) for item in (value if isinstance(value, list) else [value])]
     if cim_type.endswith("[]") and any(item is None for item in (value if isinstance(value, list) else [value])):
         if value is not None:
             raise BridgeError(f"'{name}' has a null item")
@@ -417,6 +421,31 @@ def _convert(value, cim_type: str, name: str):
         return coerce(value, cim_type)
     except WbemError:
         raise BridgeError(f"cannot convert the value of '{name}' to CIM type {cim_type}") from None
+
+
+def _instance_argument(value, name: str) -> EmbeddedInstance:
+    """ConvertTo-CimInstanceArgument: {cim_class, properties, types} as New-CimInstance -ClientOnly makes it;
+    each property named in types converted to that CIM type, dicts and lists of dicts nested instances."""
+    if not isinstance(value, dict) or not value.get("cim_class") or not isinstance(value.get("properties"), dict):
+        raise BridgeError(f"'{name}' must be an instance: a dict with cim_class and properties")
+    types = value.get("types") or {}
+    properties = {}
+    for key, item in value["properties"].items():
+        if key in types:
+            properties[key] = _convert(item, _lab_type(types[key]), key)
+        elif isinstance(item, dict):
+            properties[key] = _instance_argument(item, key)
+        elif isinstance(item, list) and item and isinstance(item[0], dict):
+            properties[key] = [_instance_argument(i, key) for i in item]
+        else:
+            properties[key] = item
+    return EmbeddedInstance(value["cim_class"], properties)
+
+
+def _lab_type(cim_type_name: str) -> str:
+    """A CimType enum name (UInt32, UInt8Array) as the lab spells the type (uint32, uint8[])."""
+    name = str(cim_type_name)
+    return name[:-5].lower() + "[]" if name.endswith("Array") else name.lower()
 
 
 def _shape_problem(op: dict, kind: str) -> str | None:
@@ -461,8 +490,10 @@ def _error(kind: str, message: str) -> dict:
 # Known differences between this executor and host_bridge.ps1, kept on purpose (the closing note of issue 10):
 # - Conversion: the script converts with LanguagePrimitives.ConvertTo, the mirror with rdlab.model.cim.coerce;
 #   both refuse bools for numbers, fractions, non-digit strings and out-of-range values (same messages). A type
-#   the script's table lacks (datetime, real32, char16, embedded objects) passes through untouched there; coerce
-#   passes datetime through and refuses the others, which no allowlisted method takes.
+#   the script's table lacks (datetime, real32, char16) passes through untouched there; coerce passes datetime
+#   through and refuses the others, which no allowlisted method takes. Embedded instances (CimType Instance) are
+#   built by both from {cim_class, properties, types}; the script's New-CimInstance -ClientOnly is the lab's
+#   EmbeddedInstance, and only its class name is checked against the parameter's (object:<class>).
 # - Cmdlet behaviour: what Get-CimInstance, Invoke-CimMethod, Set-CimInstance and the ServerManager cmdlets do
 #   is the lab's model of them (rdlab.model.repository), not the cmdlets; only the CimCmdlets errors the lab
 #   knows of (unknown parameter on an instance call, read-only property) are raised client side.

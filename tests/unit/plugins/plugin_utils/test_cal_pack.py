@@ -31,11 +31,25 @@ def pack(key_pack_id, version_id=7, license_type="per_user", total=25, type_id=2
 
 
 def host(packs=(), activated=True, os_version="10.0.20348", names=("lock.aaaabbbbccccdddd",), legacy=None,
-         salt=None):
+         salt=None, acl=None):
     return {"host": {"name": "LS1", "os_version": os_version}, "problems": [],
             "license_server": {"installed": True, "activation_status": "activated" if activated else "not_activated",
                                "key_packs": [BUILT_IN] + list(packs)},
-            "markers": markers(names, legacy, salt)}
+            "markers": markers(names, legacy, salt, acl)}
+
+
+def trustee(sid):
+    return {"SID": cal_pack.sid_bytes(sid), "SidString": sid}
+
+
+# GetSecurityDescriptor's answers: the key restricted by this collection, and a key that inherits HKLM\SOFTWARE's.
+RESTRICTED = {"ControlFlags": 0x9004, "DACL": [
+    {"AccessMask": 0xF003F, "AceFlags": 2, "AceType": 0, "Trustee": trustee("S-1-5-18")},
+    {"AccessMask": 0xF003F, "AceFlags": 2, "AceType": 0, "Trustee": trustee("S-1-5-32-544")}]}
+INHERITED = {"ControlFlags": 0x8404, "DACL": [
+    {"AccessMask": 0xF003F, "AceFlags": 0x12, "AceType": 0, "Trustee": trustee("S-1-5-18")},
+    {"AccessMask": 0xF003F, "AceFlags": 0x12, "AceType": 0, "Trustee": trustee("S-1-5-32-544")},
+    {"AccessMask": 0x20019, "AceFlags": 0x12, "AceType": 0, "Trustee": trustee("S-1-5-32-545")}]}
 
 
 NOT_FOUND = {"ok": False, "error": {"kind": "return_value", "return_value": 2}}
@@ -46,9 +60,12 @@ class FakeResults(dict):
         return OpResult(dict.__getitem__(self, op_id), {"id": op_id})
 
 
-def markers(names, legacy=None, salt=None):
-    """The markers as read_markers parses the bridge's answers."""
+def markers(names, legacy=None, salt=None, acl=None):
+    """The markers as read_markers parses the bridge's answers; a key with markers is restricted unless `acl`
+    says otherwise, and without any it does not exist."""
+    acl = acl or (RESTRICTED if names or legacy or salt else None)
     results = FakeResults({
+        "marker_acl": {"ok": True, "out": {"Descriptor": acl}} if acl else NOT_FOUND,
         "marker_names": {"ok": True, "out": {"sNames": list(names) or None}},
         "legacy_salt": {"ok": True, "out": {"sValue": salt}} if salt else NOT_FOUND,
         "legacy_markers": {"ok": True, "out": {"sValue": legacy}} if legacy else NOT_FOUND})
@@ -68,7 +85,17 @@ def kid(key=KEY):
 
 
 def pack_name(want, pack_id, key=KEY):
+    """A pack marker as written before the number mac existed (they still prove their pack)."""
     return "pack.%d.%s.%s" % (pack_id, kid(key), mac_of(want, key))
+
+
+def number_mac(want, key=KEY):
+    return cal_pack.mac(key.encode(), cal_pack._purchase(cal_pack._declaration(want)))
+
+
+def new_pack_name(want, pack_id, key=KEY):
+    """A pack marker as this version writes it: with the keyed mac of the program and numbers."""
+    return "%s.%s" % (pack_name(want, pack_id, key), number_mac(want, key))
 
 
 def operations(result):
@@ -101,8 +128,17 @@ def test_numbers_are_normalised():
 
 @pytest.mark.parametrize("overrides, message", [
     ({"agreement_number": "12-34"}, "agreement_number must be the enrollment or agreement number: digits only, "
-                                    "usually 7; hyphens and spaces are ignored (got 4 characters)"),
-    ({"agreement_number": "12345A7"}, "agreement_number must be"),
+                                    "5 to 10, usually 7; hyphens and spaces are ignored (got 4 characters)"),
+    ({"agreement_number": "12345A7"}, "agreement_number must be the enrollment or agreement number: digits only, "
+                                      "5 to 10, usually 7; hyphens and spaces are ignored (it contains a letter, "
+                                      "and only digits are accepted)"),
+    ({"agreement_number": "12a4567"}, "(it contains a letter, and only digits are accepted)"),
+    ({"agreement_number": "1234.567"}, "(it contains a character that is neither a letter nor a digit, and only "
+                                       "digits are accepted)"),
+    ({"program": "retail", "agreement_number": None, "license_code": "ABCDE-FGHIJ-KLMNO-PQRST-UVW/2",
+      "product_version": None, "license_type": None, "count": None},
+     "license_code must be 25 letters and digits (the 5 x 5 code on the license pack); hyphens and spaces are "
+     "ignored (it contains a character that is neither a letter nor a digit)"),
     ({"agreement_number": None}, "program: spla needs agreement_number"),
     ({"count": None}, "program: spla needs count"),
     ({"count": 0}, "count must be between 1 and 4294967294, got 0"),
@@ -121,7 +157,8 @@ def test_bad_input_names_the_option_and_never_the_secret(overrides, message):
     with pytest.raises(ValueError) as e:
         cal_pack.validate(args(**overrides))
     assert message in str(e.value)
-    for secret in ("12-34", "12345A7", "1234567", "X" * 25, "A" * 34, "short-key", KEY):
+    for secret in ("12-34", "12345A7", "12a4567", "12A4567", "1234.567", "1234567", "X" * 25, "A" * 34, "short-key",
+                   "UVW/2", KEY):
         assert secret not in str(e.value)
 
 
@@ -166,7 +203,7 @@ def test_record_writes_the_pack_marker_and_drops_the_pending_one():
     want = cal_pack.validate(args())
     install = plan(want, host())
     record = cal_pack.record(want, install, 9)
-    assert written(record) == [("SetStringValue", pack_name(want, 9)), ("DeleteValue", install.pending_name)]
+    assert written(record) == [("SetStringValue", new_pack_name(want, 9)), ("DeleteValue", install.pending_name)]
     assert record.steps[0].phase == "record"
 
 
@@ -179,8 +216,60 @@ def test_marked_pack_is_not_installed_again():
 def test_first_write_prepares_the_lock_alone():
     want = cal_pack.validate(args())
     have = host(names=[])
-    assert [op["method"] for op in cal_pack.prepare(want, have).batch().operations] == ["CreateKey", "SetStringValue"]
+    assert [op["method"] for op in cal_pack.prepare(want, have).batch().operations] == [
+        "CreateKey", "SetSecurityDescriptor", "SetStringValue"]
     assert cal_pack.prepare(want, host()).changed is False
+
+
+# --- the marker key's ACL (issue 9) ---------------------------------------------------------------------
+
+def test_a_new_marker_key_is_restricted_before_its_first_marker():
+    want = cal_pack.validate(args())
+    prepare = cal_pack.prepare(want, host(names=[]))
+    secure = prepare.steps[0].batch.operations[1]
+    descriptor = secure["arguments"]["Descriptor"]
+    assert descriptor["cim_class"] == "__SecurityDescriptor"
+    assert descriptor["properties"]["ControlFlags"] == 0x1004  # SE_DACL_PRESENT | SE_DACL_PROTECTED
+    aces = descriptor["properties"]["DACL"]
+    assert [(a["cim_class"], a["properties"]["Trustee"]["properties"]["SidString"], a["properties"]["AccessMask"],
+             a["properties"]["AceType"]) for a in aces] == [("__ACE", "S-1-5-18", 0xF003F, 0),
+                                                            ("__ACE", "S-1-5-32-544", 0xF003F, 0)]
+    assert aces[0]["properties"]["Trustee"]["properties"]["SID"] == [1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0]
+    assert aces[1]["properties"]["Trustee"]["properties"]["SID"] == [1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 32, 2, 0, 0]
+    assert aces[0]["types"] == {"AccessMask": "UInt32", "AceFlags": "UInt32", "AceType": "UInt32"}
+
+
+def test_an_inherited_acl_on_an_existing_key_is_restricted_once():
+    want = cal_pack.validate(args())
+    names = ["lock.aaaabbbbccccdddd", pack_name(want, 5)]
+    inherited = host([pack(5)], names=names, acl=INHERITED)
+    assert cal_pack.acl_text(inherited["markers"]["acl"]) == (
+        "D:AI(A;CIID;0xf003f;;;S-1-5-18)(A;CIID;0xf003f;;;S-1-5-32-544)(A;CIID;0x20019;;;S-1-5-32-545)")
+    result = plan(want, inherited)
+    assert [s.action for s in result.steps] == ["lock", "secure"]
+    assert "SetSecurityDescriptor" in methods(result)
+    assert cal_pack.predict(want, inherited, result)["marker_key_access"] == RESTRICTED_TEXT
+    assert plan(want, host([pack(5)], names=names)).steps == []  # the second run: nothing to do
+
+
+@pytest.mark.parametrize("dacl", [
+    RESTRICTED["DACL"][:1],  # SYSTEM only
+    RESTRICTED["DACL"] + [{"AccessMask": 0x20019, "AceFlags": 2, "AceType": 0, "Trustee": trustee("S-1-5-32-545")}],
+    [dict(RESTRICTED["DACL"][0], AccessMask=0x20019), RESTRICTED["DACL"][1]],  # SYSTEM read only
+    [dict(RESTRICTED["DACL"][0], AceType=1), RESTRICTED["DACL"][1]],  # a deny ACE
+])
+def test_any_other_acl_is_not_restricted(dacl):
+    acl = cal_pack.read_acl(FakeResults({"marker_acl": {"ok": True, "out": {"Descriptor": {"ControlFlags": 0x9004,
+                                                                                           "DACL": dacl}}}}))
+    assert not cal_pack.acl_is_restricted(acl)
+    unprotected = cal_pack.read_acl(FakeResults({"marker_acl": {"ok": True, "out": {"Descriptor": dict(
+        RESTRICTED, ControlFlags=0x8404)}}}))
+    assert not cal_pack.acl_is_restricted(unprotected)
+
+
+def test_sids_convert_both_ways():
+    for sid in ("S-1-5-18", "S-1-5-32-544", "S-1-5-21-1004336348-1177238915-682003330-512"):
+        assert cal_pack.sid_text(cal_pack.sid_bytes(sid)) == sid
 
 
 # --- migration and lost keys (findings 1 and 4) ----------------------------------------------------
@@ -192,7 +281,7 @@ def test_first_design_markers_migrate_without_reinstalling():
     assert (result.pack["key_pack_id"], result.how) == (3, "marker")
     assert [s.action for s in result.steps] == ["lock", "migrate", "prune"]  # prune: the rewritten list
     assert "InstallAgreementLicenseKeyPack" not in methods(result)
-    assert ("SetStringValue", pack_name(want, 3)) in written(result)
+    assert ("SetStringValue", new_pack_name(want, 3)) in written(result)
     rewrite = [op for op in operations(result) if op.get("method") == "SetMultiStringValue"]
     (op,) = rewrite
     assert result.steps[-1].batch.secrets[op["secret_arguments"]["sValue"]] == ["7=" + "e" * 64]
@@ -221,7 +310,7 @@ def test_rotation_rekeys_a_marker_of_the_previous_key():
     old_name = pack_name(want, 3, OLD_KEY)
     result = plan(want, host([pack(3)], names=["lock.aaaabbbbccccdddd", old_name]))
     assert [s.action for s in result.steps] == ["lock", "rekey"]
-    assert written(result)[-2:] == [("SetStringValue", pack_name(want, 3)), ("DeleteValue", old_name)]
+    assert written(result)[-2:] == [("SetStringValue", new_pack_name(want, 3)), ("DeleteValue", old_name)]
 
 
 def test_first_design_markers_without_their_salt_stop_the_module():
@@ -262,7 +351,7 @@ def test_pack_installed_by_hand_is_recognised_by_type_and_attributes_and_marked(
     result = plan(want, host([pack(5, total=25), pack(4, total=10), pack(3, type_id=1)]))
     assert (result.pack["key_pack_id"], result.how) == (5, "attributes")
     assert [s.action for s in result.steps] == ["lock", "mark"]
-    assert written(result)[-1] == ("SetStringValue", pack_name(want, 5))
+    assert written(result)[-1] == ("SetStringValue", new_pack_name(want, 5))
     # a retail or open license pack with equal attributes is not an agreement pack
     assert plan(want, host([pack(6, type_id=1), pack(7, type_id=5)])).installs
 
@@ -373,10 +462,37 @@ def test_refuses_a_server_that_is_not_activated():
         plan(cal_pack.validate(args()), host(activated=False))
 
 
-def test_cal_newer_than_the_server_warns():
-    result = plan(cal_pack.validate(args(product_version="2025")), host(os_version="10.0.20348"))
-    assert result.warnings == ["2025 CALs are newer than this license server (Windows Server 2022): a license "
-                               "server holds CALs of its own version and earlier, so Windows may refuse them."]
+def test_cal_newer_than_the_server_is_refused_before_touching_the_host():
+    """Issue 12 item 9: the real cause first, from the version the read gave."""
+    with pytest.raises(PlanError) as refused:
+        plan(cal_pack.validate(args(product_version="2025")), host(os_version="10.0.20348"))
+    assert str(refused.value) == (
+        "2025 CALs cannot be installed on this license server: it runs Windows Server 2022, and a license server "
+        "takes CALs of its own Windows Server version and earlier (a 2022 license server takes 2016, 2019 and 2022 "
+        "CALs; Microsoft's RDS CAL version compatibility table). Nothing was changed. Install them on a Windows "
+        "Server 2025 license server, or declare the product_version of CALs this server takes.")
+    with pytest.raises(PlanError, match="a 2016 license server takes 2016 CALs"):
+        plan(cal_pack.validate(args(product_version="2019")), host(os_version="10.0.14393"))
+    assert plan(cal_pack.validate(args(product_version="2019")), host(os_version="10.0.20348")).installs
+
+
+def test_an_installed_newer_pack_is_still_recognised():
+    """The refusal is about installing: a pack already there (installed by hand, or by an older server) is marked."""
+    want = cal_pack.validate(args(product_version="2025"))
+    result = plan(want, host([pack(5, version_id=8)], os_version="10.0.20348"))
+    assert (result.pack["key_pack_id"], result.how) == (5, "attributes")
+
+
+def test_an_unknown_server_version_puts_the_version_first_in_the_install_hint():
+    want = cal_pack.validate(args(product_version="2025"))
+    step = plan(want, host(os_version=None)).steps[0]
+    assert step.failure_hint(None).startswith(
+        "A license server takes CALs of its own Windows Server version and earlier, and the module could not read "
+        "this server's version: check that it runs Windows Server 2025 or later. Installing CALs validates")
+    overridden = cal_pack.validate(args(product_version_id=9))
+    assert plan(overridden, host()).steps[0].failure_hint(None).startswith(
+        "product_version_id 9 was sent for 2022 CALs instead of 7")
+    assert plan(cal_pack.validate(args()), host()).steps[0].failure_hint(None).startswith("Installing CALs validates")
 
 
 def test_check_mode_on_a_server_still_to_be_set_up_predicts_the_install():
@@ -389,8 +505,12 @@ def observed(want, have):
     """observe() as the action calls it, on the bridge's answers for the markers `have` holds."""
     names = have["markers"]["locks"] + [m["name"] for m in have["markers"]["packs"] + have["markers"]["pending"]]
     results = FakeResults({"marker_names": {"ok": True, "out": {"sNames": names or None}},
+                           "marker_acl": {"ok": True, "out": {"Descriptor": RESTRICTED}} if names else NOT_FOUND,
                            "legacy_salt": NOT_FOUND, "legacy_markers": NOT_FOUND})
     return cal_pack.observe(want, have, results)
+
+
+RESTRICTED_TEXT = "D:P(A;CI;0xf003f;;;S-1-5-18)(A;CI;0xf003f;;;S-1-5-32-544)"
 
 
 def test_view_and_predict():
@@ -399,10 +519,13 @@ def test_view_and_predict():
     result = plan(want, have)
     assert cal_pack.view(have) == {"program": "spla", "state": "present", "key_pack_id": 5,
                                    "product_version": "2022", "license_type": "per_user", "total": 25,
-                                   "recorded": False}
+                                   "recorded": False, "marker_key_access": RESTRICTED_TEXT}
     marked = observed(want, host([pack(5)], names=["lock.aaaabbbbccccdddd", pack_name(want, 5)]))
     assert cal_pack.view(marked)["recorded"] is True
-    assert cal_pack.view(observed(want, host())) == {"program": "spla", "state": "absent"}
+    assert cal_pack.view(observed(want, host())) == {"program": "spla", "state": "absent",
+                                                     "marker_key_access": RESTRICTED_TEXT}
+    assert cal_pack.view(observed(want, host(names=[]))) == {"program": "spla", "state": "absent",
+                                                             "marker_key_access": None}
     assert cal_pack.predict(want, have, result)["recorded"] is True
     assert cal_pack.after_install(want, have) is have
 
@@ -423,3 +546,151 @@ def test_the_first_designs_fingerprint_is_reproduced_exactly():
     recognise the markers that design wrote."""
     assert cal_pack.legacy_fingerprint(cal_pack.validate(args()), SALT) == (
         "b1719131afbff9b8428b374d3db0b309101c66c4a836ce9e01d3796e1dacf81c")
+
+
+# --- stale pending markers, and the lock before every marker change (issue 9 remainder) -------------------------
+
+LOCK = "lock.aaaabbbbccccdddd"
+
+
+def test_a_pending_marker_of_an_install_that_certainly_failed_is_pruned_by_any_declaration():
+    """Another declaration's install died (its run was killed after writing the pending marker) and nothing
+    appeared above the KeyPackId it recorded: after the lease, nothing can be behind it."""
+    want = cal_pack.validate(args())
+    other = cal_pack.validate(args(agreement_number="7654321"))
+    names = [LOCK, pack_name(want, 3), pending_name(other, 3, NOW - cal_pack.PENDING_LEASE)]
+    result = plan(want, host([pack(3)], names=names))
+    assert [s.action for s in result.steps] == ["lock", "prune"]
+    assert written(result)[-1] == ("DeleteValue", pending_name(other, 3, NOW - cal_pack.PENDING_LEASE))
+    assert cal_pack.predict(want, host([pack(3)], names=names), result)["key_pack_id"] == 3
+
+
+def test_a_pending_marker_that_may_still_be_adopted_or_running_stays():
+    want = cal_pack.validate(args())
+    other = cal_pack.validate(args(agreement_number="7654321"))
+    expired = pending_name(other, 3, NOW - cal_pack.PENDING_LEASE - 60)
+    # an unmarked pack appeared above it: the other declaration's next run adopts it
+    assert plan(want, host([pack(3), pack(4, total=9)], names=[LOCK, pack_name(want, 3), expired])).steps == []
+    # a pending marker within its lease is an install in progress
+    fresh = pending_name(other, 3, NOW - 10)
+    assert plan(want, host([pack(3)], names=[LOCK, pack_name(want, 3), fresh])).steps == []
+
+
+def test_a_pending_marker_older_than_the_pack_it_names_is_pruned():
+    """The install was recorded (its pack marker exists) but the record step's last delete was lost."""
+    want = cal_pack.validate(args())
+    leftover = pending_name(want, 2, NOW - 5)
+    result = plan(want, host([pack(3)], names=[LOCK, pack_name(want, 3), leftover]))
+    assert (result.pack["key_pack_id"], result.how) == (3, "marker")
+    assert [s.action for s in result.steps] == ["lock", "prune"]
+    assert written(result)[-1] == ("DeleteValue", leftover)
+    # a pending marker recorded after that pack (a second install under way) is not this one
+    assert plan(want, host([pack(3)], names=[LOCK, pack_name(want, 3), pending_name(want, 3, NOW - 5)])).steps == []
+
+
+def test_own_stale_pending_marker_is_deleted_once():
+    want = cal_pack.validate(args())
+    stale = pending_name(want, 2, NOW - cal_pack.PENDING_LEASE)
+    result = plan(want, host(names=[LOCK, stale]))
+    assert result.installs
+    assert [name for method, name in written(result) if method == "DeleteValue"].count(stale) == 1
+
+
+def _marker_scenarios():
+    want = cal_pack.validate(args())
+    other = cal_pack.validate(args(agreement_number="7654321"))
+    absent = cal_pack.validate(args(state="absent"))
+    rotated = cal_pack.validate(args(marker_key="the-newest-marker-key-0000000", previous_marker_keys=[KEY]))
+    return [
+        ("adopt by attributes", want, host([pack(5)])),
+        ("adopt an interrupted install", want, host([pack(3)], names=[LOCK, pending_name(want, 2, NOW - 5)])),
+        ("rekey", rotated, host([pack(3)], names=[LOCK, pack_name(want, 3)])),
+        ("prune a gone pack", want, host([pack(3)], names=[LOCK, pack_name(want, 3), pack_name(other, 4)])),
+        ("prune a failed install", want,
+         host([pack(3)], names=[LOCK, pack_name(want, 3), pending_name(other, 3, NOW - 10 ** 4)])),
+        ("remove", absent, host([pack(3)], names=[LOCK, pack_name(absent, 3)])),
+        ("forget a pending marker", absent, host(names=[LOCK, pending_name(absent, 2, NOW - 10 ** 4)])),
+        ("secure", want, host([pack(3)], names=[LOCK, pack_name(want, 3)], acl=INHERITED)),
+        ("install", want, host()),
+    ]
+
+
+@pytest.mark.parametrize("label, want, have", _marker_scenarios(), ids=lambda v: v if isinstance(v, str) else "")
+def test_no_marker_changes_without_first_taking_the_lock(label, want, have):
+    """The lock is the markers' version: every batch that writes or deletes a marker first deletes the lock it
+    read (stop_on_error: a run whose read is out of date stops there, before changing anything), and an adoption
+    of an interrupted install needs this declaration's own pending marker, the install's intent."""
+    result = plan(want, have)
+    config = result.phase("config").batch().operations
+    changes = [op for op in config if op.get("method") not in ("GetSecurityDescriptor",)]
+    assert changes, label
+    first = changes[1] if label == "install" else changes[0]  # an install writes its pending marker first
+    assert (first["method"], first["arguments"].get("sValueName")) == ("DeleteValue", LOCK), label
+    if label == "install":
+        assert changes[0]["method"] == "SetStringValue"  # the pending marker: the install's intent
+
+
+def test_a_pack_above_another_declarations_pending_marker_is_never_adopted_as_an_interrupted_install():
+    want = cal_pack.validate(args(program="retail", agreement_number=None, license_code="Q" * 25,
+                                  product_version=None, license_type=None, count=None))
+    other = cal_pack.validate(args(agreement_number="7654321"))
+    names = [LOCK, pending_name(other, 2, NOW - 10)]
+    with pytest.raises(PlanError, match="unmarked retail key packs"):
+        plan(want, host([pack(3, type_id=1)], names=names))
+
+
+# --- a changed count (issue 12 item 5) ----------------------------------------------------------------------
+
+def test_the_number_mac_is_keyed_and_ignores_only_version_type_and_count():
+    want = cal_pack.validate(args())
+    other_attributes = cal_pack.validate(args(count=30, product_version="2019", license_type="per_device"))
+    assert number_mac(want) == number_mac(other_attributes)
+    assert number_mac(want) != number_mac(cal_pack.validate(args(agreement_number="7654321")))
+    assert number_mac(want) != number_mac(cal_pack.validate(args(program="select")))
+    assert number_mac(want) != number_mac(want, key=OLD_KEY)
+    assert number_mac(want) != mac_of(want)
+    purchase = cal_pack._purchase(cal_pack._declaration(want))
+    assert purchase == "number|spla|1234567" and "1234567" not in number_mac(want)
+
+
+def test_a_changed_count_warns_in_the_plan_and_the_diff():
+    old = cal_pack.validate(args(count=25))
+    new = cal_pack.validate(args(count=30))
+    have = host([pack(5, total=25)], names=[LOCK, new_pack_name(old, 5)])
+    result = plan(new, have)
+    assert result.installs and result.same_number == [5]
+    assert result.steps[0].description == ("Install spla CAL pack (2022, per_user, 30 CALs) beside key pack 5 of the "
+                                           "same program and number")
+    assert result.warnings == [
+        "Key pack 5 was recorded for this program and number with other attributes (2022, per_user, 25 CALs), and "
+        "this declaration (2022, per_user, 30 CALs) matches no pack, so it installs a second pack beside it. To "
+        "change a pack, declare the old one as it was installed with state: absent, and the new one with state: "
+        "present (docs/cal_packs.md, Changing a pack)."]
+    assert cal_pack.predict(new, have, result)["same_number_packs"] == [5]
+    assert "1234567" not in json.dumps(result.report()) + json.dumps(result.warnings)
+    # the old declaration still finds its pack, without a warning
+    same = plan(old, have)
+    assert (same.pack["key_pack_id"], same.steps, same.warnings) == (5, [], [])
+    assert "same_number_packs" not in cal_pack.predict(old, have, same)
+
+
+def test_an_absent_declaration_with_another_count_removes_nothing_and_says_why():
+    old = cal_pack.validate(args(count=25))
+    gone = cal_pack.validate(args(count=30, state="absent"))
+    result = plan(gone, host([pack(5, total=25)], names=[LOCK, new_pack_name(old, 5)]))
+    assert result.steps == [] and "so nothing is removed" in result.warnings[0]
+
+
+def test_markers_without_the_number_mac_still_prove_their_pack_but_cannot_warn():
+    old = cal_pack.validate(args(count=25))
+    have = host([pack(5, total=25)], names=[LOCK, pack_name(old, 5)])
+    assert plan(old, have).pack["key_pack_id"] == 5
+    result = plan(cal_pack.validate(args(count=30)), have)
+    assert result.installs and result.warnings == [] and result.same_number == []
+
+
+def test_another_purchase_with_equal_attributes_is_no_changed_count():
+    first = cal_pack.validate(args(agreement_number="1111111"))
+    second = cal_pack.validate(args(agreement_number="2222222"))
+    result = plan(second, host([pack(3)], names=[LOCK, new_pack_name(first, 3)]))
+    assert result.installs and result.warnings == []
