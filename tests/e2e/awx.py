@@ -41,9 +41,10 @@ def awx_inventory(lab_inventory):
     """The lab's inventory as AWX's inventory script data, without the credentials (they come from the
     Machine credential)."""
     source = yaml.safe_load(lab_inventory.read_text())["all"]
-    # become comes from the Machine credential and the template's privilege escalation, as in AWX.
-    connection = {key: value for key, value in source["vars"].items()
-                  if key not in ("ansible_user", "ansible_password") and not key.startswith("ansible_become")}
+    connection = {key: value for key, value in source["vars"].items() if key not in ("ansible_user", "ansible_password")}
+    # The windows group turns become on (runas); the account and its password come from the Machine credential.
+    become = {key: value for key, value in (source["children"]["windows"].get("vars") or {}).items()
+              if key not in ("ansible_become_user", "ansible_become_password")}
     groups, hostvars = {}, {}
 
     def walk(name, group):
@@ -57,7 +58,7 @@ def awx_inventory(lab_inventory):
 
     for name, group in source["children"].items():
         walk(name, group)
-    groups["windows"]["vars"] = connection
+    groups["windows"]["vars"] = dict(connection, **become)
     groups["all"] = {"hosts": [], "children": sorted(source["children"]), "vars": {}}
     groups["_meta"] = {"hostvars": hostvars}
     return groups, source["vars"]["ansible_user"], source["vars"]["ansible_password"]
@@ -65,9 +66,10 @@ def awx_inventory(lab_inventory):
 
 def become_args(user):
     """The Machine credential's privilege escalation (runas as the same account, playbooks/awx_setup.yml) on
-    ansible-playbook's command line, as AWX's build_args writes it (awx/main/tasks/jobs.py): -b for the
-    template's become_enabled, the method, the user, and a prompt for the password."""
-    return ["-b", "--become-method", "runas", "--become-user", user, "--ask-become-pass"]
+    ansible-playbook's command line, as AWX's build_args writes it (awx/main/tasks/jobs.py): the method, the
+    user, and a prompt for the password. The inventory's windows group turns become on (ansible_become): a
+    template's privilege escalation (-b) would reach the tasks delegated to the controller too."""
+    return ["--become-method", "runas", "--become-user", user, "--ask-become-pass"]
 
 
 def slice_hosts(names, number, count):

@@ -111,12 +111,17 @@ def _connection_vars(directory: Path, config: dict) -> dict:
         from .winrm.tls import CERT_NAME
         lab_vars.update(ansible_winrm_server_cert_validation="validate",
                         ansible_winrm_ca_trust_path=str(directory / "tls" / CERT_NAME))
-    if config.get("become", True):
-        # As docs/troubleshooting.md tells users to reach a domain controller from the license server (the second
-        # hop): become with runas as the same account, its password the connection's.
-        lab_vars.update(ansible_become=True, ansible_become_method="runas",
-                        ansible_become_user="{{ ansible_user }}", ansible_become_password="{{ ansible_password }}")
     return lab_vars
+
+
+def _become_vars(config: dict) -> dict:
+    """As docs/troubleshooting.md tells users to reach a domain controller from the license server (the second
+    hop): become with runas as the same account, its password the connection's. On the windows group, not on
+    all: tasks delegated to the controller (the report's files) must not become with runas."""
+    if not config.get("become", True):
+        return {}
+    return {"ansible_become": True, "ansible_become_method": "runas", "ansible_become_user": "{{ ansible_user }}",
+            "ansible_become_password": "{{ ansible_password }}"}
 
 
 def write_inventory(directory: Path) -> Path:
@@ -127,8 +132,10 @@ def write_inventory(directory: Path) -> Path:
             groups.setdefault(group, {})[h["name"]] = {}
         groups[_inventory_groups(h)[0]][h["name"]] = {"ansible_host": h["address"], "ansible_port": h["port"]}
     lab_vars = _connection_vars(directory, config)
-    inventory = {"all": {"vars": lab_vars, "children": {
-        "windows": {"children": {g: {"hosts": hs} for g, hs in groups.items() if hs}}}}}
+    windows = {"children": {g: {"hosts": hs} for g, hs in groups.items() if hs}}
+    if _become_vars(config):
+        windows = {"vars": _become_vars(config), **windows}
+    inventory = {"all": {"vars": lab_vars, "children": {"windows": windows}}}
     path = directory / "inventory" / "hosts.yml"
     path.parent.mkdir(exist_ok=True)
     path.write_text("# Written by rdlab: the simulated Windows lab's hosts.\n"
