@@ -44,6 +44,9 @@ KNOWN_DIFFERENCES = [
      "message. become (runas) is simulated: the lab checks the account and password become_wrapper was given "
      "and runs the module in a session that holds them (rdlab/model/session.py); become_flags other than "
      "logon_type are ignored."),
+    ("Host bridge", "cim_class (Get-CimClass) is answered from Microsoft's published schema: the class's documented "
+     "members, property qualifiers read, write and key only, parameter qualifiers In or Out only; Windows declares "
+     "more qualifiers, and possibly members no page documents."),
     ("Time", "Feature installs, activation and CAL installs complete at once; the lab's clock can be moved "
      "(clock_offset_days) to age the grace period and issued CALs."),
     ("Clients", "No RDP client ever connects. `rdlab connect` stands for one: it starts the grace period, asks "

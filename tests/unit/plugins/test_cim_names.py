@@ -34,6 +34,8 @@ NOT_CIM = {
     "LicensingGracePeriodEnded",
     # plan step words
     "Publish", "Unpublish",
+    # the qualifier Get-CimClass gives an in-parameter (the preflight's class check)
+    "In",
 }
 
 
