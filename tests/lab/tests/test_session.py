@@ -101,8 +101,9 @@ def test_become_as_the_lab_account_runs_the_module(core, user, logon_type, expec
 def test_become_with_a_wrong_account_or_password_fails_as_logon_user(user):
     host = Host(new_host_state("ls1"))
     result, record = modules.execute(host, *with_become("core-2.19", user, "wrong"), Logon("ntlm"), ACCOUNT)
-    assert json.loads(result.stdout)["msg"] == (f"Failed to become user {user}: Failed to logon .\\{user} (The user name "
-                                                "or password is incorrect, Win32ErrorCode 1326)")
+    assert json.loads(result.stdout)["msg"] == (
+        f'failure during exec_wrapper: Exception calling "CreateProcessAsUser" with "9" argument(s): "Failed to logon '
+        f'.\\{user} (The user name or password is incorrect, Win32ErrorCode 1326)"')
     assert record["command"]["result"] == "failed"
 
 

@@ -76,6 +76,9 @@ FIDELITY = [
     ("Logon session", "become (runas) as the connecting account with its password; a listener with "
      "delegation: true", ASSUMED, "the session reaches the domain controller as the caller. The listener setting "
      "stands in for CredSSP and Kerberos delegation, which the lab does not speak"),
+    ("Logon session", "become with an account or password the lab does not have", ASSUMED,
+     "fails with LogonUser's 1326 in the words of ansible-core 2.19's exec wrapper for every core (2.15 to 2.18 "
+     "word it otherwise); only become_flags logon_type is read"),
     ("Logon session", "become as SYSTEM", ASSUMED, "reaches the domain controller as the computer account, in no "
      "domain admin group: the domain privilege checks refuse it (0x80041003)"),
 ]

@@ -84,7 +84,8 @@ def _session(host: Host, logon: Logon, become, account: tuple[str, str] | None) 
 def _check_become_account(host: Host, become, account: tuple[str, str] | None) -> None:
     """LogonUser with the account and password become_wrapper got (ansible-core Ansible.Become.cs splits
     DOMAIN\\USER, takes '.' for a bare name). The lab has one account: its name as USER, .\\USER, HOST\\USER,
-    or DOMAIN\\USER on a domain host. The failure text is Ansible.AccessToken.cs's with Windows's 1326."""
+    or DOMAIN\\USER on a domain host. The failure is what ansible-core 2.19's exec_wrapper.ps1 (Write-AnsibleErrorJson)
+    makes of the Win32Exception Ansible.AccessToken.cs throws from LogonUser, with Windows's 1326."""
     user, password = account or ("", "")
     domain, dummy, name = become.user.rpartition("\\")
     known = {"", ".", host.name.lower()} | ({host.state["domain"].split(".")[0].lower(), host.state["domain"].lower()}
@@ -92,8 +93,8 @@ def _check_become_account(host: Host, become, account: tuple[str, str] | None) -
     if name.lower() == user.lower() and domain.lower() in known and become.password == password:
         return
     shown = become.user if "\\" in become.user else ".\\" + become.user
-    raise BecomeFailed(f"Failed to become user {become.user}: Failed to logon {shown} (The user name or password is "
-                       "incorrect, Win32ErrorCode 1326)")
+    raise BecomeFailed(f'failure during exec_wrapper: Exception calling "CreateProcessAsUser" with "9" argument(s): '
+                       f'"Failed to logon {shown} (The user name or password is incorrect, Win32ErrorCode 1326)"')
 
 
 def _run_module(host: Host, invocation, record: dict) -> dict:
