@@ -88,8 +88,8 @@ def _check_become_account(host: Host, become, account: tuple[str, str] | None) -
     makes of the Win32Exception Ansible.AccessToken.cs throws from LogonUser, with Windows's 1326."""
     user, password = account or ("", "")
     domain, dummy, name = become.user.rpartition("\\")
-    known = {"", ".", host.name.lower()} | ({host.state["domain"].split(".")[0].lower(), host.state["domain"].lower()}
-                                          if host.state.get("domain") else set())
+    joined = (host.state.get("domain") or "").lower()  # a workgroup host: '' only, already known
+    known = {"", ".", host.name.lower(), joined.split(".")[0], joined}
     if name.lower() == user.lower() and domain.lower() in known and become.password == password:
         return
     shown = become.user if "\\" in become.user else ".\\" + become.user

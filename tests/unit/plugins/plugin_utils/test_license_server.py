@@ -218,8 +218,8 @@ def test_without_domain_steps_a_refused_read_does_not_matter():
 
 
 def test_the_message_names_become_when_it_was_used():
-    message = ls.second_hop_message("LS1", 0x80041003, ["Publish it"], {"transport": "kerberos", "become": True,
-                                                                       "become_user": "SYSTEM"})
+    connection = {"transport": "kerberos", "become": True, "become_user": "SYSTEM"}
+    message = ls.second_hop_message("LS1", 0x80041003, ["Publish it"], connection)
     assert "this connection (transport kerberos, become as SYSTEM)" in message and "(publish it)" in message
 
 

@@ -5,10 +5,13 @@ from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _w
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._bridge import BatchResult
 
 
+def parameter(name, direction):
+    return {"name": name, "cim_type": "String", "qualifiers": [direction]}
+
+
 def declaration(name, methods=(), properties=()):
     return {"name": name, "properties": [{"name": p, "cim_type": "String", "qualifiers": ["read"]} for p in properties],
-            "methods": [{"name": m, "static": True, "parameters": [{"name": n, "cim_type": "String", "qualifiers": [d]}
-                                                                  for n, d in params]}
+            "methods": [{"name": m, "static": True, "parameters": [parameter(n, d) for n, d in params]}
                         for m, params in methods]}
 
 
