@@ -313,6 +313,8 @@ function Test-Allowed($Op, [string]$Kind) {
         return $null
     }
     if (-not ($allowed[$Op['namespace']] -contains $Op['class'])) { return "$($Op['namespace']):$($Op['class']) is not on the bridge's allowlist" }
+    # A class's declaration names no registry key, service or instance: the class is all it needs.
+    if ($Kind -ceq 'cim_class') { return $null }
     if ($Op['privileges']) {
         $unknown = @($Op['privileges'] | Where-Object { -not ($privileges -contains $_) })
         if ($unknown.Count) { return "the privilege(s) $($unknown -join ', ') are not on the bridge's allowlist" }

@@ -26,7 +26,7 @@ def test_the_role_gives_up_after_its_retries_naming_its_variables(lab):
     lab.fault("flaky", "activation_flaky", "--count", "2")
     variables = dict(ROLE_VARS, license_server_activation_retries=1, license_server_activation_retry_delay=0)
     run = lab.play(role_play("flaky", variables))
-    (result,) = [r for r in run.results("flaky") if r.get("failed")]
+    (result,) = [t["result"] for t in run.tasks if t["host"] == "flaky" and t["status"] == "failed"]
     assert run.rc != 0
     assert result["msg"].endswith("Tried 2 times, 0 seconds apart (license_server_activation_retries: 1, "
                                   "license_server_activation_retry_delay: 0).")

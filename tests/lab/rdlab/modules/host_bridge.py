@@ -261,6 +261,8 @@ class _Batch:
             return f"the feature(s) {', '.join(map(str, unknown))} are not on the bridge's allowlist" if unknown else None
         if not self._allowed(op):
             return f"{op.get('namespace')}:{op.get('class')} is not on the bridge's allowlist"
+        if kind == "cim_class":  # a class's declaration names no registry key, service or instance
+            return None
         if op.get("privileges"):
             unknown = [p for p in op["privileges"] if str(p).lower() not in _lowered(self.tables["privileges"])]
             if unknown:
