@@ -85,7 +85,9 @@ $requiredFields = @{
     cim_get = @('namespace', 'class'); cim_invoke = @('namespace', 'class', 'method'); cim_set = @('namespace', 'class', 'properties')
     feature_get = @('names'); feature_install = @('names'); feature_uninstall = @('names')
 }
-$readOnlyKinds = @('cim_get', 'feature_get')
+$readOnlyKinds = @('cim_get', 'feature_get', 'cim_class')
+# cim_class: a class's declaration (Get-CimClass), for the read-only preflight.
+$requiredFields['cim_class'] += @('namespace', 'class')
 
 function New-BridgeError([string]$Message, [string]$Kind) {
     # An error this script raises itself, marked with the kind to report: only these are reported as the
@@ -193,6 +195,17 @@ function Get-Target($Op) {
     if ($Op['filter']) { $params.Filter = $Op['filter'] }
     if ($Op['properties'] -is [System.Collections.IList] -and $Op['properties'].Count) { $params.Property = [string[]]$Op['properties'] }
     @(Get-CimInstance @params)
+}
+
+function Get-ClassDeclaration($Op) {
+    # Get-CimClass: the class as this host declares it (methods, their parameters with In/Out, properties).
+    $class = Get-CimClass -Namespace $Op['namespace'] -ClassName $Op['class'] -ErrorAction Stop
+    $properties = @($class.CimClassProperties | ForEach-Object { @{ name = $_.Name; cim_type = "$($_.CimType)"; qualifiers = @($_.Qualifiers.Name) } })
+    $methods = @($class.CimClassMethods | ForEach-Object {
+            $parameters = @($_.Parameters | ForEach-Object { @{ name = $_.Name; cim_type = "$($_.CimType)"; qualifiers = @($_.Qualifiers.Name) } })
+            @{ name = $_.Name; static = $null -ne $_.Qualifiers['Static']; parameters = $parameters }
+        })
+    @{ declaration = @{ name = $class.CimClassName; properties = $properties; methods = $methods } }
 }
 
 function Invoke-CimGet($Op) {
@@ -328,6 +341,8 @@ function Test-Allowed($Op, [string]$Kind) {
         return $null
     }
     if (-not ($allowed[$Op['namespace']] -contains $Op['class'])) { return "$($Op['namespace']):$($Op['class']) is not on the bridge's allowlist" }
+    # A class's declaration names no registry key, service or instance: the class is all it needs.
+    if ($Kind -ceq 'cim_class') { return $null }
     if ($Op['privileges']) {
         $unknown = @($Op['privileges'] | Where-Object { -not ($privileges -contains $_) })
         if ($unknown.Count) { return "the privilege(s) $($unknown -join ', ') are not on the bridge's allowlist" }
@@ -374,6 +389,7 @@ function Invoke-Operation($Op) {
             'cim_get' { Invoke-CimGet $Op }
             'cim_invoke' { Invoke-CimCall $Op }
             'cim_set' { Invoke-CimSet $Op }
+            'cim_class' { Get-ClassDeclaration $Op }
             default { Invoke-Feature $Op }
         }
         if ($kind -ceq 'cim_invoke' -and $data.return_value -ne 0) {

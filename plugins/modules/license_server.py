@@ -174,6 +174,13 @@ notes:
   - The account needs to be a member of the local Administrators group; O(scope), O(publish_in_ad) and
     O(ad_group_membership) need the domain groups named with them. A missing privilege is reported with the
     group it needs.
+  - O(scope=domain) and O(scope=forest), O(publish_in_ad) and O(ad_group_membership) make the license server
+    call a domain controller as the connecting account (the second hop). Over WinRM with NTLM or Basic, or Kerberos
+    without delegation, it has no credentials to pass on and the domain controller refuses even a Domain Admin.
+    Use C(become) with C(become_method=runas) and C(become_user) the same account, or the CredSSP transport, or
+    Kerberos with delegation (inventory examples in the collection's docs/troubleshooting.md). The module reads
+    C(IsLSinTSLSGroup) first; when that read is refused, a task that needs the domain controller fails before it
+    changes anything, saying so.
   - Which error Windows returns for each failed activation or privilege check is not documented; the module
     reports the call, its return value and what to try.
   - The start type of the C(TermServLicensing) service after an install and the initial discovery scope are
@@ -200,6 +207,16 @@ EXAMPLES = r"""
     activation: activated
     scope: domain
     ad_group_membership: true
+
+- name: Publish in Active Directory and join the license servers group, with runas as the same account
+  remote_desktop.licensing.license_server:
+    publish_in_ad: true
+    ad_group_membership: true
+  become: true
+  become_method: runas
+  become_user: "{{ ansible_user }}"
+  vars:
+    ansible_become_password: "{{ ansible_password }}"
 
 - name: Activate an offline license server with an ID from the web or telephone method
   remote_desktop.licensing.license_server:

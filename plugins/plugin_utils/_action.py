@@ -189,7 +189,8 @@ _REBOOT = ("reboot", "reboot_timeout")
 ROLE_VARIABLES = {
     ("license_server", "license_server"): ("state", "include_management_tools", "activation", "activation_method",
                                            "license_server_id", "reactivation_reason", "scope", "publish_in_ad",
-                                           "ad_group_membership", "ready_timeout") + _CONTACT + _REBOOT,
+                                           "ad_group_membership", "ready_timeout", "activation_retries",
+                                           "activation_retry_delay") + _CONTACT + _REBOOT,
     ("session_host", "session_host"): ("mode", "license_servers", "method", "install_role", "check_connectivity",
                                        "min_grace_days") + _REBOOT,
     # A pack's options are the keys of a license_server_cal_packs item, or the survey's license_server_cal_*

@@ -65,6 +65,10 @@ class Batch:
         return self._add(op_id, "cim_set", namespace=namespace, **{"class": class_name}, properties=properties,
                          filter=filter)
 
+    def declaration(self, op_id, namespace, class_name):
+        """The class as the host declares it (Get-CimClass): its methods, their parameters and properties."""
+        return self._add(op_id, "cim_class", namespace=namespace, **{"class": class_name})
+
     def feature_get(self, op_id, names):
         return self._add(op_id, "feature_get", names=list(names))
 
@@ -252,7 +256,7 @@ class HostUnreachable(BridgeError):
 
 def read_only(batch):
     """Whether the batch changes nothing, so that sending it again is safe."""
-    return all(op["kind"] in ("cim_get", "feature_get") or op.get("read_only") for op in batch.operations)
+    return all(op["kind"] in ("cim_get", "feature_get", "cim_class") or op.get("read_only") for op in batch.operations)
 
 
 def run(action, task_vars, batch, stop_on_error=False):

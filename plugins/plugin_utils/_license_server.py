@@ -34,6 +34,25 @@ ACTIVATION_CONTACT = ("first_name", "last_name", "company", "country_region")
 DEACTIVATION_CONTACT = ("first_name", "last_name")
 LICENSE_SERVER_ID = re.compile(r"^[A-Z0-9]{35}$")  # [W32] activateserver: 35 alphanumerics, no hyphens
 
+# The second hop (rd-licensing-wmi.md §11). ChangeRole 1 and 2, PublishLS, UnpublishLS, AddLStoTSLSGroup,
+# RemoveLSfromTSLSGroup and IsLSinTSLSGroup make the license server talk to a domain controller as the caller.
+# Over WinRM with NTLM or Basic, or Kerberos without delegation, the host holds no credentials to pass on
+# (Microsoft, "Making the second hop in PowerShell Remoting"; ansible's Windows Remote Management guide,
+# "Limitations"), so the domain controller refuses even a Domain Admin. Which code the licensing methods then
+# return is documented nowhere: access denied in its HRESULT (E_ACCESSDENIED), WBEM or Win32 form, or
+# ERROR_NO_SUCH_LOGON_SESSION (1312), which Windows gives for a logon session without credentials, are the
+# likely answers (ASSUMED; docs/fidelity.md, the lab answers 0x80070005).
+SECOND_HOP_CODES = {
+    0x80070005: "E_ACCESSDENIED", 0x80041003: "WBEM_E_ACCESS_DENIED", 5: "ERROR_ACCESS_DENIED",
+    0x80070520: "ERROR_NO_SUCH_LOGON_SESSION", 1312: "ERROR_NO_SUCH_LOGON_SESSION",
+}
+# IsLSinTSLSGroup needs no admin group ([W32] islsintslsgroup-win32-tslicenseserver.md names none, and any
+# domain account may read a group's members): refused with access denied, the domain controller did not see the
+# caller at all. The read batch asks it as "group" (plugin_utils/_info.py).
+DOMAIN_READ = ("group", "IsLSinTSLSGroup")
+# The plan's steps that reach a domain controller (ChangeRole 0 does not).
+DOMAIN_STEPS = ("scope", "publish", "group")
+
 # A freshly installed license server, for planning in check mode before the role exists. The
 # service's start type and the initial discovery scope after an install are in no source: ASSUMED
 # automatic and running, and domain on a domain member, workgroup otherwise (docs/fidelity.md).
@@ -104,7 +123,24 @@ def read_ops(batch, want):
 
 
 def observe(want, have, results):
+    """The licensing_info report, plus whether the domain read was refused as the second hop refuses."""
+    have["second_hop"] = second_hop_refusal(have, results)
     return have
+
+
+def second_hop_refusal(have, results):
+    """The code IsLSinTSLSGroup was refused with on a domain member, when it is one of SECOND_HOP_CODES; else None."""
+    if not have["host"].get("part_of_domain"):
+        return None
+    try:
+        result = results[DOMAIN_READ[0]]
+    except KeyError:
+        return None  # not asked: the licensing classes do not exist yet
+    if result.ok:
+        return None
+    code = result.return_value if result.return_value is not None else result.error.get("hresult")
+    code = int(code) & 0xFFFFFFFF if code is not None else None
+    return code if code in SECOND_HOP_CODES else None
 
 
 def plan(want, have):
@@ -213,7 +249,43 @@ def plan_config(want, have):
     if want["state"] == "present":
         _plan_scope(plan, want, have)
         _plan_ad(plan, want, have)
+        _refuse_second_hop(plan, want, have)
     return plan
+
+
+def _refuse_second_hop(plan, want, have):
+    """A plan that reaches a domain controller, on a host that could not read from one as the caller: refused
+    before anything changes, rather than failing half way (the contact set, the scope changed, the group not)."""
+    code = have.get("second_hop")
+    domain = [step for step in plan.steps if step.action in DOMAIN_STEPS
+              and not (step.action == "scope" and want.get("scope") == "workgroup")]
+    if code is None or not domain:
+        return
+    raise PlanError(second_hop_message(have["host"].get("name"), code, [s.description for s in domain],
+                                       want.get("connection")))
+
+
+def second_hop_message(host, code, wanted, connection=None):
+    """What the user reads when the second hop refuses: what happened, what it means, what to do."""
+    return ("%s could not reach a domain controller as the account Ansible connects with: %s, a read any domain "
+            "account may make, was refused (0x%08X %s). Nothing was changed: the steps that need the domain "
+            "controller (%s) would be refused the same way. The license server makes these calls to a domain "
+            "controller as you, and %s gives it no credentials to pass on (the second hop). Use one of: "
+            "become: true with become_method: runas and become_user the same account (its password in "
+            "ansible_become_password); ansible_winrm_transport: credssp; Kerberos with delegation "
+            "(ansible_winrm_transport: kerberos, ansible_winrm_kerberos_delegation: true). "
+            "docs/troubleshooting.md has an inventory example of each."
+            % (host, DOMAIN_READ[1], code, SECOND_HOP_CODES[code], "; ".join(w[0].lower() + w[1:] for w in wanted),
+               _connection_words(connection)))
+
+
+def _connection_words(connection):
+    """'this connection (NTLM, no become)' from the action's description of the task's connection."""
+    if not connection:
+        return "this connection"
+    parts = ["transport %s" % connection["transport"]] if connection.get("transport") else []
+    parts.append("become as %s" % connection["become_user"] if connection.get("become") else "no become")
+    return "this connection (%s)" % ", ".join(parts)
 
 
 def _plan_service(plan, ls):
@@ -312,8 +384,14 @@ def _plan_activation(plan, want, ls, contact):
 
 def _domain_hint(group):
     def hint(result):
-        return ("This needs the account Ansible connects with to be a member of %s (the privilege Microsoft "
+        text = ("This needs the account Ansible connects with to be a member of %s (the privilege Microsoft "
                 "documents for this call); run the task as such an account, for example with become." % group)
+        code = result.return_value if result is not None else None
+        if code is not None and int(code) & 0xFFFFFFFF in SECOND_HOP_CODES:
+            text += (" If it is one, the connection may have no credentials to pass on to the domain controller "
+                     "(the second hop): use become: true with become_method: runas and become_user the same account, "
+                     "CredSSP, or Kerberos with delegation (docs/troubleshooting.md).")
+        return text
     return hint
 
 

@@ -42,6 +42,9 @@ def awx_inventory(lab_inventory):
     Machine credential)."""
     source = yaml.safe_load(lab_inventory.read_text())["all"]
     connection = {key: value for key, value in source["vars"].items() if key not in ("ansible_user", "ansible_password")}
+    # The windows group turns become on (runas); the account and its password come from the Machine credential.
+    become = {key: value for key, value in (source["children"]["windows"].get("vars") or {}).items()
+              if key not in ("ansible_become_user", "ansible_become_password")}
     groups, hostvars = {}, {}
 
     def walk(name, group):
@@ -55,10 +58,18 @@ def awx_inventory(lab_inventory):
 
     for name, group in source["children"].items():
         walk(name, group)
-    groups["windows"]["vars"] = connection
+    groups["windows"]["vars"] = dict(connection, **become)
     groups["all"] = {"hosts": [], "children": sorted(source["children"]), "vars": {}}
     groups["_meta"] = {"hostvars": hostvars}
     return groups, source["vars"]["ansible_user"], source["vars"]["ansible_password"]
+
+
+def become_args(user):
+    """The Machine credential's privilege escalation (runas as the same account, playbooks/awx_setup.yml) on
+    ansible-playbook's command line, as AWX's build_args writes it (awx/main/tasks/jobs.py): the method, the
+    user, and a prompt for the password. The inventory's windows group turns become on (ansible_become): a
+    template's privilege escalation (-b) would reach the tasks delegated to the controller too."""
+    return ["--become-method", "runas", "--become-user", user, "--ask-become-pass"]
 
 
 def slice_hosts(names, number, count):
@@ -127,8 +138,9 @@ def lay_out(private_data_dir: Path, job_id: int, playbook: str, inventory: dict,
     prompts = {r"Enter passphrase for .*:\s*?$": "", r"BECOME password.*:\s*?$": "", r"Vault password:\s*?$": ""}
     if machine:
         user, password = machine
-        write_private(private_data_dir / "env" / "cmdline", args2cmdline("-u", user, "--ask-pass"))
-        prompts.update({r"SSH password:\s*?$": password, r"Password:\s*?$": password})
+        write_private(private_data_dir / "env" / "cmdline", args2cmdline("-u", user, "--ask-pass", *become_args(user)))
+        prompts.update({r"SSH password:\s*?$": password, r"Password:\s*?$": password,
+                        r"BECOME password.*:\s*?$": password})
     envvars = {
         "JOB_ID": str(job_id), "INVENTORY_ID": "3", "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "MAX_EVENT_RES": "700000", "AWX_PRIVATE_DATA_DIR": str(private_data_dir),

@@ -39,7 +39,7 @@ import yaml
 from ansible_runner.utils import args2cmdline
 from rdlab.testing import COLLECTIONS, start_lab
 
-from .awx import awx_inventory, safe_dump, write_private
+from .awx import awx_inventory, become_args, safe_dump, write_private
 
 ROOT = Path(__file__).resolve().parents[2]
 AWX_FILES = ROOT / "playbooks" / "files" / "awx"
@@ -151,7 +151,7 @@ def lay_out_job(private_data_dir, lab, job_id, playbook="site.yml", answers=None
     # The job template runs at verbosity 5 (WinRM Debug) with diff mode on, the most a job can show: AWX adds
     # -vvvvv and --diff to the command line, and ansible's winrm plugin then prints each module's raw output.
     write_private(private_data_dir / "env" / "cmdline",
-                  args2cmdline("-u", user, "--ask-pass", "-vvvvv", "--diff", *injected_args))
+                  args2cmdline("-u", user, "--ask-pass", *become_args(user), "-vvvvv", "--diff", *injected_args))
 
     envvars = {
         "JOB_ID": str(job_id), "INVENTORY_ID": "3", "ANSIBLE_RETRY_FILES_ENABLED": "False",
@@ -171,7 +171,7 @@ def lay_out_job(private_data_dir, lab, job_id, playbook="site.yml", answers=None
         {"job_timeout": 0, "suppress_ansible_output": True, "suppress_output_file": False}))
 
     # RunJob.get_password_prompts: the Machine password answers the connection password prompt.
-    prompts = {r"Enter passphrase for .*:\s*?$": "", r"BECOME password.*:\s*?$": "",
+    prompts = {r"Enter passphrase for .*:\s*?$": "", r"BECOME password.*:\s*?$": password,
                r"SSH password:\s*?$": password, r"Password:\s*?$": password, r"Vault password:\s*?$": ""}
     return {"private_data_dir": str(private_data_dir), "ident": str(job_id), "playbook": playbook,
             "inventory": str(hosts), "passwords": prompts, "suppress_env_files": True,

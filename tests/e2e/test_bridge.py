@@ -52,3 +52,39 @@ def test_the_invocation_never_shows_the_secrets(lab):
                  secrets=json.dumps({"x": "TOPSECRETVALUE1"}))
     assert run.result()["results"][0]["ok"] is True
     assert "TOPSECRETVALUE1" not in json.dumps(run.result())
+
+
+# --- cim_class: a class's declaration (Get-CimClass), for the preflight (issue 11, item 4) ---------------------
+
+def test_a_class_declaration_is_read_only_and_answered_from_the_schema(lab):
+    before = lab.state("ls1")
+    op = {"kind": "cim_class", "namespace": "root/cimv2", "class": "Win32_TSLicenseServer"}
+    run = bridge(lab, op, check=True)
+    (result,) = run.result()["results"]
+    assert result["ok"] is True and run.result()["changed"] is False
+    declaration = result["declaration"]
+    methods = {m["name"]: m for m in declaration["methods"]}
+    assert methods["IsLSinTSLSGroup"] == {"name": "IsLSinTSLSGroup", "static": True, "parameters": [
+        {"name": "Domain", "cim_type": "String", "qualifiers": ["In"]},
+        {"name": "IsMember", "cim_type": "Boolean", "qualifiers": ["Out"]}]}
+    assert {"name": "FirstName", "cim_type": "String", "qualifiers": ["read", "write"]} in declaration["properties"]
+    assert lab.state("ls1") == before
+
+
+def test_a_class_outside_the_allowlist_is_refused(lab):
+    op = {"kind": "cim_class", "namespace": "root/cimv2", "class": "Win32_Process"}
+    (result,) = bridge(lab, op).result()["results"]
+    assert result["error"] == {"kind": "not_allowed", "message": "root/cimv2:Win32_Process is not on the bridge's "
+                                                                 "allowlist"}
+
+
+def test_the_host_declares_what_the_collections_reads_assume(lab):
+    """The preflight's class check through the real connection: the collection's expectations (from its read
+    batch) against the lab's declarations (from Microsoft's schema)."""
+    from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _preflight as preflight
+    from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._bridge import BatchResult
+    expected = preflight.read_expectations()
+    batch = preflight.declaration_batch(expected)
+    run = lab.run("ls1", "host_bridge", {"operations": batch.operations, "secrets": ""}, check=True, diff=False)
+    results = BatchResult(batch, run.result()["results"])
+    assert preflight.compare(expected, results, batch) == []

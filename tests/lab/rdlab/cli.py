@@ -34,7 +34,9 @@ DEFAULT_USER = "Administrator"
 
 def parse_host_spec(spec: str) -> dict:
     """NAME[:ROLE[+ROLE]][:os=2022][:domain=corp.example.com][:installation=core][:address=127.0.0.2]
-    [:groups=GROUP[+GROUP]]: the inventory groups, when they are not those of the installed roles."""
+    [:groups=GROUP[+GROUP]][:delegation=true]: the inventory groups, when they are not those of the installed
+    roles; delegation, a listener whose sessions hold the caller's credentials (CredSSP's or Kerberos
+    delegation's stand-in)."""
     name, *parts = spec.split(":")
     if not name or not name.replace("-", "").isalnum():
         raise argparse.ArgumentTypeError(f"host name must be letters, digits and '-', got {name!r}")
@@ -43,9 +45,11 @@ def parse_host_spec(spec: str) -> dict:
     for part in parts:
         if "=" in part:
             key, value = part.split("=", 1)
-            if key not in ("os", "domain", "installation", "address", "groups"):
+            if key not in ("os", "domain", "installation", "address", "groups", "delegation"):
                 raise argparse.ArgumentTypeError(f"unknown host option {key!r} in {spec!r}")
-            host[key] = value
+            if key == "delegation" and value not in ("true", "false"):
+                raise argparse.ArgumentTypeError(f"delegation must be true or false, got {value!r} in {spec!r}")
+            host[key] = value == "true" if key == "delegation" else value
         elif part and part != "none":
             host["roles"] += part.split("+")
     try:
@@ -55,11 +59,11 @@ def parse_host_spec(spec: str) -> dict:
     return host
 
 
-def create_lab(directory: Path, hosts: list[dict], scheme: str, auth: str = "ntlm") -> None:
+def create_lab(directory: Path, hosts: list[dict], scheme: str, auth: str = "ntlm", become: bool = True) -> None:
     """Write lab.json and a fresh state for each host (an existing lab is kept unless reset)."""
     make_private_dir(directory)
     (directory / "hosts").mkdir(parents=True, exist_ok=True)
-    config = {"scheme": scheme, "auth": auth, "username": DEFAULT_USER, "password": secrets.token_urlsafe(12) + "-Aa1",
+    config = {"scheme": scheme, "auth": auth, "become": become, "username": DEFAULT_USER, "password": secrets.token_urlsafe(12) + "-Aa1",
               "hosts": [{**h, "port": 0} for h in hosts]}
     write_private(directory / "lab.json", json.dumps(config, indent=2))
     for h in hosts:
@@ -110,6 +114,16 @@ def _connection_vars(directory: Path, config: dict) -> dict:
     return lab_vars
 
 
+def _become_vars(config: dict) -> dict:
+    """As docs/troubleshooting.md tells users to reach a domain controller from the license server (the second
+    hop): become with runas as the same account, its password the connection's. On the windows group, not on
+    all: tasks delegated to the controller (the report's files) must not become with runas."""
+    if not config.get("become", True):
+        return {}
+    return {"ansible_become": True, "ansible_become_method": "runas", "ansible_become_user": "{{ ansible_user }}",
+            "ansible_become_password": "{{ ansible_password }}"}
+
+
 def write_inventory(directory: Path) -> Path:
     config = json.loads((directory / "lab.json").read_text())
     groups = {"license_servers": {}, "session_hosts": {}, "other_hosts": {}}
@@ -118,8 +132,10 @@ def write_inventory(directory: Path) -> Path:
             groups.setdefault(group, {})[h["name"]] = {}
         groups[_inventory_groups(h)[0]][h["name"]] = {"ansible_host": h["address"], "ansible_port": h["port"]}
     lab_vars = _connection_vars(directory, config)
-    inventory = {"all": {"vars": lab_vars, "children": {
-        "windows": {"children": {g: {"hosts": hs} for g, hs in groups.items() if hs}}}}}
+    windows = {"children": {g: {"hosts": hs} for g, hs in groups.items() if hs}}
+    if _become_vars(config):
+        windows = {"vars": _become_vars(config), **windows}
+    inventory = {"all": {"vars": lab_vars, "children": {"windows": windows}}}
     path = directory / "inventory" / "hosts.yml"
     path.parent.mkdir(exist_ok=True)
     path.write_text("# Written by rdlab: the simulated Windows lab's hosts.\n"
@@ -170,7 +186,7 @@ def _bind(h, fleet, config, context, server_class):
             # lab has Windows's defaults: Negotiate only, unencrypted HTTP refused.
             server = server_class(h["name"], fleet, address=h["address"], port=port, username=config["username"],
                                   password=config["password"], tls_context=context, auth=(_auth(config),),
-                                  allow_unencrypted=_auth(config) == "basic")
+                                  allow_unencrypted=_auth(config) == "basic", delegation=bool(h.get("delegation")))
             server.start()
             return server
         except OSError:
@@ -178,14 +194,14 @@ def _bind(h, fleet, config, context, server_class):
     raise SystemExit(f"could not bind a port for {h['name']} on {h['address']}")
 
 
-def start(directory: Path, hosts: list[dict], scheme: str, auth: str, reset: bool) -> int:
+def start(directory: Path, hosts: list[dict], scheme: str, auth: str, reset: bool, become: bool = True) -> int:
     if _running_pid(directory):
         print(f"a lab is already running from {directory} (pid {_running_pid(directory)})", file=sys.stderr)
         return 1
     if directory.exists():
         make_private_dir(directory)
     if hosts and (reset or not (directory / "lab.json").exists()):
-        create_lab(directory, hosts, scheme, auth)
+        create_lab(directory, hosts, scheme, auth, become)
     elif not (directory / "lab.json").exists():
         print("no lab here yet: give at least one --host", file=sys.stderr)
         return 2
@@ -323,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="ntlm (default): NTLM with message encryption over HTTP, unencrypted HTTP refused; "
                         "basic: Basic, accepted unencrypted over HTTP")
     p.add_argument("--reset", action="store_true", help="start from fresh hosts even if state exists")
+    p.add_argument("--no-become", dest="become", action="store_false",
+                   help="an inventory without become (runas): domain operations then meet the second hop")
     command("stop", "stop the lab")
     command("serve", "run the lab in the foreground (what start runs)")
     p = command("show", "print a host's state as JSON")
@@ -367,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args, parser) -> int:
     directory = args.dir.resolve()
     if args.command == "start":
-        return start(directory, args.host, args.scheme, args.auth, args.reset)
+        return start(directory, args.host, args.scheme, args.auth, args.reset, args.become)
     if args.command == "stop":
         return stop(directory)
     if args.command == "serve":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .model import host, repository, unmodelled, windows
+from .model import host, repository, session, unmodelled, windows
 from .model.cim import ASSUMED, DOCUMENTED, NOT_MODELLED, OBSERVED
 from .schema import SCHEMA, source_text
 
@@ -40,8 +40,13 @@ KNOWN_DIFFERENCES = [
      "PacketPrivacy on Windows; the lab's single user is an administrator and the namespace has no "
      "authentication level."),
     ("Modules", "Only remote_desktop.licensing.host_bridge, ansible.windows.win_ping and a minimal "
-     "ansible.windows.setup are simulated; raw commands, become, async and file transfer fail with a "
-     "'not simulated' message."),
+     "ansible.windows.setup are simulated; raw commands, async and file transfer fail with a 'not simulated' "
+     "message. become (runas) is simulated: the lab checks the account and password become_wrapper was given "
+     "and runs the module in a session that holds them (rdlab/model/session.py); become_flags other than "
+     "logon_type are ignored."),
+    ("Host bridge", "cim_class (Get-CimClass) is answered from Microsoft's published schema: the class's documented "
+     "members, property qualifiers read, write and key only, parameter qualifiers In or Out only; Windows declares "
+     "more qualifiers, and possibly members no page documents."),
     ("Time", "Feature installs, activation and CAL installs complete at once; the lab's clock can be moved "
      "(clock_offset_days) to age the grace period and issued CALs."),
     ("Clients", "No RDP client ever connects. `rdlab connect` stands for one: it starts the grace period, asks "
@@ -106,7 +111,7 @@ def rows():
                    method.name in used)
     for cls, names, why in unmodelled.NOT_MODELLED:
         yield (f"`{cls}`", ", ".join(names), NOT_MODELLED, why + unmodelled.answer(cls, names), False)
-    for area, what, status, source in host.FIDELITY + windows.FIDELITY_NOTES + repository.NOTES:
+    for area, what, status, source in host.FIDELITY + windows.FIDELITY_NOTES + repository.NOTES + session.FIDELITY:
         yield (area, what, status, source, True)
 
 

@@ -130,10 +130,16 @@ class Fleet:
             del log[:-50]  # keep the newest 50, like a small log
 
     def run_command(self, host: str, command: str, arguments: list[str], stdin: bytes) -> CommandResult:
+        return self.run_session_command(host, None, command, arguments, stdin)
+
+    def run_session_command(self, host: str, logon, command: str, arguments: list[str], stdin: bytes) -> CommandResult:
+        """Run a command in the session its shell's creator logged on (winrm.server.Logon; None: NTLM)."""
         drop = False
+        config = self.config
         with self.host(host) as model:
             batch = self._next_batch(model)
-            result, record = modules.execute(model, command, arguments, stdin)
+            result, record = modules.execute(model, command, arguments, stdin, logon,
+                                             (config["username"], config["password"]))
             self.write_transcript(host, batch, record)
             drop = self._take_drop(model)
         if drop:

@@ -56,11 +56,12 @@ class Lab:
         return subprocess.run(command, capture_output=True, text=True, env=self.env(), timeout=600, check=False)
 
 
-def start_lab(directory: Path, *hosts: str, scheme: str = "http", auth: str = "ntlm") -> Lab:
-    """A lab as `rdlab start` makes it: by default NTLM with message encryption over HTTP, the
-    transport the documentation tells users to use; auth="basic" where a test needs Basic."""
+def start_lab(directory: Path, *hosts: str, scheme: str = "http", auth: str = "ntlm", become: bool = True) -> Lab:
+    """A lab as `rdlab start` makes it: by default NTLM with message encryption over HTTP and become (runas) as
+    the same account, what the documentation tells users to use; auth="basic" where a test needs Basic,
+    become=False where it needs a session without credentials for the second hop."""
     lab = Lab(directory)
-    args = ["start", "--scheme", scheme, "--auth", auth, "--reset"]
+    args = ["start", "--scheme", scheme, "--auth", auth, "--reset", *([] if become else ["--no-become"])]
     for host in hosts:
         args += ["--host", host]
     lab.rdlab(*args)

@@ -31,6 +31,7 @@ MIRROR = Path(mirror.__file__).read_text()
 RESULT_BUILDERS = {
     "Invoke-CimGet": ["cim_get"], "Invoke-CimCall": ["cim_invoke", "_invoke"], "ConvertFrom-MethodResult": ["_method_result"],
     "Invoke-CimSet": ["cim_set"], "Invoke-Feature": ["feature"], "Invoke-Operation": ["operation", "_error"],
+    "Get-ClassDeclaration": ["cim_class"],
 }
 # Hashtables the script builds as cmdlet parameters or for its own use, not results.
 NOT_RESULTS = {"params", "readBack", "properties", "table", "arguments", "given", "out", "dict"}
@@ -210,7 +211,7 @@ def _mirror_handlers():
 
 
 def test_read_only_kinds(script):
-    assert set(script_tables(script)["readOnlyKinds"]) == {"cim_get", "feature_get"}
+    assert set(script_tables(script)["readOnlyKinds"]) == {"cim_get", "feature_get", "cim_class"}
     batch = mirror._Batch(Host(new_host_state("x")), script_tables(script), {}, False)
     for kind in script_tables(script)["requiredFields"]:
         assert batch.read_only({"class": "X", "method": "Y"}, kind) == (kind in script_tables(script)["readOnlyKinds"])

@@ -27,6 +27,12 @@ def test_the_inventory_is_yaml_a_person_can_read(tmp_path):
     create_lab(tmp_path, [parse_host_spec("ls1:license_server"), parse_host_spec("sh1:session_host")], "http")
     text = write_inventory(tmp_path).read_text()
     assert text.startswith("# Written by rdlab")
-    assert "{" not in text and "all:\n  vars:\n    ansible_connection: winrm\n" in text
+    # Block style only: the braces left are the become variables' templates.
+    assert "{" not in text.replace("{{ ", "").replace(" }}", "") and "all:\n  vars:\n    ansible_connection: winrm\n" in text
     inventory = yaml.safe_load(text)
+    # become (runas) as the same account, as docs/troubleshooting.md tells users for the second hop.
+    assert not [k for k in inventory["all"]["vars"] if "become" in k]  # not for tasks delegated to the controller
+    assert inventory["all"]["children"]["windows"]["vars"] == {
+        "ansible_become": True, "ansible_become_method": "runas", "ansible_become_user": "{{ ansible_user }}",
+        "ansible_become_password": "{{ ansible_password }}"}
     assert sorted(inventory["all"]["children"]["windows"]["children"]) == ["license_servers", "session_hosts"]

@@ -40,6 +40,8 @@ NOT_CIM = {
     # properties to (Microsoft.Management.Infrastructure.CimType)
     "ControlFlags", "AccessMask", "AceFlags", "AceType", "Trustee", "SidLength", "SidString",
     "UInt32", "UInt8Array", "String",
+    # the qualifier Get-CimClass gives an in-parameter (the preflight's class check)
+    "In",
 }
 
 

@@ -140,6 +140,9 @@ class Host:
         # The privileges enabled in the caller's token for the call being answered (lowercased names): the
         # bridge's executor sets them around one call, as host_bridge.ps1's New-PrivilegeEnabler does.
         self.privileges_enabled: set[str] = set()
+        # The logon session of the command being answered (rdlab.model.session.Session), set by the module runner.
+        # None: a session on the host itself (the model's own tests), which holds its caller's credentials.
+        self.session = None
 
     # --- identity -------------------------------------------------------------------------------
     @property
@@ -324,8 +327,19 @@ class Host:
             raise LabStateError(f"state key 'account' takes domain_admin and enterprise_admin (booleans), "
                                 f"got {self.state.get('account')!r}")
         default = bool(self.state.get("domain"))
+        if self.session is not None and self.session.domain_identity() == "computer":
+            # become as SYSTEM: the domain controller sees the computer account, in no admin group (ASSUMED).
+            return {"domain_admin": False, "enterprise_admin": False}
         return {"domain_admin": account.get("domain_admin", default),
                 "enterprise_admin": account.get("enterprise_admin", default)}
+
+    def second_hop_refusal(self) -> int:
+        """0 when code in the caller's session can reach a domain controller with credentials, else the code a
+        domain operation returns (rdlab.model.session: the second hop; the code is ASSUMED)."""
+        from .session import E_ACCESSDENIED
+        if self.session is None or self.session.domain_identity() != "none":
+            return 0
+        return E_ACCESSDENIED
 
     # --- CIM entry points -----------------------------------------------------------------------
     def cim_class(self, namespace: str, name: str) -> CimClass:

@@ -189,6 +189,8 @@ def is_ls_published(host, _instance, _args):
 def is_ls_in_tsls_group(host, _instance, _args):
     if not host.state.get("domain"):
         return NO_DOMAIN, {"IsMember": None}
+    if host.second_hop_refusal():  # the group is read on a domain controller, as the caller
+        return host.second_hop_refusal(), {"IsMember": None}
     return 0, {"IsMember": bool(_ls(host)["in_tsls_group"])}
 
 
@@ -206,6 +208,8 @@ def _domain_refusal(host, privilege: str) -> int:
     """0 when the host is in a domain and the account has `privilege`, else the failure code."""
     if not host.state.get("domain"):
         return NO_DOMAIN
+    if host.second_hop_refusal():  # the domain controller is reached as the caller: rdlab.model.session
+        return host.second_hop_refusal()
     return 0 if host.account()[privilege] else WBEM_E_ACCESS_DENIED
 
 

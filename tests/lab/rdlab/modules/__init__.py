@@ -3,6 +3,9 @@
 Simulated modules: remote_desktop.licensing.host_bridge (rdlab/modules/host_bridge.py), ansible.windows.win_ping and
 a minimal ansible.windows.setup. Everything else, raw commands included, fails with a clear
 "not simulated" message rather than an answer that merely looks plausible.
+
+become (runas) is simulated: become_wrapper logs the account on with its password and runs the module in that
+session (rdlab/model/session.py), so the lab checks the account and the password as LogonUser would.
 """
 
 from __future__ import annotations
@@ -12,16 +15,19 @@ import json
 from . import host_bridge as bridge
 from . import setup, win_ping
 from ..model.host import Host
+from ..model.session import SYSTEM_NAMES, Session
 from ..winrm.payload import PayloadError, decode
-from ..winrm.server import CommandResult
+from ..winrm.server import CommandResult, Logon
 
 BRIDGE = "remote_desktop.licensing.host_bridge"
 # The ansible.windows modules the lab answers, each a stand-in in its own file of this package.
 STAND_INS = {"ansible.windows.win_ping": win_ping.run, "ansible.windows.setup": setup.run}
 
 
-def execute(host: Host, command: str, arguments: list[str], stdin: bytes) -> tuple[CommandResult, dict]:
-    """Run one command; returns the result and the transcript record."""
+def execute(host: Host, command: str, arguments: list[str], stdin: bytes, logon: Logon | None = None,
+            account: tuple[str, str] | None = None) -> tuple[CommandResult, dict]:
+    """Run one command in the session `logon` made (NTLM by default) for the lab's `account` (user, password);
+    returns the result and the transcript record."""
     record = {"command": {"kind": "command", "stdin_bytes": len(stdin)}}
     try:
         invocation = decode(command, arguments, stdin)
@@ -33,11 +39,19 @@ def execute(host: Host, command: str, arguments: list[str], stdin: bytes) -> tup
         record["command"]["result"] = "failed"
         return _fail("The simulated Windows lab does not simulate raw commands; only the modules "
                      f"{BRIDGE}, ansible.windows.win_ping and ansible.windows.setup.", raw=True), record
-    unsupported = [w for w in invocation.wrappers if w != "module_wrapper"]
+    unsupported = [w for w in invocation.wrappers if w not in ("module_wrapper", "become_wrapper")]
     if unsupported:
         record["command"]["result"] = "failed"
-        return _fail(f"The simulated Windows lab does not simulate {', '.join(unsupported)} (become and async "
-                     "are not modelled)."), record
+        return _fail(f"The simulated Windows lab does not simulate {', '.join(unsupported)} (async is not "
+                     "modelled)."), record
+    logon = logon or Logon("ntlm")
+    try:
+        session = _session(host, logon, invocation.become, account)
+    except BecomeFailed as e:
+        record["command"]["result"] = "failed"
+        return _fail(str(e)), record
+    record["command"]["session"] = session.summary()
+    host.session = session
     args = invocation.module_args
     record["command"]["check_mode"] = bool(args.get("_ansible_check_mode"))
     try:
@@ -50,6 +64,37 @@ def execute(host: Host, command: str, arguments: list[str], stdin: bytes) -> tup
         host.state.setdefault("event_log", []).append(entry)
         del host.state["event_log"][:-50]  # keep the newest 50, like a small log
     return CommandResult(json.dumps(result).encode(), b"", 1 if result.get("failed") else 0), record
+
+
+class BecomeFailed(Exception):
+    """become_wrapper could not log the account on."""
+
+
+def _session(host: Host, logon: Logon, become, account: tuple[str, str] | None) -> Session:
+    """The session the module runs in: the WinRM logon's, or the one become_wrapper logs on."""
+    session = Session(authentication=logon.scheme, delegation=logon.delegation)
+    if become is None:
+        return session
+    if become.user.lower() not in SYSTEM_NAMES:
+        _check_become_account(host, become, account)
+    return Session(authentication=logon.scheme, delegation=logon.delegation, become=become.user,
+                   become_logon=become.logon_type)
+
+
+def _check_become_account(host: Host, become, account: tuple[str, str] | None) -> None:
+    """LogonUser with the account and password become_wrapper got (ansible-core Ansible.Become.cs splits
+    DOMAIN\\USER, takes '.' for a bare name). The lab has one account: its name as USER, .\\USER, HOST\\USER,
+    or DOMAIN\\USER on a domain host. The failure is what ansible-core 2.19's exec_wrapper.ps1 (Write-AnsibleErrorJson)
+    makes of the Win32Exception Ansible.AccessToken.cs throws from LogonUser, with Windows's 1326."""
+    user, password = account or ("", "")
+    domain, dummy, name = become.user.rpartition("\\")
+    joined = (host.state.get("domain") or "").lower()  # a workgroup host: '' only, already known
+    known = {"", ".", host.name.lower(), joined.split(".")[0], joined}
+    if name.lower() == user.lower() and domain.lower() in known and become.password == password:
+        return
+    shown = become.user if "\\" in become.user else ".\\" + become.user
+    raise BecomeFailed(f'failure during exec_wrapper: Exception calling "CreateProcessAsUser" with "9" argument(s): '
+                       f'"Failed to logon {shown} (The user name or password is incorrect, Win32ErrorCode 1326)"')
 
 
 def _run_module(host: Host, invocation, record: dict) -> dict:

@@ -19,6 +19,7 @@ import re
 from ..model.cim import EmbeddedInstance, WbemError, coerce, dmtf_to_datetime
 from ..model.host import FeatureError, Host
 from ..model.repository import REPOSITORY
+from ..schema import SCHEMA
 
 NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"  # what Ansible.Basic puts in invocation
 OPTIONS = {"operations", "secrets", "stop_on_error"}
@@ -202,7 +203,8 @@ class _Batch:
     def __init__(self, host: Host, tables: dict, secrets: dict, check_mode: bool):
         self.host, self.tables, self.secrets, self.check_mode = host, tables, secrets, check_mode
         self.allowlist = {ns.lower(): [c.lower() for c in classes] for ns, classes in tables["allowed"].items()}
-        self.handlers = {"cim_get": self.cim_get, "cim_invoke": self.cim_invoke, "cim_set": self.cim_set}
+        self.handlers = {"cim_get": self.cim_get, "cim_invoke": self.cim_invoke, "cim_set": self.cim_set,
+                         "cim_class": self.cim_class}
 
     def operation(self, op: dict) -> dict:
         """Invoke-Operation: kind, required fields, shapes, allowlist, check mode, then the call."""
@@ -259,6 +261,8 @@ class _Batch:
             return f"the feature(s) {', '.join(map(str, unknown))} are not on the bridge's allowlist" if unknown else None
         if not self._allowed(op):
             return f"{op.get('namespace')}:{op.get('class')} is not on the bridge's allowlist"
+        if kind == "cim_class":  # a class's declaration names no registry key, service or instance
+            return None
         if op.get("privileges"):
             unknown = [p for p in op["privileges"] if str(p).lower() not in _lowered(self.tables["privileges"])]
             if unknown:
@@ -380,6 +384,23 @@ class _Batch:
         cls, instances = self._target(read_back)
         return {"instances": self._convert(cls, instances)}
 
+    def cim_class(self, op):
+        """Get-ClassDeclaration: Get-CimClass answered from Microsoft's published schema (rdlab/schema), the
+        class's every documented member, whether the lab models it or not. Qualifiers: read and write from the
+        property's access, key, In and Out. A method whose page does not say static takes the model's (ASSUMED)."""
+        cls = self.host.cim_class(op["namespace"], op["class"])  # the class must exist on this host
+        entry = SCHEMA.find_class(op["namespace"], op["class"])
+        properties = [{"name": p["name"], "cim_type": _cim_type_name(p["type"]), "qualifiers": _property_qualifiers(p)}
+                      for p in entry["properties"]]
+        methods = []
+        for m in entry["methods"]:
+            modelled = cls.method(m["name"])
+            static = m["static"] if m["static"] is not None else bool(modelled and modelled.static)
+            parameters = [{"name": q["name"], "cim_type": _cim_type_name(q["type"]),
+                           "qualifiers": ["In"] if q["direction"] == "in" else ["Out"]} for q in m["params"]]
+            methods.append({"name": m["name"], "static": static, "parameters": parameters})
+        return {"declaration": {"name": entry["name"], "properties": properties, "methods": methods}}
+
     def feature(self, op):
         """Invoke-Feature: Get-WindowsFeature returns nothing for names it does not know."""
         names = op.get("names")
@@ -406,6 +427,24 @@ class BridgeError(Exception):
     def __init__(self, message: str, kind: str = "invalid_operation"):
         super().__init__(message)
         self.kind = kind
+
+
+def _cim_type_name(mof_type: str) -> str:
+    """A MOF type as Microsoft.Management.Infrastructure.CimType names it: uint32 -> UInt32, string[] ->
+    StringArray, an embedded object -> Instance."""
+    base, array = (mof_type[:-2], "Array") if mof_type.endswith("[]") else (mof_type, "")
+    if base.startswith("object"):
+        return "Instance" + array
+    if base[:4] in ("uint", "sint"):
+        return base[0].upper() + "Int" + base[4:] + array  # UInt32, SInt64
+    named = {"datetime": "DateTime", "boolean": "Boolean", "string": "String", "char16": "Char16",
+             "real32": "Real32", "real64": "Real64"}
+    return named[base] + array
+
+
+def _property_qualifiers(prop: dict) -> list[str]:
+    access = {"Read-only": ["read"], "Read/write": ["read", "write"]}.get(prop.get("access"), [])
+    return access + (["key"] if "key" in (prop.get("qualifiers") or []) else [])
 
 
 def _convert(value, cim_type: str, name: str):
@@ -503,5 +542,8 @@ def _error(kind: str, message: str) -> dict:
 #   takes only the JSON object the controller sends.
 # - Privileges: PrivilegeEnabler (strict) fails when the token does not hold a privilege; the lab's account holds
 #   every privilege on the allowlist, so that failure is not modelled.
+# - cim_class: Get-CimClass is answered from Microsoft's published schema (rdlab/schema), every documented member
+#   whether modelled or not; qualifiers are only read/write/key for properties and In/Out for parameters (Windows
+#   gives more: CIMTYPE, ID, MappingStrings ...); a method the page does not call static takes the model's answer.
 # - PowerShell 7's Start-Job detour for ServerManager (Invoke-ServerManager) has no counterpart: the lab's
 #   features answer the same whichever PowerShell would run.

@@ -54,6 +54,18 @@ class Invocation:
     module_name: str | None  # e.g. 'ansible.windows.win_ping'; None for raw
     module_args: dict[str, Any] = field(default_factory=dict)  # module options and _ansible_* keys
     wrappers: list[str] = field(default_factory=list)  # exec-wrapper actions, e.g. ['module_wrapper']
+    become: Become | None = None  # what become_wrapper was asked to do, when it is among the wrappers
+
+
+@dataclass
+class Become:
+    """The runas become_wrapper's parameters (ansible-core plugins/become/runas.py
+    _build_powershell_wrapper_action; 2.15 to 2.18: the manifest's become_user, become_password and
+    become_flags). The password travels in the payload as plain text, inside the encrypted channel."""
+
+    user: str
+    password: str | None
+    logon_type: str = "Interactive"  # become_flags logon_type=..., as become_wrapper.ps1 names it
 
 
 def decode(command: str, arguments: list[str], stdin: bytes) -> Invocation:
@@ -117,7 +129,28 @@ def _from_manifest(manifest: dict[str, Any]) -> Invocation:
         module_name=module_name(script_name),
         module_args=_complex_args(params),
         wrappers=[name.removesuffix(".ps1") for name in names],
+        become=_become(actions, names),
     )
+
+
+def _become(actions: list[dict], names: list[str]) -> Become | None:
+    """The become_wrapper.ps1 action's BecomeUser, secure BecomePassword and LogonType (2.19 and later)."""
+    if "become_wrapper.ps1" not in names:
+        return None
+    action = actions[names.index("become_wrapper.ps1")]
+    params = _typed(action, "params", dict, "become_wrapper action")
+    secure = action.get("secure_params") or {}
+    return Become(user=_typed(params, "BecomeUser", str, "become_wrapper params"),
+                  password=secure.get("BecomePassword"), logon_type=params.get("LogonType") or "Interactive")
+
+
+def _legacy_become(manifest: dict[str, Any]) -> Become:
+    """2.15 to 2.18: become_flags is the task's text ('logon_type=new_credentials ...'), parsed as
+    ansible-core's become_wrapper.ps1 of those versions does."""
+    flags = dict(word.split("=", 1) for word in str(manifest.get("become_flags") or "").split() if "=" in word)
+    logon_type = "".join(part.capitalize() for part in flags.get("logon_type", "interactive").split("_"))
+    return Become(user=_typed(manifest, "become_user", str, "manifest"), password=manifest.get("become_password"),
+                  logon_type=logon_type)
 
 
 def _legacy_invocation(stdin: bytes) -> Invocation:
@@ -134,6 +167,7 @@ def _legacy_invocation(stdin: bytes) -> Invocation:
         module_name=legacy_module_name(_typed(args, "_ansible_module_name", str, "module_args")),
         module_args=args,
         wrappers=[*names[:-1], "module_wrapper"],
+        become=_legacy_become(manifest) if "become_wrapper" in names else None,
     )
 
 

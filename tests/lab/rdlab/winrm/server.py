@@ -108,6 +108,17 @@ class CommandRunner(Protocol):
 
     # Optional: logon_failed(host, scheme) is called for every refused logon attempt (a wrong user name
     # or password, Basic or NTLM), where Windows writes Security event 4625.
+    # Optional: run_session_command(host, logon, command, arguments, stdin) is called instead of run_command
+    # when the runner has it; `logon` is the shell's `Logon` (how its creator authenticated).
+
+
+@dataclass(frozen=True)
+class Logon:
+    """How the client that created a shell authenticated: a WinRM shell runs in its creator's logon session.
+    `delegation` is the listener's stand-in for CredSSP or Kerberos delegation (rdlab/model/session.py)."""
+
+    scheme: str  # "ntlm" | "basic"
+    delegation: bool = False
 
 
 class WinRMServer:
@@ -131,6 +142,7 @@ class WinRMServer:
         tls_context: ssl.SSLContext | None = None,
         auth: Iterable[str] = ("ntlm",),
         allow_unencrypted: bool = False,
+        delegation: bool = False,
     ) -> None:
         _require_loopback(address)
         self.auth = frozenset(auth)
@@ -142,6 +154,8 @@ class WinRMServer:
         self.password = password
         self.tls_context = tls_context
         self.allow_unencrypted = allow_unencrypted
+        # A stand-in for CredSSP or Kerberos delegation: sessions on this listener hold the caller's credentials.
+        self.delegation = delegation
         self.on_wire: Callable[[str, bytes], None] | None = None
         if "ntlm" in self.auth:
             register_ntlm_user(username, password, host_name)
@@ -216,9 +230,9 @@ class WinRMServer:
         if hook is not None:
             hook(self.host_name, scheme)
 
-    def exchange(self, body: bytes) -> tuple[int, str]:
-        """Answer one SOAP request: (HTTP status, envelope). May raise DropConnection."""
-        return self._shells.handle(body)
+    def exchange(self, body: bytes, scheme: str | None = None) -> tuple[int, str]:
+        """Answer one SOAP request authenticated with `scheme`: (HTTP status, envelope). May raise DropConnection."""
+        return self._shells.handle(body, Logon(scheme or "ntlm", self.delegation))
 
 
 def _require_loopback(address: str) -> None:
@@ -283,6 +297,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.request.do_handshake()
         # NTLM authenticates the TCP connection: its context lives as long as this handler.
         self.negotiate = NegotiateSession()
+        self.scheme: str | None = None  # how the request being answered authenticated
 
     @property
     def secure(self) -> bool:
@@ -336,13 +351,16 @@ class _Handler(BaseHTTPRequestHandler):
             if not self.negotiate.established:
                 self._reply(401, b"", headers)  # the NTLM CHALLENGE
                 return None
+            self.scheme = "ntlm"
             return headers
         if endpoint.authorized(authorization):
             if self.secure or endpoint.allow_unencrypted:
+                self.scheme = "basic"
                 return {}
             # Basic cannot encrypt: with AllowUnencrypted false, Windows refuses it over HTTP.
             log.debug("%s: Basic over HTTP refused (allow_unencrypted is false)", endpoint.host_name)
         elif not authorization and self.negotiate.established:
+            self.scheme = "ntlm"
             return {}
         elif scheme.lower() == "basic" and "basic" in endpoint.auth:
             endpoint.logon_failed("Basic")
@@ -355,7 +373,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, endpoint: WinRMServer, body: bytes, headers: dict[str, str], encrypt: bool) -> None:
         try:
-            status, envelope = endpoint.exchange(body)
+            status, envelope = endpoint.exchange(body, self.scheme)
         except DropConnection:
             self._drop()
             return
@@ -430,6 +448,7 @@ class _Command:
     stdin: bytearray = field(default_factory=bytearray)
     stdin_ended: bool = False
     outcome: Future[CommandResult] | None = None
+    logon: Logon | None = None
 
     @property
     def stdin_open(self) -> bool:
@@ -445,6 +464,7 @@ class _ShellService:
         self._host = host_name
         self._runner = runner
         self._shells: dict[str, dict[str, _Command]] = {}
+        self._logons: dict[str, Logon] = {}  # each shell's creator's logon: its commands run in that session
         self._lock = threading.Lock()
         self._operations = {
             "Create": self._create,
@@ -458,15 +478,16 @@ class _ShellService:
     def forget(self) -> None:
         with self._lock:
             self._shells.clear()
+            self._logons.clear()
 
-    def handle(self, body: bytes) -> tuple[int, str]:
+    def handle(self, body: bytes, logon: Logon | None = None) -> tuple[int, str]:
         try:
             request = _parse(body)
         except _Fault as fault:
             return 500, _fault_envelope(fault, relates_to=None)
         try:
             self._runner.before_exchange(self._host, request.action_name)
-            answer = self._dispatch(request)
+            answer = self._dispatch(request, logon or Logon("ntlm"))
         except _Fault as fault:
             return 500, _fault_envelope(fault, request.message_id)
         except DropConnection:
@@ -477,16 +498,19 @@ class _ShellService:
             return 500, _fault_envelope(fault, request.message_id)
         return 200, _envelope(request.action + "Response", request.message_id, answer)
 
-    def _dispatch(self, request: _Request) -> str:
+    def _dispatch(self, request: _Request, logon: Logon) -> str:
         operation = self._operations.get(request.action_name)
         if operation is None:
             raise _Fault(f"rdlab does not implement the WS-Management action {request.action}", "a:ActionNotSupported")
+        if request.action_name == "Create":
+            return self._create(request, logon)
         return operation(request)
 
-    def _create(self, request: _Request) -> str:
+    def _create(self, request: _Request, logon: Logon | None = None) -> str:
         shell_id = str(uuid.uuid4()).upper()
         with self._lock:
             self._shells[shell_id] = {}
+            self._logons[shell_id] = logon or Logon("ntlm")
         return (
             f"<x:ResourceCreated><a:Address>{escape(request.to)}</a:Address><a:ReferenceParameters>"
             f"<w:ResourceURI>{CMD_RESOURCE_URI}</w:ResourceURI>"
@@ -501,6 +525,7 @@ class _ShellService:
             command=_required(line, "rsp:Command").text or "",
             arguments=[arg.text or "" for arg in line.findall("rsp:Arguments", NS)],
             expects_stdin=request.options.get("WINRS_CONSOLEMODE_STDIN", "TRUE").upper() == "FALSE",
+            logon=self._logons.get(request.shell_id or "", Logon("ntlm")),
         )
         command_id = str(uuid.uuid4()).upper()
         with self._lock:
@@ -547,6 +572,7 @@ class _ShellService:
         # the shell it lost before creating a new one.
         with self._lock:
             self._shells.pop(request.shell_id or "", None)
+            self._logons.pop(request.shell_id or "", None)
         return ""
 
     def _shell(self, request: _Request) -> dict[str, _Command]:
@@ -580,8 +606,12 @@ class _ShellService:
             return command.outcome
 
     def _run(self, command: _Command) -> None:
+        in_session = getattr(self._runner, "run_session_command", None)
         try:
-            result = self._runner.run_command(self._host, command.command, command.arguments, bytes(command.stdin))
+            if in_session is not None:
+                result = in_session(self._host, command.logon, command.command, command.arguments, bytes(command.stdin))
+            else:
+                result = self._runner.run_command(self._host, command.command, command.arguments, bytes(command.stdin))
         except Exception as error:  # handed over to the Receive waiting for it
             command.outcome.set_exception(error)
         else:

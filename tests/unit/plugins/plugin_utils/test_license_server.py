@@ -167,3 +167,63 @@ def test_absent_refuses_when_the_key_packs_cannot_be_read():
 def test_force_only_with_absent():
     with pytest.raises(ValueError, match="force is used only with state: absent"):
         ls.validate(args(force=True))
+
+
+# --- the second hop -----------------------------------------------------------------------------------
+
+class _Result:
+    """The questions second_hop_refusal asks of a bridge result."""
+
+    def __init__(self, ok, return_value=None, hresult=None):
+        self.ok, self.return_value, self.error = ok, return_value, {"hresult": hresult} if hresult else {}
+
+
+@pytest.mark.parametrize("result, domain, expected", [
+    (_Result(False, return_value=0x80070005), True, 0x80070005),
+    (_Result(False, return_value=0x80041003), True, 0x80041003),
+    (_Result(False, hresult=0x80070520), True, 0x80070520),
+    (_Result(False, return_value=-2147024891), True, 0x80070005),  # a signed HRESULT reads the same
+    (_Result(False, return_value=0x80041001), True, None),  # WBEM_E_FAILED: not the second hop
+    (_Result(True), True, None),
+    (_Result(False, return_value=0x80070005), False, None),  # a workgroup host has no domain controller
+])
+def test_the_domain_read_tells_a_second_hop_refusal(result, domain, expected):
+    assert ls.second_hop_refusal(have(domain=domain), {"group": result}) == expected
+
+
+def test_no_domain_read_no_refusal():
+    assert ls.second_hop_refusal(have(), {}) is None
+
+
+@pytest.mark.parametrize("overrides", [{"scope": "domain"}, {"scope": "forest"}, {"publish_in_ad": True},
+                                       {"ad_group_membership": True}])
+def test_a_domain_step_after_a_refused_read_is_refused_before_any_change(overrides):
+    host = dict(have(scope="workgroup"), second_hop=0x80070005)
+    want = ls.validate(args(contact=CONTACT, **overrides))
+    want["connection"] = {"transport": "ntlm", "become": False, "become_user": None}
+    with pytest.raises(PlanError) as e:
+        ls.plan(want, host)
+    message = str(e.value)
+    assert message.startswith("LS1 could not reach a domain controller as the account Ansible connects with: "
+                              "IsLSinTSLSGroup, a read any domain account may make, was refused (0x80070005 "
+                              "E_ACCESSDENIED). Nothing was changed")
+    assert "this connection (transport ntlm, no become)" in message
+    assert "become: true with become_method: runas and become_user the same account" in message
+
+
+def test_without_domain_steps_a_refused_read_does_not_matter():
+    host = dict(have(scope="domain"), second_hop=0x80070005)
+    plan = ls.plan(ls.validate(args(contact=CONTACT, scope="workgroup")), host)
+    assert actions(plan) == ["contact", "scope"]  # ChangeRole(0) reaches no domain controller
+
+
+def test_the_message_names_become_when_it_was_used():
+    connection = {"transport": "kerberos", "become": True, "become_user": "SYSTEM"}
+    message = ls.second_hop_message("LS1", 0x80041003, ["Publish it"], connection)
+    assert "this connection (transport kerberos, become as SYSTEM)" in message and "(publish it)" in message
+
+
+def test_an_access_denied_call_mentions_the_second_hop():
+    hint = ls._domain_hint("Domain Admins")
+    assert "the second hop" in hint(_Result(False, return_value=0x80041003))
+    assert "the second hop" not in hint(_Result(False, return_value=0x80041001))
