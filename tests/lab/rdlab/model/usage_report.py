@@ -44,7 +44,7 @@ VERSION_IDS = {"2008": 2, "2012": 4, "2016": 5, "2019": 6, "2022": 7, "2025": 8}
 
 
 def _reports(host) -> list[dict]:
-    return _ls(host).setdefault("reports", [])
+    return _ls(host).get("reports") or []  # a read never writes the state
 
 
 # --- usage seeded by the lab: a user signs in to a Per User session host of a given CAL version ----------
@@ -153,7 +153,7 @@ def generate_report_ex(host, _instance, _args):
     ls["next_report"] = number + 1
     name = f"PerUserReport_{now.strftime('%Y%m%d%H%M%S')}_{number}"  # form ASSUMED
     failed = _failed(host)
-    _reports(host).append({"FileName": name, "GenerationDateTime": _dmtf(now), "entries": {
+    _ls(host).setdefault("reports", []).append({"FileName": name, "GenerationDateTime": _dmtf(now), "entries": {
         "summary": _summary(host), "per_user": _per_user(host, now), "per_device": _per_device(host),
         "failed_per_user": failed, "failed_summary": _failed_summary(host, failed)}})
     return 0, {"FileName": name}
