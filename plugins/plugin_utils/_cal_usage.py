@@ -62,7 +62,11 @@ ARGUMENT_SPEC = {
     "keep": {"type": "int"},
     "user_names": {"type": "str", "choices": list(USER_NAMES), "default": "hashed"},
     "page_size": {"type": "int", "default": DEFAULT_PAGE_SIZE},
+    # A key shared by the tasks of one run (a playbook makes it once), so that a user hashes alike on every
+    # license server of the run; without it each task draws its own.
+    "user_name_salt": {"type": "str", "no_log": True},
 }
+MIN_SALT_LENGTH = 16
 
 
 def validate(args):
@@ -70,8 +74,12 @@ def validate(args):
         raise ValueError("keep must be 1 or more (the newest reports to keep), got %d" % args["keep"])
     if not 1 <= args["page_size"] <= MAX_PAGE_SIZE:
         raise ValueError("page_size must be 1 to %d entries, got %d" % (MAX_PAGE_SIZE, args["page_size"]))
+    salt = args.get("user_name_salt")
+    if salt is not None and len(salt) < MIN_SALT_LENGTH:
+        raise ValueError("user_name_salt must be at least %d characters (a random key made once per run), got %d"
+                         % (MIN_SALT_LENGTH, len(salt)))  # never the value: it is a key
     return {"max_age": parse_age(args["max_age"]), "keep": args.get("keep"), "user_names": args["user_names"],
-            "page_size": args["page_size"]}
+            "page_size": args["page_size"], "user_name_salt": salt.encode("utf-8") if salt else None}
 
 
 def parse_age(value):

@@ -13,7 +13,7 @@ NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc)
 
 
 def want(**given):
-    base = {"max_age": "1d", "keep": None, "user_names": "hashed", "page_size": 1000}
+    base = {"max_age": "1d", "keep": None, "user_names": "hashed", "page_size": 1000, "user_name_salt": None}
     base.update(given)
     return planner.validate(base)
 
@@ -39,7 +39,8 @@ def test_max_age_refused_names_the_option(text):
 
 @pytest.mark.parametrize("given, message", [({"keep": 0}, "keep must be 1 or more"),
                                             ({"page_size": 0}, "page_size must be 1 to 100000"),
-                                            ({"page_size": 100001}, "page_size must be 1 to 100000")])
+                                            ({"page_size": 100001}, "page_size must be 1 to 100000"),
+                                            ({"user_name_salt": "short-key"}, "user_name_salt must be at least 16")])
 def test_bad_numbers_are_refused(given, message):
     with pytest.raises(ValueError, match=message):
         want(**given)
@@ -185,3 +186,10 @@ def test_hashed_names_are_keyed_stable_within_a_run_and_case_blind():
 def test_expected_sizes_come_from_the_key_packs():
     totals = {"per_user": {"2022": {"issued": 25}, "2019": {"issued": 5}}, "per_device": {"2022": {"issued": 3}}}
     assert planner.expected_sizes({"license_server": {"totals": totals}}) == {"per_user": 30, "per_device": 3}
+
+
+def test_a_salt_given_makes_hashes_alike_across_tasks():
+    salt = want(user_name_salt="a-run-wide-random-key-0123456789")["user_name_salt"]
+    first, second = planner.shape(ENTRIES, "hashed", salt), planner.shape(ENTRIES, "hashed", salt)
+    assert first["per_user"][0]["user"] == second["per_user"][0]["user"]
+    assert want()["user_name_salt"] is None
