@@ -77,8 +77,8 @@ attributes:
     platforms: windows
 notes:
   - "Round trips: one read (the host and its reports), then one that generates or deletes as needed and reads the
-    report's first pages; more only when a list is longer than its key packs' issued counts suggest or longer than
-    50 pages."
+    report's first pages; more only when a list is longer than its key packs' issued counts suggest (each further
+    round trip asks for twice as many pages as the one before) or longer than 50 pages."
   - A page with fewer entries than asked, or Windows's C(LSERVER_I_NO_MORE_DATA) (0x4001), ends a list.
 seealso:
   - module: remote_desktop.licensing.licensing_info

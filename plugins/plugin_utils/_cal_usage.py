@@ -21,7 +21,8 @@ no more report entries" (fetchreportentries-win32-tslicensereport.md).
 
 Paging: each page is one Fetch call of `page_size` entries. A page with fewer entries than asked, or 0x4001,
 ends a list (the module's reading of the pages: that a provider fills each page it can is not documented).
-As many pages as the key packs' issued counts suggest go in one round trip, at most MAX_PAGES_PER_TRIP.
+As many pages as the key packs' issued counts suggest go in one round trip, at most MAX_PAGES_PER_TRIP; a list
+longer than that gets twice as many pages in each further trip.
 
 Hardware IDs (sHardwareId of the per-device entries) are dropped as soon as the results arrive: they are
 never in a result, a diff or a message. User names are shown plain, as a keyed hash or not at all.
@@ -196,15 +197,17 @@ class Pager(object):
         self.entries = dict((kind, []) for kind in LISTS)
         self.done = set()
         self.sent = {}
+        self.last_pages = {}  # list -> the pages the last trip asked for
 
     @property
     def finished(self):
         return len(self.done) == len(LISTS)
 
     def pages(self, kind):
-        """Enough pages for what is expected from here, and one more to see the end; at most the trip's share."""
+        """Enough pages for what is expected from here, and one more to see the end; twice as many as the last
+        trip's when the list turned out longer than expected; at most MAX_PAGES_PER_TRIP."""
         left = max(0, self.expected.get(kind, 0) - self.next[kind])
-        return min(MAX_PAGES_PER_TRIP, left // self.page_size + 1)
+        return min(MAX_PAGES_PER_TRIP, max(left // self.page_size + 1, 2 * self.last_pages.get(kind, 0)))
 
     def add(self, batch, condition, prefix="page"):
         """One Fetch call per page of every list not finished, on the report the condition names."""
@@ -214,6 +217,7 @@ class Pager(object):
                 continue
             starts = [self.next[kind] + n * self.page_size for n in range(self.pages(kind))]
             self.sent[kind] = []
+            self.last_pages[kind] = len(starts)
             for start in starts:
                 op_id = "%s.%s.%d" % (prefix, kind, start)
                 batch.invoke(op_id, wmi.CIMV2, REPORT_CLASS, method, instances=True, filter=condition,

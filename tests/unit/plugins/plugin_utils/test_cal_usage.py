@@ -121,8 +121,8 @@ def test_a_list_longer_than_expected_takes_another_trip_from_where_it_stopped():
     pager.take(BatchResult(batch, raw))
     assert not pager.finished and pager.next["per_user"] == 2
     again = pager.add(Batch(), None)
-    assert [op["arguments"]["StartIndex"] for op in again.operations] == [2]
-    pager.take(BatchResult(again, [page(again.operations[0]["id"], code=planner.NO_MORE_DATA)]))
+    assert [op["arguments"]["StartIndex"] for op in again.operations] == [2, 4]  # twice the pages of the last trip
+    pager.take(BatchResult(again, [page(op["id"], code=planner.NO_MORE_DATA) for op in again.operations]))
     assert pager.finished and len(pager.entries["per_user"]) == 2
 
 
