@@ -5,7 +5,7 @@ process, like test_model.py."""
 import pytest
 from test_model_helpers import CONTACT, LS, PACKS, SOURCE, invoke, one
 
-from rdlab.model.cim import LabStateError
+from rdlab.model.cim import LabStateError, SchemaMismatch
 from rdlab.model.host import Host, new_host_state
 from rdlab.model.licensing import issue_licenses
 from rdlab.model.usage_report import use_per_user
@@ -98,3 +98,11 @@ def test_the_bridge_lets_fetch_run_in_check_mode_and_not_generate():
     assert generated["error"]["kind"] == "check_mode"
     assert fetched["error"]["return_value"] == NO_MORE_DATA  # ran: an empty report has no entries
     assert len(one(host, dict(REPORT, kind="cim_get"))["instances"]) == 1
+
+
+def test_embedded_instances_carry_only_their_schema_properties():
+    host = license_server()[0]
+    name = generate(host)
+    host.state["license_server"]["reports"][0]["entries"]["summary"] = [{"TsCalType": "Per User"}]  # misspelt
+    with pytest.raises(SchemaMismatch, match="TsCalType"):
+        fetch(host, name, "FetchReportSummaryEntries", 0, 0)
