@@ -24,6 +24,10 @@ ends a list (the module's reading of the pages: that a provider fills each page 
 As many pages as the key packs' issued counts suggest go in one round trip, at most MAX_PAGES_PER_TRIP; a list
 longer than that gets twice as many pages in each further trip.
 
+The planner interface (_plan.py) with one addition: choose(want, have, now, check_mode) decides which report
+to read, generate or delete (it depends on the time and on check mode), and plan() and predict() take its
+answer.
+
 Hardware IDs (sHardwareId of the per-device entries) are dropped as soon as the results arrive: they are
 never in a result, a diff or a message. User names are shown plain, as a keyed hash or not at all.
 """
