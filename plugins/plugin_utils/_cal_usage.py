@@ -253,11 +253,14 @@ def without_hardware_id(entry):
 
 
 def expected_sizes(have):
-    """Entries each list is expected to hold: Per User and Per Device from the key packs' issued counts
-    (licensing_info's totals), the rest one page."""
-    totals = have["license_server"].get("totals") or {}
-    issued = dict((kind, sum(v["issued"] for v in totals.get(kind, {}).values())) for kind in ("per_user", "per_device"))
-    return {"per_user": issued["per_user"], "per_device": issued["per_device"]}
+    """Entries each list is expected to hold: Per User and Per Device from the key packs' issued counts (the
+    built-in pack's temporary Per Device CALs included), the rest one page."""
+    kinds = {"per_user": "per_user", "per_device": "per_device", "built_in": "per_device"}
+    expected = {"per_user": 0, "per_device": 0}
+    for pack in have["license_server"].get("key_packs") or []:
+        if pack.get("license_type") in kinds and isinstance(pack.get("issued"), int):
+            expected[kinds[pack["license_type"]]] += pack["issued"]
+    return expected
 
 
 # --- the result ---------------------------------------------------------------------------------------

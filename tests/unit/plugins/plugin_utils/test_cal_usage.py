@@ -184,8 +184,10 @@ def test_hashed_names_are_keyed_stable_within_a_run_and_case_blind():
 
 
 def test_expected_sizes_come_from_the_key_packs():
-    totals = {"per_user": {"2022": {"issued": 25}, "2019": {"issued": 5}}, "per_device": {"2022": {"issued": 3}}}
-    assert planner.expected_sizes({"license_server": {"totals": totals}}) == {"per_user": 30, "per_device": 3}
+    packs = [{"license_type": "per_user", "issued": 25}, {"license_type": "per_user", "issued": 5},
+             {"license_type": "per_device", "issued": 3}, {"license_type": "built_in", "issued": 2},
+             {"license_type": "per_device", "issued": None}, {"license_type": "not_valid", "issued": 9}]
+    assert planner.expected_sizes({"license_server": {"key_packs": packs}}) == {"per_user": 30, "per_device": 5}
 
 
 def test_a_salt_given_makes_hashes_alike_across_tasks():
