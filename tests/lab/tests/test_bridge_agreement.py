@@ -197,6 +197,16 @@ def test_tables_read_by_the_mirror_are_the_scripts(script):
     assert mirror.read_tables(SCRIPT.decode()) == script_tables(script)
 
 
+def test_an_addition_before_its_table_is_refused_as_powershell_would():
+    """`$t['k'] += @(...)` before `$t = @{...}` indexes $null: the module would fail on Windows, so the lab fails."""
+    text = SCRIPT.decode()
+    line = "$changingMethods['StdRegProv'] += @('SetSecurityDescriptor')\n"
+    moved = text.replace(line, "").replace("$changingMethods = @{", line + "$changingMethods = @{", 1)
+    assert moved != text
+    with pytest.raises(mirror.BridgeModuleError, match="before the table is defined"):
+        mirror.read_tables(moved)
+
+
 def test_kinds_and_their_dispatch(script):
     required = set(script_tables(script)["requiredFields"])
     explicit = dispatch_kinds(script)

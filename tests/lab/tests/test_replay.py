@@ -29,11 +29,11 @@ ARGUMENTS = {
     "AllowTSConnections": 1, "ModifyFirewallException": 0, "tsname": "sh1", "Domain": "corp.example",
     "ServerRole": 1, "Reason": 1, "StartMode": "Automatic", "Timeout": 0, "Comment": "replay", "ReasonCode": 0,
     "Flags": 2, "AgreementType": 0, "sAgreementNumber": "1234567", "ProductVersion": 7, "ProductType": 0,
-    "LicenseCount": 5,
+    "LicenseCount": 5, "StartIndex": 0, "Count": 10,
 }
 BY_TYPE = {"uint8": 1, "uint16": 0, "uint32": 0, "uint64": 2 ** 33, "sint32": 0, "boolean": False, "string": "replay"}
 # StdRegProv calls in a script's order: create the key, write, read, then clean up.
-FIRST, LAST = ("CreateKey",), ("DeleteValue", "DeleteKey")
+FIRST, LAST = ("CreateKey",), ("DeleteValue", "DeleteKey", "DeleteReport")
 # Instances a call acts on, as a script selects them (Win32_Service: the bridge allows named services only).
 FILTERS = {"Win32_Service": "Name = 'TermServLicensing'"}
 
@@ -52,12 +52,14 @@ def fresh_host():
     installed = REPOSITORY.invoke(host, "root/cimv2", "Win32_TSLicenseKeyPack", "InstallAgreementLicenseKeyPack", {
         "AgreementType": 0, "sAgreementNumber": "7654321", "ProductVersion": 7, "ProductType": 0, "LicenseCount": 10})
     licensing.issue_licenses(host, installed["KeyPackId"], 2)
+    # A usage report exists, as on a server where RD Licensing Manager made one (the Fetch* methods act on it).
+    assert REPOSITORY.invoke(host, "root/cimv2", "Win32_TSLicenseReport", "GenerateReportEx", {})["ReturnValue"] == 0
     return host
 
 
 def in_arguments(method: dict) -> dict:
     args = {}
-    for param in (p for p in method["params"] if p["direction"] == "in"):
+    for param in (p for p in method["params"] if p["direction"] in ("in", "inout")):
         if param["name"] in ARGUMENTS:
             args[param["name"]] = ARGUMENTS[param["name"]]
         elif param["type"].endswith("[]"):
@@ -79,7 +81,7 @@ def documented_properties(namespace, class_name):
 
 
 def out_names(method: dict) -> set[str]:
-    return {p["name"] for p in method["params"] if p["direction"] == "out"}
+    return {p["name"] for p in method["params"] if p["direction"] in ("out", "inout")}
 
 
 def check_embedded(method: dict, out: dict) -> None:
@@ -88,7 +90,8 @@ def check_embedded(method: dict, out: dict) -> None:
         class_name = param["type"][7:].rstrip("[]")
         if class_name.startswith("__"):  # WMI system classes (__SecurityDescriptor) are not in the TermServ schema
             continue
-        embedded = SCHEMA.find_class("root/cimv2/TerminalServices", class_name)
+        embedded = (SCHEMA.find_class("root/cimv2/TerminalServices", class_name)
+                    or SCHEMA.find_class("root/cimv2", class_name))  # the usage report's entry classes
         for item in out.get(param["name"]) or []:
             assert set(item) == {p["name"] for p in embedded["properties"]}, (method["name"], item)
 
@@ -204,7 +207,8 @@ def test_every_modelled_method_through_a_bridge_that_allows_it(namespace, class_
 def test_the_replay_covers_every_allowlisted_class():
     assert {name for _namespace, name in allowlisted()} == {
         "Win32_TSLicenseServer", "Win32_TSLicenseKeyPack", "Win32_TSIssuedLicense", "Win32_Service",
-        "Win32_OperatingSystem", "Win32_ComputerSystem", "Win32_TerminalServiceSetting", "StdRegProv"}
+        "Win32_OperatingSystem", "Win32_ComputerSystem", "Win32_TerminalServiceSetting", "StdRegProv",
+        "Win32_TSLicenseReport"}
 
 
 def test_script_style_registry_reads_of_keys_every_server_has():

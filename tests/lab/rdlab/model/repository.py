@@ -7,7 +7,7 @@ with WQL, and shape method results (ReturnValue plus every declared out paramete
 
 from __future__ import annotations
 
-from . import licensing, terminal_services, windows
+from . import licensing, terminal_services, usage_report, windows
 from .cim import (
     ASSUMED, WBEM_E_FAILED, WBEM_E_INVALID_METHOD, WBEM_E_INVALID_METHOD_PARAMETERS, WBEM_E_INVALID_OPERATION,
     WBEM_E_INVALID_QUERY, WBEM_E_READ_ONLY, CimClass, NotModelled, SchemaMismatch, StrictArguments, WbemError, bind_to_schema,
@@ -58,7 +58,7 @@ class Repository:
         typed = {}
         for name, value in (arguments or {}).items():
             param = method.param(name)
-            if param is None or param.direction != "in":
+            if param is None or param.direction not in ("in", "inout"):  # an in/out parameter is also an in one
                 raise WbemError(WBEM_E_INVALID_METHOD_PARAMETERS, f"{method.name} has no in parameter {name!r}")
             typed[param.name] = coerce(value, param.cim_type)
         fault = _take_fault(host, cls.name, method.name)
@@ -71,7 +71,7 @@ class Repository:
             _check_out(cls, method, out)
         result = {"ReturnValue": return_value}
         for param in method.params:
-            if param.direction == "out":
+            if param.direction in ("out", "inout"):
                 result[param.name] = out.get(param.name)
         return result
 
@@ -121,6 +121,21 @@ def _check_out(cls: CimClass, method, out: dict) -> None:
     if wrong:
         raise SchemaMismatch(f"the model of {cls.name}.{method.name} returned {', '.join(map(repr, wrong))}: not an "
                              f"out parameter in Microsoft's schema ({', '.join(sorted(names)) or 'none'})")
+    for param in method.params:
+        if param.cim_type.startswith("object:") and isinstance(out.get(param.name), list):
+            _check_embedded(cls, method, param, out[param.name])
+
+
+def _check_embedded(cls: CimClass, method, param, items: list) -> None:
+    """Embedded instances carry only their class's properties, in the schema's spelling."""
+    from ..schema import SCHEMA
+    embedded = param.cim_type[len("object:"):].rstrip("[]")
+    entry = next((c for c in SCHEMA.classes() if c["name"] == embedded), None)
+    names = {p["name"] for p in entry["properties"]} if entry else set()
+    wrong = sorted({k for item in items if isinstance(item, dict) for k in item} - names)
+    if wrong:
+        raise SchemaMismatch(f"the model of {cls.name}.{method.name} returned {', '.join(map(repr, wrong))} in "
+                             f"{param.name}: not a property of {embedded} in Microsoft's schema")
 
 
 def _take_fault(host, class_name: str, method_name: str):
@@ -139,6 +154,7 @@ def _take_fault(host, class_name: str, method_name: str):
     return int(fault.get("code", WBEM_E_FAILED))
 
 
-REPOSITORY = Repository(licensing.classes() + terminal_services.classes() + windows.classes())
+REPOSITORY = Repository(licensing.classes() + terminal_services.classes() + windows.classes()
+                        + usage_report.classes())
 NOTES = [("any class", "calling an instance method on the class", ASSUMED,
-          "answers 0x80041016 INVALID_OPERATION")] + licensing.FIDELITY_NOTES
+          "answers 0x80041016 INVALID_OPERATION")] + licensing.FIDELITY_NOTES + usage_report.FIDELITY_NOTES

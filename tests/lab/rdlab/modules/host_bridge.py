@@ -66,9 +66,13 @@ def read_tables(source: str) -> dict:
         if not entries:
             raise BridgeModuleError(f"the ${name} table in host_bridge.ps1 is empty or not understood")
         tables[name] = {key: re.findall(r"'([^']+)'", values) for key, values in entries}
-        # Lines after the table that add to one of its entries: `$name['key'] += @('a', 'b')`.
-        for key, values in re.findall(r"^\$" + name + r"\['([\w/]+)'\]\s*\+=\s*@\(([^)]*)\)", source, re.M):
-            tables[name].setdefault(key, []).extend(re.findall(r"'([^']+)'", values))
+        # Lines after the table that add to one of its entries: `$name['key'] += @('a', 'b')`. Before the table
+        # exists such a line indexes $null, which PowerShell refuses (under the module's ErrorActionPreference
+        # Stop, the whole module fails), so the lab refuses it too.
+        for added in re.finditer(r"^\$" + name + r"\['([\w/]+)'\]\s*\+=\s*@\(([^)]*)\)", source, re.M):
+            if added.start() < block.start():
+                raise BridgeModuleError(f"host_bridge.ps1 adds to ${name} before the table is defined: {added.group(0)}")
+            tables[name].setdefault(added.group(1), []).extend(re.findall(r"'([^']+)'", added.group(2)))
     for name in ARRAYS:
         found = re.search(r"^\$" + name + r"\s*=\s*@\(([^)]*)\)", source, re.M)
         if not found:
@@ -196,7 +200,18 @@ def to_bridge_value(value, cim_type: str | None):
         return dmtf_to_datetime(value).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, list):
         return [to_bridge_value(v, cim_type[:-2] if cim_type else None) for v in value]
+    if isinstance(value, dict) and cim_type and cim_type.startswith("object:"):
+        # An embedded instance (a Fetch* method's out array): a dict of its properties, each converted.
+        types = _embedded_types(cim_type[len("object:"):])
+        return {k: to_bridge_value(v, types.get(k)) for k, v in value.items()}
     return value
+
+
+def _embedded_types(class_name: str) -> dict:
+    """Property name -> CIM type of an embedded instance's class, from Microsoft's schema."""
+    from ..schema import SCHEMA
+    found = next((c for c in SCHEMA.classes() if c["name"].lower() == class_name.lower()), None)
+    return {p["name"]: p["type"] for p in found["properties"]} if found else {}
 
 
 class _Batch:
