@@ -33,6 +33,7 @@ CORE221_PYTHON_VERSION := 3.12
 BENCH_SIZES ?= 1,10,100,300,1000
 BENCH_SLICES ?= 4
 BENCH_FORKS ?= 50
+BENCH_CAL_USAGE ?= 10000
 
 # Every command that runs Ansible sees this collection tree and the venv's tools.
 RUN := PATH="$(VENV_BIN):$$PATH" ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)"
@@ -152,8 +153,8 @@ report-screenshot: venv collections ## docs/images/report.png: the report of the
 	tools/install-chromium.sh
 	$(RUN) bash tools/report-screenshot.sh
 
-bench: venv collections ## the benchmark on labs of 1, 10, 100, 300, 1000 hosts, the largest also as BENCH_SLICES AWX slices (docs/performance.md); BENCH_SIZES=1,10 for a quick run
-	$(RUN) $(PY) tools/bench.py --sizes $(BENCH_SIZES) --forks $(BENCH_FORKS) --slices $(BENCH_SLICES)
+bench: venv collections ## the benchmark on labs of 1, 10, 100, 300, 1000 hosts, the largest also as BENCH_SLICES AWX slices, and cal_usage over BENCH_CAL_USAGE Per User entries (docs/performance.md); BENCH_SIZES=1,10 for a quick run, BENCH_SIZES= for the cal_usage row alone
+	$(RUN) $(PY) tools/bench.py --sizes=$(BENCH_SIZES) --forks $(BENCH_FORKS) --slices $(BENCH_SLICES) --cal-usage $(BENCH_CAL_USAGE)
 
 clean: ## remove build output (the core matrix's venvs too), test output and caches (keeps .venv*)
 	rm -rf build tests/output .pytest_cache .coverage .coverage.* htmlcov importer_result.json

@@ -10,7 +10,11 @@ Each run is measured as wall time, controller CPU time (user + system of ansible
 peak controller memory (the largest process), and, from the lab's transcript, WinRM commands and
 bytes sent per host. The table goes to stdout and build/bench.json; docs/performance.md explains it.
 
-    python tools/bench.py [--sizes 1,10,100,300,1000] [--forks 50] [--slices 4]
+Then cal_usage on one license server whose report lists --cal-usage Per User CALs (10,000): a run that
+generates the report and one that reuses it, with the bytes the host returned.
+
+    python tools/bench.py [--sizes 1,10,100,300,1000] [--forks 50] [--slices 4] [--cal-usage 10000]
+    python tools/bench.py --sizes= --cal-usage 10000     # the cal_usage row alone
 """
 
 from __future__ import annotations
@@ -183,23 +187,77 @@ def slice_rows(r: dict) -> list[str]:
     return rows
 
 
+CAL_USAGE_SETUP = [{"name": "A license server with Per User CALs", "hosts": "ls1", "gather_facts": False, "tasks": [
+    {"name": "Activated", "remote_desktop.licensing.license_server": {"activation": "activated", "contact": {
+        "first_name": "Ada", "last_name": "Lovelace", "company": "Example Ltd", "country_region": "United Kingdom"}}},
+    {"name": "Per User CALs", "remote_desktop.licensing.cal_pack": {
+        "program": "enterprise_agreement", "agreement_number": "7654321", "product_version": "2022",
+        "license_type": "per_user", "count": 10000, "marker_key": "bench-cal-usage-marker-key"}}]}]
+
+
+def cal_usage_play(args: dict) -> list[dict]:
+    return [{"name": "CAL usage", "hosts": "ls1", "gather_facts": False, "tasks": [
+        {"name": "cal_usage", "remote_desktop.licensing.cal_usage": args}]}]
+
+
+def bench_cal_usage(users: int, workdir: Path) -> dict:
+    """cal_usage on one license server whose report lists `users` Per User CALs: a run that generates the report
+    and reads it, then one that reuses it; each with the bytes the host returned (the report's pages)."""
+    lab = start_lab(workdir / "lab-cal-usage", "ls1:license_server:domain=corp.example.com")
+    try:
+        setup = workdir / "cal-usage-setup.yml"
+        setup.write_text(json.dumps(CAL_USAGE_SETUP))
+        measure(lab, setup, 1, [])
+        lab.rdlab("use", "ls1", "--user", "CORP\\user", "--version", "2022", "--count", str(users))
+        result = {"users": users}
+        for run, args in (("generate", {"max_age": "0", "keep": 1}), ("reuse", {"max_age": "1d", "keep": 1})):
+            play = workdir / f"cal-usage-{run}.yml"
+            play.write_text(json.dumps(cal_usage_play(args)))
+            before = len(lab.transcript())
+            result[run] = measure(lab, play, 1, [])
+            commands = [line for line in lab.transcript()[before:] if line["kind"] == "command"]
+            result[run]["bytes_received"] = sum(c.get("stdout_bytes", 0) for c in commands)
+            progress(f"cal_usage, {users} Per User entries, {run}", result[run])
+        return result
+    finally:
+        lab.rdlab("stop")
+
+
+def cal_usage_table(result: dict) -> str:
+    rows = ["| Per User entries | run | wall s | controller CPU s | peak MB | lab CPU s | round trips | KB sent | "
+            "KB received |", "|---|---|---|---|---|---|---|---|---|"]
+    for run in ("generate", "reuse"):
+        m = result[run]
+        rows.append(f"| {result['users']} | {run} | {m['wall_s']} | {m['cpu_s']} | {m['peak_rss_mb']} | {m['lab_cpu_s']} "
+                    f"| {m['commands_per_host']:.0f} | {m['bytes_per_host'] / 1024:.0f} | {m['bytes_received'] / 1024:.0f} |")
+    return "\n".join(rows)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--sizes", default="1,10,100,300,1000")
     parser.add_argument("--forks", type=int, default=50)
     parser.add_argument("--slices", type=int, default=4,
                         help="run the largest fleet's no-change converge again as this many AWX slices (0: not)")
+    parser.add_argument("--cal-usage", type=int, default=10000,
+                        help="Per User entries of the cal_usage run (0: not run); --sizes= runs it alone")
     args = parser.parse_args()
     os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT / "build" / "collections"))
     results = []
     with tempfile.TemporaryDirectory(prefix="rdlab-bench-") as tmp:
-        sizes = [int(s) for s in args.sizes.split(",")]
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
         for size in sizes:
             print(f"bench: {size} hosts ...", flush=True)
             results.append(bench_size(size, args.forks, Path(tmp), args.slices if size == max(sizes) else 0))
             (ROOT / "build").mkdir(exist_ok=True)
             (ROOT / "build" / "bench.json").write_text(json.dumps(results, indent=2))
-    print(table(results))
+        usage = bench_cal_usage(args.cal_usage, Path(tmp)) if args.cal_usage else None
+    if results:
+        print(table(results))
+    if usage:
+        (ROOT / "build").mkdir(exist_ok=True)
+        (ROOT / "build" / "bench-cal-usage.json").write_text(json.dumps(usage, indent=2))
+        print(cal_usage_table(usage))
     return 0
 
 

@@ -218,13 +218,34 @@ def parse_method_page(text: str) -> dict:
         if values:
             entry["values"] = values
         params.append(entry)
+    for param in params:
+        # An out array of embedded instances: the class its items are (the syntax names it as the type).
+        if param["type"].startswith("object:"):
+            param["embedded_instance"] = param["type"][len("object:"):].rstrip("[]")
     static = None
     if re.search(r"This is not a static (function|method)", text):
         static = False
     elif re.search(r"This is a static (function|method)", text):
         static = True
     return {"name": head.group(2), "return_type": mof_type(head.group(1), False), "params": params,
-            "static": static}
+            "static": static, "return_values": _return_values(text)}
+
+
+def _return_values(text: str) -> list[dict]:
+    """The codes the Return value section names: '**NAME** (0xNNNN)' with its value, or a bare
+    '**NAME**' (a standard WBEM code whose number the page does not give)."""
+    match = re.search(r"## Return value\s*\n(.*?)(?=\n## |\Z)", text, re.S)
+    if not match:
+        return []
+    section = match.group(1).replace("\\_", "_")
+    found = []
+    for name, number in re.findall(r"\*\*((?:S|E|WBEM|LSERVER)_[A-Z0-9_]+)\*\*(?: \((0x[0-9A-Fa-f]+)\))?", section):
+        entry = {"name": name}
+        if number:
+            entry["value"] = int(number, 16)
+        if entry not in found:
+            found.append(entry)
+    return found
 
 
 def doc_classes(docs: Git) -> tuple[list[dict], list[dict]]:

@@ -60,6 +60,9 @@ $readOnlyMethods = @{
 # The RD Licensing Diagnoser's checks (issue 15), read-only [W32]: added to the table above.
 $readOnlyMethods['Win32_TSLicenseServer'] += @('IsLSSecGrpGPEnabled', 'IsSecureAccessAllowed', 'IsLSRegisteredToSCP')
 $readOnlyMethods['Win32_TerminalServiceSetting'] += @('FindLicenseServers')
+# The Per User usage report (issue 13), Server 2012 and later [W32]: its Fetch* methods read a report.
+$allowed['root/cimv2'] += @('Win32_TSLicenseReport')
+$readOnlyMethods['Win32_TSLicenseReport'] += @('FetchReportSummaryEntries', 'FetchReportEntries', 'FetchReportPerDeviceEntries', 'FetchReportFailedPerUserEntries', 'FetchReportFailedPerUserSummaryEntries')
 $changingMethods = @{
     'Win32_TSLicenseServer' = @('ActivateServer', 'ActivateServerAutomatic', 'DeactivateServerAutomatic', 'ReactivateServerAutomatic', 'ChangeRole', 'PublishLS', 'UnpublishLS', 'AddLStoTSLSGroup', 'RemoveLSfromTSLSGroup')
     'Win32_TSLicenseKeyPack' = @('InstallAgreementLicenseKeyPack', 'InstallOpenLicenseKeyPack', 'InstallRetailPurchaseLicenseKeyPack', 'InstallLicenseKeyPack', 'UninstallLicenseKeyPackWithId')
@@ -69,6 +72,8 @@ $changingMethods = @{
     'Win32_OperatingSystem' = @('Win32ShutdownTracker')
     'StdRegProv' = @('SetDWORDValue', 'SetStringValue', 'SetMultiStringValue', 'CreateKey', 'DeleteValue')
 }
+# GenerateReportEx and DeleteReport create and remove report files on the license server.
+$changingMethods['Win32_TSLicenseReport'] += @('GenerateReportEx', 'DeleteReport')
 $registryKeys = @('SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services', 'SOFTWARE\Microsoft\Windows NT\CurrentVersion', 'SOFTWARE\Ansible\RemoteDesktopLicensing', 'SYSTEM\CurrentControlSet\Services\TermService\Parameters')
 $services = @('TermServLicensing')
 $features = @('RDS-Licensing', 'RDS-Licensing-UI', 'RSAT-RDS-Licensing-Diagnosis-UI', 'RDS-RD-Server')

@@ -59,6 +59,11 @@ def measure(lab):
         "ls1", "read; the revocations and the read back")
     row("issued_license", "no change", lab.run("ls1", "issued_license", {"computers": ["PC1", "PC2"]}), "ls1",
         "the read")
+    lab.rdlab("use", "ls1", "--user", "CORP\\user", "--version", "2022", "--count", "3")
+    row("cal_usage", "no recent report: generate one", lab.run("ls1", "cal_usage", {"keep": 2}), "ls1",
+        "read (the host and its reports); generate and read its pages (deleting the reports beyond keep)")
+    row("cal_usage", "reuse a recent report", lab.run("ls1", "cal_usage", {"keep": 2}), "ls1",
+        "read; its pages (deleting the reports beyond keep)")
     row("session_host", "first run: install the role with reboot, mode, servers", lab.run(
         "sh1", "session_host", {"install_role": True, "reboot": True, "mode": "per_user", "license_servers": SERVERS}),
         "sh1", "read; install; reboot; the new boot time; a licensing read (ready); read; configure and read back")

@@ -28,6 +28,7 @@ from .model.cim import LabStateError
 from .model.host import new_host_state
 from .model.licensing import issue_licenses
 from .model.terminal_services import accept_connection
+from .model.usage_report import use_per_user
 
 DEFAULT_USER = "Administrator"
 
@@ -304,6 +305,22 @@ def _connect(fleet: Fleet, args) -> int:
     return 0
 
 
+def _use(fleet: Fleet, args) -> int:
+    """Users sign in to Per User session hosts served by HOST: Per User CALs issued, or failed requests."""
+    names = [args.user] if args.count == 1 else [f"{args.user}{n:05d}" for n in range(1, args.count + 1)]
+    try:
+        with fleet.host(args.host) as model:
+            outcomes = [use_per_user(model, name, args.version) for name in names]
+    except LabStateError as e:
+        print(e, file=sys.stderr)
+        return 2
+    counts = {}
+    for outcome in outcomes:
+        counts[outcome["outcome"]] = counts.get(outcome["outcome"], 0) + 1
+    print(json.dumps(outcomes if len(outcomes) <= 10 else counts, indent=2, sort_keys=True))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rdlab", description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -343,6 +360,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("host")
     p.add_argument("--computer", default="CLIENT1", help="the client device's name (default CLIENT1)")
     p.add_argument("--user", default="user1", help="the user who signs in (default user1)")
+    p = command("use", "users sign in to Per User session hosts of a CAL version: the license server HOST issues "
+                       "each a Per User CAL (over the installed count when none is left) or, with no Per User pack "
+                       "of that version, records a failed request")
+    p.add_argument("host")
+    p.add_argument("--user", required=True, help="the user's name (DOMAIN\\name or name); with --count N, "
+                                                 "the names NAME00001 .. NAME<N>")
+    p.add_argument("--version", required=True, choices=["2008", "2012", "2016", "2019", "2022", "2025"])
+    p.add_argument("--count", type=int, default=1)
     p = command("reset", "reset hosts to their initial state")
     p.add_argument("hosts", nargs="*")
     p = command("transcript", "print the transcript as JSON lines")
@@ -384,6 +409,8 @@ def _dispatch(args, parser) -> int:
         return _issue(fleet, args)
     elif args.command == "connect":
         return _connect(fleet, args)
+    elif args.command == "use":
+        return _use(fleet, args)
     elif args.command == "reset":
         for spec in fleet.config["hosts"]:
             if not args.hosts or spec["name"] in args.hosts:

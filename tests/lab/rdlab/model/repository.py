@@ -7,7 +7,7 @@ with WQL, and shape method results (ReturnValue plus every declared out paramete
 
 from __future__ import annotations
 
-from . import licensing, terminal_services, windows
+from . import licensing, terminal_services, usage_report, windows
 from .cim import (
     ASSUMED, WBEM_E_FAILED, WBEM_E_INVALID_METHOD, WBEM_E_INVALID_METHOD_PARAMETERS, WBEM_E_INVALID_OPERATION,
     WBEM_E_INVALID_QUERY, WBEM_E_READ_ONLY, CimClass, SchemaMismatch, StrictArguments, WbemError, bind_to_schema,
@@ -56,7 +56,7 @@ class Repository:
         typed = {}
         for name, value in (arguments or {}).items():
             param = method.param(name)
-            if param is None or param.direction != "in":
+            if param is None or param.direction not in ("in", "inout"):  # an in/out parameter is also an in one
                 raise WbemError(WBEM_E_INVALID_METHOD_PARAMETERS, f"{method.name} has no in parameter {name!r}")
             typed[param.name] = coerce(value, param.cim_type)
         fault = _take_fault(host, cls.name, method.name)
@@ -69,7 +69,7 @@ class Repository:
             _check_out(cls, method, out)
         result = {"ReturnValue": return_value}
         for param in method.params:
-            if param.direction == "out":
+            if param.direction in ("out", "inout"):
                 result[param.name] = out.get(param.name)
         return result
 
@@ -120,6 +120,7 @@ def _take_fault(host, class_name: str, method_name: str):
     return int(fault.get("code", WBEM_E_FAILED))
 
 
-REPOSITORY = Repository(licensing.classes() + terminal_services.classes() + windows.classes())
+REPOSITORY = Repository(licensing.classes() + terminal_services.classes() + windows.classes()
+                        + usage_report.classes())
 NOTES = [("any class", "calling an instance method on the class", ASSUMED,
-          "answers 0x80041016 INVALID_OPERATION")] + licensing.FIDELITY_NOTES
+          "answers 0x80041016 INVALID_OPERATION")] + licensing.FIDELITY_NOTES + usage_report.FIDELITY_NOTES

@@ -49,7 +49,9 @@ def execute(host: Host, command: str, arguments: list[str], stdin: bytes) -> tup
     if entry is not None:
         host.state.setdefault("event_log", []).append(entry)
         del host.state["event_log"][:-50]  # keep the newest 50, like a small log
-    return CommandResult(json.dumps(result).encode(), b"", 1 if result.get("failed") else 0), record
+    output = json.dumps(result).encode()
+    record["command"]["stdout_bytes"] = len(output)  # what the module returns, for the benchmark
+    return CommandResult(output, b"", 1 if result.get("failed") else 0), record
 
 
 def _run_module(host: Host, invocation, record: dict) -> dict:

@@ -195,7 +195,18 @@ def to_bridge_value(value, cim_type: str | None):
         return dmtf_to_datetime(value).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, list):
         return [to_bridge_value(v, cim_type[:-2] if cim_type else None) for v in value]
+    if isinstance(value, dict) and cim_type and cim_type.startswith("object:"):
+        # An embedded instance (a Fetch* method's out array): a dict of its properties, each converted.
+        types = _embedded_types(cim_type[len("object:"):])
+        return {k: to_bridge_value(v, types.get(k)) for k, v in value.items()}
     return value
+
+
+def _embedded_types(class_name: str) -> dict:
+    """Property name -> CIM type of an embedded instance's class, from Microsoft's schema."""
+    from ..schema import SCHEMA
+    found = next((c for c in SCHEMA.classes() if c["name"].lower() == class_name.lower()), None)
+    return {p["name"]: p["type"] for p in found["properties"]} if found else {}
 
 
 class _Batch:

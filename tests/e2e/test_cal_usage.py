@@ -1,0 +1,139 @@
+"""cal_usage end to end: ansible's winrm connection, the bridge, the lab's usage reports.
+
+ls1 is activated with 20 Per User 2022 CALs and 10 Per Device 2022 CALs. `rdlab use` signs in 25 users (five
+more than installed: Per User CALs over-allocate) and one user whose 2019 request fails (no 2019 pack);
+`rdlab issue` records 3 Per Device CALs. Pages of 10 entries make the Per User list three pages.
+"""
+
+import json
+
+import pytest
+
+from .support import ModuleLab, is_read
+
+DOMAIN = "corp.example.com"
+CONTACT = {"first_name": "Ada", "last_name": "Lovelace", "company": "Example Ltd", "country_region": "United Kingdom"}
+PACK = {"program": "enterprise_agreement", "agreement_number": "{{ agreement }}", "product_version": "2022",
+        "marker_key": "cal-usage-test-marker-key"}
+USERS = ["CORP\\user%05d" % n for n in range(1, 26)]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    lab = ModuleLab.start(tmp_path_factory, f"ls1:license_server:domain={DOMAIN}")
+    setup = lab.tasks("ls1", ("license_server", {"contact": CONTACT, "activation": "activated"}),
+                      ("cal_pack", dict(PACK, license_type="per_user", count=20)),
+                      ("cal_pack", dict(PACK, license_type="per_device", count=10, agreement_number="{{ other }}")),
+                      vars={"agreement": "7654321", "other": "7654322"})
+    assert setup.rc == 0, setup.output
+    device_pack = setup.results("ls1")[-1]["key_pack_id"]
+    lab.rdlab("use", "ls1", "--user", "CORP\\user", "--version", "2022", "--count", "25")
+    lab.rdlab("use", "ls1", "--user", "CORP\\olduser", "--version", "2019")
+    lab.rdlab("issue", "ls1", "--key-pack", str(device_pack), "--count", "3", "--computer", "PC1", "--computer", "PC2",
+              "--computer", "PC3")
+    yield lab
+    lab.stop()
+
+
+def reports(lab):
+    return [r["FileName"] for r in lab.state("ls1")["license_server"].get("reports", [])]
+
+
+def fetch_calls(run):
+    return [m for m in run.methods("ls1") if m.startswith("FetchReport")]
+
+
+def test_1_check_mode_without_a_report_reads_only(lab):
+    before = lab.state("ls1")
+    run = lab.run("ls1", "cal_usage", {"page_size": 10}, check=True)
+    result = run.result()
+    assert run.rc == 0 and result["changed"], run.output
+    assert result["report"] is None and result["per_user"] == [] and result["summary"] == []
+    assert any("No usage report exists" in w for w in result["warnings"])
+    assert "GenerateReportEx" not in run.methods("ls1")
+    assert lab.state("ls1") == before
+
+
+def test_2_a_report_is_generated_and_read_in_pages(lab):
+    run = lab.run("ls1", "cal_usage", {"page_size": 10, "user_names": "plain"})
+    result = run.result()
+    assert run.rc == 0 and result["changed"], run.output
+    assert result["report"]["reused"] is False and reports(lab) == [result["report"]["file_name"]]
+    assert sorted(u["user"] for u in result["per_user"]) == USERS
+    assert {(u["product_version"], u["product_version_id"]) for u in result["per_user"]} == {("2022", 7)}
+    per_user = next(s for s in result["summary"] if s["cal_type"] == "per_user")
+    assert per_user == {"product_version": "2022", "product_version_id": 7, "cal_type": "per_user", "installed": 20,
+                        "issued": 25, "available": -5, "failed_requests": 0}
+    per_device = next(s for s in result["summary"] if s["cal_type"] == "per_device")
+    assert (per_device["installed"], per_device["issued"], per_device["available"]) == (10, 3, 7)
+    assert [d["computer"] for d in result["per_device"]] == ["PC1", "PC2", "PC3"]
+    assert result["failed_per_user"][0]["user"] == "CORP\\olduser"
+    assert result["failed_per_user"][0]["product_version"] == "2019"
+    assert result["failed_summary"] == [{"domain": "CORP", "count": 1}]
+    # Two round trips: the read; the generation with the pages (three of Per User, one of each other list).
+    assert len(run.commands("ls1")) == 2
+    assert fetch_calls(run).count("FetchReportEntries") == 3
+    hardware_ids = [r["sHardwareId"] for r in lab.state("ls1")["license_server"]["issued_licenses"]]
+    assert not [h for h in hardware_ids if h in run.output], "a hardware ID reached the output"
+    assert "hardware" not in json.dumps(result).lower()
+
+
+def test_3_a_recent_report_is_reused(lab):
+    existing = reports(lab)
+    run = lab.run("ls1", "cal_usage", {"page_size": 10, "max_age": "12h"})
+    result = run.result()
+    assert run.rc == 0 and not result["changed"], run.output
+    assert result["report"]["reused"] and result["report"]["file_name"] == existing[0]
+    assert reports(lab) == existing and len(result["per_user"]) == 25
+    assert "GenerateReportEx" not in run.methods("ls1") and len(run.commands("ls1")) == 2
+
+
+@pytest.mark.parametrize("mode", ["hashed", "omitted"])
+def test_4_user_names_are_not_shown_unless_asked(lab, mode):
+    run = lab.run("ls1", "cal_usage", {"page_size": 10, "user_names": mode})
+    result = run.result()
+    assert run.rc == 0 and result["user_names"] == mode
+    assert "user0" not in json.dumps(result) and "olduser" not in json.dumps(result)
+    users = [u["user"] for u in result["per_user"] + result["failed_per_user"]]
+    if mode == "omitted":
+        assert set(users) == {None}
+    else:
+        assert all(u.startswith("sha256:") and len(u) == len("sha256:") + 16 for u in users)
+        assert len(set(users)) == 26  # distinct users, distinct hashes
+
+
+def test_5_housekeeping_keeps_the_newest_and_is_idempotent(lab):
+    for _ in range(2):
+        assert lab.run("ls1", "cal_usage", {"max_age": "0"}).rc == 0
+    before = reports(lab)
+    assert len(before) == 3
+    check = lab.run("ls1", "cal_usage", {"keep": 2}, check=True)
+    assert check.rc == 0 and check.result()["changed"]
+    assert [r["file_name"] for r in check.result()["deleted_reports"]] == [before[0]]
+    assert reports(lab) == before
+    run = lab.run("ls1", "cal_usage", {"keep": 2})
+    result = run.result()
+    assert run.rc == 0 and result["changed"] and result["report"]["generated"]
+    assert result["report"]["reused"] and result["report"]["file_name"] == before[-1]
+    assert [r["file_name"] for r in result["deleted_reports"]] == [before[0]] and reports(lab) == before[1:]
+    again = lab.run("ls1", "cal_usage", {"keep": 2})
+    assert again.rc == 0 and not again.result()["changed"] and again.result()["deleted_reports"] == []
+    assert reports(lab) == before[1:]
+
+
+def test_6_check_mode_with_reports_changes_nothing(lab):
+    before = lab.state("ls1")
+    run = lab.run("ls1", "cal_usage", {"max_age": "0", "keep": 1}, check=True)
+    result = run.result()
+    assert run.rc == 0 and result["changed"] and result["report"]["reused"]
+    # keep 1 with a new report to generate: both existing reports would go (the new one is the one kept).
+    assert sorted(r["file_name"] for r in result["deleted_reports"]) == sorted(reports(lab))
+    assert len(result["per_user"]) == 25
+    assert all(is_read(op) or op["method"].startswith("FetchReport") for batch in run.batches("ls1") for op in batch)
+    assert lab.state("ls1") == before
+
+
+def test_7_bad_input_is_refused_before_the_host(lab):
+    run = lab.run("ls1", "cal_usage", {"max_age": "yesterday"})
+    assert run.rc != 0 and "max_age must be a number and a unit" in run.output
+    assert run.commands("ls1") == []
