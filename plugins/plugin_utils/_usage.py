@@ -24,10 +24,9 @@ User names are personal data: the report shows them plain, as a keyed hash or no
 from __future__ import annotations
 
 import datetime
-import hashlib
-import hmac
-import os
 import re
+
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _cal_usage as cal_usage
 
 CAL_TYPES = ("per_device", "per_user")
 CAL_TYPE_TEXT = {"per_device": "Per Device", "per_user": "Per User"}
@@ -192,14 +191,13 @@ def validate_threshold(value, option="low_cals_threshold"):
 # --- user names ------------------------------------------------------------------------------------------
 
 def new_salt():
-    """A random key for one run: hashed names are stable within the run and not linkable across runs."""
-    return os.urandom(16)
+    """A random key for one report: hashed names are stable within it and not linkable across reports."""
+    return cal_usage.new_salt()
 
 
 def pseudonym(name, salt):
-    """'sha256:<16 hex>': HMAC-SHA256 of the lower-cased name keyed with the run's salt."""
-    digest = hmac.new(salt, name.lower().encode("utf-8"), hashlib.sha256).hexdigest()
-    return "sha256:" + digest[:16]
+    """'sha256:<16 hex>': cal_usage's own hashing (HMAC-SHA256 of the lower-cased name keyed with the salt)."""
+    return cal_usage.user_name(name, "hashed", salt)
 
 
 def user_name(value, given, wanted, salt):
