@@ -12,7 +12,7 @@ short_description: Per User and Per Device CAL usage of a Remote Desktop license
 version_added: 0.1.0
 description:
   - Reads the CAL usage of an RD license server from a usage report, as RD Licensing Manager's I(Create Report)
-    does: per CAL version and type the CALs installed, issued and available with the failed Per User requests,
+    does. Per CAL version and type, the CALs installed, issued and available with the failed Per User requests;
     the Per User CALs in use per user, the Per Device CALs per computer, and the failed Per User requests per
     user and per domain.
   - Windows does not enforce Per User CALs; this report is how an organisation knows whether it is compliant.
@@ -24,7 +24,7 @@ description:
     deleted a report and V(ok) when it only read one."
   - The hardware IDs of the Per Device entries are never returned. User names are personal data; O(user_names)
     chooses how they are shown.
-  - Per User CALs are tracked in Active Directory: the report lists them only when the license server is in a
+  - Per User CALs are tracked in Active Directory, so the report lists them only when the license server is in a
     domain and in the domain's Terminal Server License Servers group (the license_server module manages it).
 options:
   max_age:
