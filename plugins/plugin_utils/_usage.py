@@ -102,8 +102,8 @@ def from_summary(summary):
 # --- findings ------------------------------------------------------------------------------------------
 
 def _label(row):
-    return "%s CALs for Windows Server %s" % (CAL_TYPE_TEXT.get(row["cal_type"], row["cal_type"]),
-                                             row["product_version"])
+    cal_type = CAL_TYPE_TEXT.get(row["cal_type"], row["cal_type"])
+    return "%s CALs for Windows Server %s" % (cal_type, row["product_version"])
 
 
 def findings(rows, low_cals_threshold=LOW_CALS_PERCENT, from_report=True):
@@ -120,17 +120,17 @@ def findings(rows, low_cals_threshold=LOW_CALS_PERCENT, from_report=True):
                 result.append(_over_allocation(row))
             elif 0 <= available and installed > 0 and available * 100 <= installed * low_cals_threshold \
                     and (from_report or available):
+                left = "none left" if available == 0 else "%d left" % available
                 result.append(_finding("warning", "cals_running_out", "%s: %s (%d in use of %d), at or below the "
-                                       "threshold of %d %%." % (_label(row), "none left" if available == 0 else
-                                                                "%d left" % available, issued, installed,
+                                       "threshold of %d %%." % (_label(row), left, issued, installed,
                                                                 low_cals_threshold)))
         failed = row.get("failed_requests")
         if isinstance(failed, int) and not isinstance(failed, bool) and failed > 0:
             # FetchReportFailedPerUserEntries: "failed" Per User CALs ([W32]); the causes are not documented.
+            plural = "" if failed == 1 else "s"
             result.append(_finding("warning", "failed_per_user_requests", "%s: the license server failed to issue "
                                    "%d Per User CAL%s. Check its event log (event 4105: it cannot write the user's "
-                                   "account in Active Directory) and the CALs left." % (_label(row), failed,
-                                                                                       "" if failed == 1 else "s")))
+                                   "account in Active Directory) and the CALs left." % (_label(row), failed, plural)))
     return result
 
 
@@ -166,8 +166,8 @@ def temporary_findings(temporary, now, days=TEMPORARY_WARNING_DAYS):
             expiring.append((expires, entry.get("count") or 0))
     if not expiring:
         return []
-    count = sum(n for _, n in expiring)
-    first = min(day for day, _ in expiring)
+    count = sum(entry[1] for entry in expiring)
+    first = min(entry[0] for entry in expiring)
     return [_finding("warning", "temporary_licenses_expiring", "%d temporary Per Device CAL%s expire%s within %d "
                      "days (first on %s): the devices are refused then unless this server has a permanent CAL "
                      "for them." % (count, "" if count == 1 else "s", "s" if count == 1 else "", days,

@@ -12,13 +12,14 @@ import csv
 import html
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from rdlab.testing import ROOT, start_lab
 
-from .test_report import chromium, headless  # noqa: F401  (chromium is a fixture: Debian's, installed when missing)
+from .test_report import CHROMIUM, INSTALL_CHROMIUM, headless
 
 PLAYBOOK = ROOT / "playbooks" / "cal_usage.yml"
 SETUP = Path(__file__).resolve().parent / "playbooks" / "cal_usage_lab.yml"
@@ -36,7 +37,7 @@ def lab(tmp_path_factory):
     try:
         setup = lab.playbook(SETUP)
         assert setup.returncode == 0, setup.stdout + setup.stderr
-        device = next(p["KeyPackId"] for p in lab.state("ls1")["license_server"]["key_packs"] if p["ProductType"] == 0)
+        device = [p["KeyPackId"] for p in lab.state("ls1")["license_server"]["key_packs"] if p["ProductType"] == 0][0]
         lab.rdlab("use", "ls1", "--user", "CORP\\user", "--version", "2022", "--count", "25")
         lab.rdlab("use", "ls1", "--user", "CORP\\olduser", "--version", "2019")
         lab.rdlab("issue", "ls1", "--key-pack", str(device), "--count", "3", "--computer", "PC1", "--computer", "PC2",
@@ -111,8 +112,8 @@ def test_json_has_the_usage_of_each_server_from_its_report(written):
     assert (row(ls2, "per_user")["issued"], row(ls2, "per_user")["state"]) == (3, "ok")
     assert ls1["failed_summary"] == [{"domain": "CORP", "count": 1}]
     findings = {(f["host"], f["code"]) for f in report["diagnostics"]}
-    assert ("ls1", "over_allocation") in findings and not [f for f in findings if f[0] == "ls2" and
-                                                            f[1] in ("over_allocation", "cals_running_out")]
+    assert ("ls1", "over_allocation") in findings
+    assert not [f for f in findings if f[0] == "ls2" and f[1] in ("over_allocation", "cals_running_out")]
 
 
 def test_per_user_csv_has_no_plain_name_by_default(written):
@@ -157,7 +158,19 @@ document.body.appendChild(pre);
 """
 
 
-def look(chromium, directory: Path, tmp_path_factory) -> dict:  # noqa: F811
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's chromium, found or installed as tests/e2e/test_report.py does (tools/install-chromium.sh)."""
+    if not CHROMIUM.exists():
+        run_install = subprocess.run(["bash", str(INSTALL_CHROMIUM)], capture_output=True, text=True, timeout=900,
+                                     check=False)
+        if run_install.returncode != 0 or not CHROMIUM.exists():
+            pytest.fail(f"{CHROMIUM} is missing and {INSTALL_CHROMIUM} could not install it:\n{run_install.stderr}",
+                        pytrace=False)
+    return CHROMIUM
+
+
+def look(chromium, directory: Path, tmp_path_factory) -> dict:
     probe = tmp_path_factory.mktemp("probe") / "probe.html"
     probe.write_text((directory / "report.html").read_text().replace("</body>", PROBE + "</body>"))
     dom = headless(chromium, tmp_path_factory.mktemp("profile"), "--window-size=1280,1600", "--dump-dom",
@@ -167,7 +180,7 @@ def look(chromium, directory: Path, tmp_path_factory) -> dict:  # noqa: F811
     return json.loads(html.unescape(found.group(1)))
 
 
-def test_the_page_shows_the_over_allocation(chromium, written, tmp_path_factory):  # noqa: F811
+def test_the_page_shows_the_over_allocation(chromium, written, tmp_path_factory):
     seen = look(chromium, written[0], tmp_path_factory)
     servers = {s["host"]: s for s in seen["servers"]}
     assert sorted(servers) == ["ls1", "ls2"]
