@@ -85,7 +85,7 @@ class ActionModule(LicensingAction):
     def _finish(self, want, have, choice, report, pager):
         self.result["report"] = {"file_name": report["file_name"], "generated": report["generated"],
                                  "reused": report["reused"]}
-        self.result.update(planner.shape(pager.entries, want["user_names"], planner.new_salt()))
+        self.result.update(planner.shape(pager.entries, want["user_names"], want["user_name_salt"] or planner.new_salt()))
         new_name = None if report["reused"] else report["file_name"]
         self.result["diff"] = {"before": self.before, "after": planner.predict(want, have, self.plan, choice, new_name)}
         return self.result

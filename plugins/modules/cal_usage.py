@@ -42,11 +42,19 @@ options:
   user_names:
     description:
       - How user names appear in the results. V(hashed) shows V(sha256:) and 16 hex digits of an HMAC-SHA256 of
-        the name keyed with a random key chosen for the task, so a user's entries can be matched within the
-        result but not across tasks or runs; V(plain) shows the names; V(omitted) shows null.
+        the lowercased name keyed with O(user_name_salt), or without it with a random key drawn for the task, so
+        a user's entries can be matched within the run but not across runs; V(plain) shows the names;
+        V(omitted) shows null.
     type: str
     choices: [hashed, plain, omitted]
     default: hashed
+  user_name_salt:
+    description:
+      - The key of the V(hashed) user names, at least 16 characters. Give every task of a run the same random key,
+        made once per run (for example with C(lookup('ansible.builtin.password', '/dev/null length=32')) and
+        C(run_once)), so that a user hashes alike on every license server of the run and differently in the
+        next run. Not given, each task draws its own key. Never returned or logged.
+    type: str
   page_size:
     description:
       - The number of entries read by one Fetch call (1 to 100000). The module sends as many pages as the key
@@ -69,8 +77,8 @@ attributes:
     platforms: windows
 notes:
   - "Round trips: one read (the host and its reports), then one that generates or deletes as needed and reads the
-    report's first pages; more only when a list is longer than its key packs' issued counts suggest or longer than
-    50 pages."
+    report's first pages; more only when a list is longer than its key packs' issued counts suggest (each further
+    round trip asks for twice as many pages as the one before) or longer than 50 pages."
   - A page with fewer entries than asked, or Windows's C(LSERVER_I_NO_MORE_DATA) (0x4001), ends a list.
 seealso:
   - module: remote_desktop.licensing.licensing_info

@@ -21,7 +21,12 @@ no more report entries" (fetchreportentries-win32-tslicensereport.md).
 
 Paging: each page is one Fetch call of `page_size` entries. A page with fewer entries than asked, or 0x4001,
 ends a list (the module's reading of the pages: that a provider fills each page it can is not documented).
-As many pages as the key packs' issued counts suggest go in one round trip, at most MAX_PAGES_PER_TRIP.
+As many pages as the key packs' issued counts suggest go in one round trip, at most MAX_PAGES_PER_TRIP; a list
+longer than that gets twice as many pages in each further trip.
+
+The planner interface (_plan.py) with one addition: choose(want, have, now, check_mode) decides which report
+to read, generate or delete (it depends on the time and on check mode), and plan() and predict() take its
+answer.
 
 Hardware IDs (sHardwareId of the per-device entries) are dropped as soon as the results arrive: they are
 never in a result, a diff or a message. User names are shown plain, as a keyed hash or not at all.
@@ -62,7 +67,11 @@ ARGUMENT_SPEC = {
     "keep": {"type": "int"},
     "user_names": {"type": "str", "choices": list(USER_NAMES), "default": "hashed"},
     "page_size": {"type": "int", "default": DEFAULT_PAGE_SIZE},
+    # A key shared by the tasks of one run (a playbook makes it once), so that a user hashes alike on every
+    # license server of the run; without it each task draws its own.
+    "user_name_salt": {"type": "str", "no_log": True},
 }
+MIN_SALT_LENGTH = 16
 
 
 def validate(args):
@@ -70,8 +79,12 @@ def validate(args):
         raise ValueError("keep must be 1 or more (the newest reports to keep), got %d" % args["keep"])
     if not 1 <= args["page_size"] <= MAX_PAGE_SIZE:
         raise ValueError("page_size must be 1 to %d entries, got %d" % (MAX_PAGE_SIZE, args["page_size"]))
+    salt = args.get("user_name_salt")
+    if salt is not None and len(salt) < MIN_SALT_LENGTH:
+        raise ValueError("user_name_salt must be at least %d characters (a random key made once per run), got %d"
+                         % (MIN_SALT_LENGTH, len(salt)))  # never the value: it is a key
     return {"max_age": parse_age(args["max_age"]), "keep": args.get("keep"), "user_names": args["user_names"],
-            "page_size": args["page_size"]}
+            "page_size": args["page_size"], "user_name_salt": salt.encode("utf-8") if salt else None}
 
 
 def parse_age(value):
@@ -188,15 +201,17 @@ class Pager(object):
         self.entries = dict((kind, []) for kind in LISTS)
         self.done = set()
         self.sent = {}
+        self.last_pages = {}  # list -> the pages the last trip asked for
 
     @property
     def finished(self):
         return len(self.done) == len(LISTS)
 
     def pages(self, kind):
-        """Enough pages for what is expected from here, and one more to see the end; at most the trip's share."""
+        """Enough pages for what is expected from here, and one more to see the end; twice as many as the last
+        trip's when the list turned out longer than expected; at most MAX_PAGES_PER_TRIP."""
         left = max(0, self.expected.get(kind, 0) - self.next[kind])
-        return min(MAX_PAGES_PER_TRIP, left // self.page_size + 1)
+        return min(MAX_PAGES_PER_TRIP, max(left // self.page_size + 1, 2 * self.last_pages.get(kind, 0)))
 
     def add(self, batch, condition, prefix="page"):
         """One Fetch call per page of every list not finished, on the report the condition names."""
@@ -206,6 +221,7 @@ class Pager(object):
                 continue
             starts = [self.next[kind] + n * self.page_size for n in range(self.pages(kind))]
             self.sent[kind] = []
+            self.last_pages[kind] = len(starts)
             for start in starts:
                 op_id = "%s.%s.%d" % (prefix, kind, start)
                 batch.invoke(op_id, wmi.CIMV2, REPORT_CLASS, method, instances=True, filter=condition,
@@ -237,11 +253,14 @@ def without_hardware_id(entry):
 
 
 def expected_sizes(have):
-    """Entries each list is expected to hold: Per User and Per Device from the key packs' issued counts
-    (licensing_info's totals), the rest one page."""
-    totals = have["license_server"].get("totals") or {}
-    issued = dict((kind, sum(v["issued"] for v in totals.get(kind, {}).values())) for kind in ("per_user", "per_device"))
-    return {"per_user": issued["per_user"], "per_device": issued["per_device"]}
+    """Entries each list is expected to hold: Per User and Per Device from the key packs' issued counts (the
+    built-in pack's temporary Per Device CALs included), the rest one page."""
+    kinds = {"per_user": "per_user", "per_device": "per_device", "built_in": "per_device"}
+    expected = {"per_user": 0, "per_device": 0}
+    for pack in have["license_server"].get("key_packs") or []:
+        if pack.get("license_type") in kinds and isinstance(pack.get("issued"), int):
+            expected[kinds[pack["license_type"]]] += pack["issued"]
+    return expected
 
 
 # --- the result ---------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ process, like test_model.py."""
 import pytest
 from test_model_helpers import CONTACT, LS, PACKS, SOURCE, invoke, one
 
-from rdlab.model.cim import LabStateError
+from rdlab.model.cim import LabStateError, SchemaMismatch
 from rdlab.model.host import Host, new_host_state
 from rdlab.model.licensing import issue_licenses
 from rdlab.model.usage_report import use_per_user
@@ -60,7 +60,7 @@ def test_a_report_is_a_snapshot_read_in_pages():
 
 
 def test_failed_requests_when_no_per_user_pack_of_the_version():
-    host, _ = license_server()
+    host = license_server()[0]
     assert use_per_user(host, "CORP\\old", "2019")["outcome"] == "failed"
     assert use_per_user(host, "guest", "2016")["outcome"] == "failed"
     name = generate(host)
@@ -74,7 +74,7 @@ def test_failed_requests_when_no_per_user_pack_of_the_version():
 
 
 def test_reports_are_listed_and_deleted():
-    host, _ = license_server()
+    host = license_server()[0]
     first, second = generate(host), generate(host)
     listed = one(host, dict(REPORT, kind="cim_get"))["instances"]
     assert [r["FileName"] for r in listed] == [first, second] and listed[0]["GenerationDateTime"].endswith("Z")
@@ -83,13 +83,13 @@ def test_reports_are_listed_and_deleted():
 
 
 def test_generate_report_is_not_supported_after_2008_r2():
-    host, _ = license_server()
+    host = license_server()[0]
     refused = one(host, invoke("GenerateReport", target=REPORT, arguments={"ScopeType": 1, "ScopeValue": ""}))
     assert refused["error"]["return_value"] == 0x8004100C  # WBEM_E_NOT_SUPPORTED [W32]
 
 
 def test_the_bridge_lets_fetch_run_in_check_mode_and_not_generate():
-    host, _ = license_server()
+    host = license_server()[0]
     name = generate(host)
     ops = [dict(invoke("GenerateReportEx", target=REPORT), id="0"),
            dict(invoke("FetchReportEntries", target=REPORT, instances=True, filter=f"FileName = '{name}'",
@@ -98,3 +98,11 @@ def test_the_bridge_lets_fetch_run_in_check_mode_and_not_generate():
     assert generated["error"]["kind"] == "check_mode"
     assert fetched["error"]["return_value"] == NO_MORE_DATA  # ran: an empty report has no entries
     assert len(one(host, dict(REPORT, kind="cim_get"))["instances"]) == 1
+
+
+def test_embedded_instances_carry_only_their_schema_properties():
+    host = license_server()[0]
+    name = generate(host)
+    host.state["license_server"]["reports"][0]["entries"]["summary"] = [{"TsCalType": "Per User"}]  # misspelt
+    with pytest.raises(SchemaMismatch, match="TsCalType"):
+        fetch(host, name, "FetchReportSummaryEntries", 0, 0)

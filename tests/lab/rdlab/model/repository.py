@@ -102,6 +102,21 @@ def _check_out(cls: CimClass, method, out: dict) -> None:
     if wrong:
         raise SchemaMismatch(f"the model of {cls.name}.{method.name} returned {', '.join(map(repr, wrong))}: not an "
                              f"out parameter in Microsoft's schema ({', '.join(sorted(names)) or 'none'})")
+    for param in method.params:
+        if param.cim_type.startswith("object:") and isinstance(out.get(param.name), list):
+            _check_embedded(cls, method, param, out[param.name])
+
+
+def _check_embedded(cls: CimClass, method, param, items: list) -> None:
+    """Embedded instances carry only their class's properties, in the schema's spelling."""
+    from ..schema import SCHEMA
+    embedded = param.cim_type[len("object:"):].rstrip("[]")
+    entry = next((c for c in SCHEMA.classes() if c["name"] == embedded), None)
+    names = {p["name"] for p in entry["properties"]} if entry else set()
+    wrong = sorted({k for item in items if isinstance(item, dict) for k in item} - names)
+    if wrong:
+        raise SchemaMismatch(f"the model of {cls.name}.{method.name} returned {', '.join(map(repr, wrong))} in "
+                             f"{param.name}: not a property of {embedded} in Microsoft's schema")
 
 
 def _take_fault(host, class_name: str, method_name: str):

@@ -66,8 +66,8 @@ def use_per_user(host, user: str, version: str) -> dict:
              and p["TotalLicenses"] != 4294967295]
     if not packs:
         failed = ls.setdefault("failed_per_user", {})
-        failed[f"{user.lower()}|{version_id}"] = {"User": user, "TriedIssuanceOn": _dmtf(now),
-                                                   "ProductVersionID": version_id}
+        entry = {"User": user, "TriedIssuanceOn": _dmtf(now), "ProductVersionID": version_id}
+        failed[f"{user.lower()}|{version_id}"] = entry
         return {"user": user, "outcome": "failed"}
     pack = next((p for p in packs if p["IssuedLicenses"] < p["TotalLicenses"]), packs[0])
     pack["IssuedLicenses"] += 1

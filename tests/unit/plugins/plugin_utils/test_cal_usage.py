@@ -13,7 +13,7 @@ NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc)
 
 
 def want(**given):
-    base = {"max_age": "1d", "keep": None, "user_names": "hashed", "page_size": 1000}
+    base = {"max_age": "1d", "keep": None, "user_names": "hashed", "page_size": 1000, "user_name_salt": None}
     base.update(given)
     return planner.validate(base)
 
@@ -39,7 +39,8 @@ def test_max_age_refused_names_the_option(text):
 
 @pytest.mark.parametrize("given, message", [({"keep": 0}, "keep must be 1 or more"),
                                             ({"page_size": 0}, "page_size must be 1 to 100000"),
-                                            ({"page_size": 100001}, "page_size must be 1 to 100000")])
+                                            ({"page_size": 100001}, "page_size must be 1 to 100000"),
+                                            ({"user_name_salt": "short-key"}, "user_name_salt must be at least 16")])
 def test_bad_numbers_are_refused(given, message):
     with pytest.raises(ValueError, match=message):
         want(**given)
@@ -120,8 +121,8 @@ def test_a_list_longer_than_expected_takes_another_trip_from_where_it_stopped():
     pager.take(BatchResult(batch, raw))
     assert not pager.finished and pager.next["per_user"] == 2
     again = pager.add(Batch(), None)
-    assert [op["arguments"]["StartIndex"] for op in again.operations] == [2]
-    pager.take(BatchResult(again, [page(again.operations[0]["id"], code=planner.NO_MORE_DATA)]))
+    assert [op["arguments"]["StartIndex"] for op in again.operations] == [2, 4]  # twice the pages of the last trip
+    pager.take(BatchResult(again, [page(op["id"], code=planner.NO_MORE_DATA) for op in again.operations]))
     assert pager.finished and len(pager.entries["per_user"]) == 2
 
 
@@ -183,5 +184,14 @@ def test_hashed_names_are_keyed_stable_within_a_run_and_case_blind():
 
 
 def test_expected_sizes_come_from_the_key_packs():
-    totals = {"per_user": {"2022": {"issued": 25}, "2019": {"issued": 5}}, "per_device": {"2022": {"issued": 3}}}
-    assert planner.expected_sizes({"license_server": {"totals": totals}}) == {"per_user": 30, "per_device": 3}
+    packs = [{"license_type": "per_user", "issued": 25}, {"license_type": "per_user", "issued": 5},
+             {"license_type": "per_device", "issued": 3}, {"license_type": "built_in", "issued": 2},
+             {"license_type": "per_device", "issued": None}, {"license_type": "not_valid", "issued": 9}]
+    assert planner.expected_sizes({"license_server": {"key_packs": packs}}) == {"per_user": 30, "per_device": 5}
+
+
+def test_a_salt_given_makes_hashes_alike_across_tasks():
+    salt = want(user_name_salt="a-run-wide-random-key-0123456789")["user_name_salt"]
+    first, second = planner.shape(ENTRIES, "hashed", salt), planner.shape(ENTRIES, "hashed", salt)
+    assert first["per_user"][0]["user"] == second["per_user"][0]["user"]
+    assert want()["user_name_salt"] is None
