@@ -22,6 +22,6 @@ class ActionModule(LicensingAction):
             # Only the connectivity calls: the rest of the host was read in the first round trip.
             results = bridge.run(self, task_vars, planner.read_ops(bridge.Batch(), want, servers))
             report["session_host"]["connectivity"] = session_host.connectivity(results)
-            report["diagnostics"] = diagnostics.diagnose(report)
+            report["diagnostics"] = diagnostics.diagnose(report, low_cals_threshold=want["low_cals_threshold"])
         report["changed"] = False
         return report

@@ -9,14 +9,32 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _report as report
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _usage as usage
 
 
-def licensing_report(results, title=None):
-    """{inventory_hostname: licensing_info result} -> the fleet report."""
+def licensing_report(results, title=None, usage_results=None, user_names="hashed",
+                     low_cals_threshold=usage.LOW_CALS_PERCENT):
+    """{inventory_hostname: licensing_info result} -> the fleet report; with usage_results
+    ({inventory_hostname: cal_usage result}), the license servers' usage from their Per User usage reports."""
     if not isinstance(results, dict):
         raise AnsibleFilterError("licensing_report expects a dict of inventory_hostname: licensing_info result, "
                                  "got %s" % type(results).__name__)
-    return report.build(results, title=title)
+    _check_usage_options(usage_results, user_names, low_cals_threshold)
+    return report.build(results, title=title, usage_results=usage_results, user_names=user_names,
+                        low_cals_threshold=low_cals_threshold)
+
+
+def _check_usage_options(usage_results, user_names, low_cals_threshold):
+    if usage_results is not None and not isinstance(usage_results, dict):
+        raise AnsibleFilterError("licensing_report: usage_results must be a dict of inventory_hostname: cal_usage "
+                                 "result, got %s" % type(usage_results).__name__)
+    if user_names not in usage.USER_NAMES:
+        raise AnsibleFilterError("licensing_report: user_names must be one of %s, got %r"
+                                 % (", ".join(usage.USER_NAMES), user_names))
+    try:
+        usage.validate_threshold(low_cals_threshold)
+    except ValueError as error:
+        raise AnsibleFilterError("licensing_report: %s" % error) from error
 
 
 def licensing_report_csv(fleet_report, table="hosts"):

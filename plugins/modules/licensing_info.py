@@ -22,8 +22,12 @@ description:
     servers, what license server discovery finds, the Group Policy values, and the days left in the grace
     period.
   - Issued Per Device licenses are counted per key pack (active, temporary, revoked).
+  - CAL usage per CAL version and type (RV(license_server.usage)), read from the key packs' counters without changing
+    anything. Per User CALs in use and failed Per User requests are known only from a Per User usage report, which
+    this module does not generate; P(remote_desktop.licensing.cal_usage#module) does (docs/guide_cal_usage.md).
   - RV(diagnostics) lists findings with a severity, like the RD Licensing Diagnoser does. They cover a license
-    server that is not activated or whose service is down, CAL packs used up, over-allocated or expiring, Per User CALs without
+    server that is not activated or whose service is down, CAL packs used up, over-allocated or expiring, CAL
+    versions running out (O(low_cals_threshold)), temporary Per Device CALs expiring within 14 days, Per User CALs without
     the Terminal Server License Servers group, a session host without a licensing mode or license servers, Group
     Policy overrides, a mode that does not match the CALs of its own license server, license servers that cannot
     be reached or are not allowed to issue CALs to the host (the License server security group policy), and a
@@ -39,6 +43,16 @@ options:
       - The configured servers are known only after the first read, so this costs a second round trip.
     type: bool
     default: false
+  low_cals_threshold:
+    description:
+      - A CAL version (of one CAL type) is running out when the CALs left are at most this percent of those
+        installed, which gives a C(cals_running_out) finding in RV(diagnostics). A version with none left is not
+        repeated there, since each of its packs already has a C(cals_exhausted) finding; V(0) turns
+        C(cals_running_out) off.
+      - The O(remote_desktop.licensing.licensing_report#filter:low_cals_threshold) option of the report does the same
+        for the usage read by P(remote_desktop.licensing.cal_usage#module).
+    type: int
+    default: 10
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - remote_desktop.licensing.reveal
@@ -282,6 +296,25 @@ license_server:
       description: Installed CALs by license type and product version, without the built-in and unlimited packs.
       type: dict
       sample: {"per_user": {"2022": {"total": 50, "issued": 3, "available": 47}}}
+    usage:
+      description:
+        - CAL usage per CAL version and type, from the key packs (the built-in and unlimited packs left out), newest
+          version first, in the shape of P(remote_desktop.licensing.cal_usage#module)'s C(summary).
+        - C(product_version) (for example V(2022)), C(product_version_id), C(cal_type) (V(per_device) or V(per_user)),
+          C(installed), C(issued) (the license server's own counter), C(available) (installed minus issued; negative
+          when over-allocated) and C(failed_requests) (always null here; failed requests are in a Per User usage report
+          only).
+      type: list
+      elements: dict
+      sample: [{"product_version": "2022", "product_version_id": 7, "cal_type": "per_device", "installed": 25,
+                "issued": 18, "available": 7, "failed_requests": null}]
+    temporary_licenses:
+      description: Temporary Per Device CALs issued (C(Win32_TSIssuedLicense) C(LicenseStatus) 1) by the day they
+        expire, soonest first, each with C(expires) (V(YYYY-MM-DD)) and C(count); null when the issued licenses could
+        not be read.
+      type: list
+      elements: dict
+      sample: [{"expires": "2027-03-01", "count": 2}]
 session_host:
   description: The host as a session host.
   returned: always

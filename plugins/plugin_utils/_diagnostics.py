@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime
 
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _usage as usage
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
 
 GRACE_WARNING_DAYS = 30
@@ -32,12 +33,13 @@ def _finding(severity, code, message):
     return {"severity": severity, "code": code, "message": message}
 
 
-def diagnose(report, now=None):
+def diagnose(report, now=None, low_cals_threshold=usage.LOW_CALS_PERCENT):
     """The findings for a licensing_info report, most severe first."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     findings = []
     if report["roles"]["license_server"]:
         findings += _license_server(report, now)
+        findings += _usage(report["license_server"], now, low_cals_threshold)
     if report["roles"]["session_host"]:
         findings += _session_host(report)
     order = {"error": 0, "warning": 1, "info": 2}
@@ -73,6 +75,12 @@ def _license_server(report, now):
                                  "usage cannot be tracked or reported."))
     findings += _license_server_policy(report)
     return findings
+
+
+def _usage(ls, now, low_cals_threshold):
+    """CAL versions running low and temporary CALs about to expire (_usage.py), from what licensing_info reads."""
+    return (usage.findings(ls.get("usage") or [], low_cals_threshold, from_report=False)
+            + usage.temporary_findings(ls.get("temporary_licenses"), now))
 
 
 def _license_server_policy(report):

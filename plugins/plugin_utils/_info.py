@@ -10,6 +10,7 @@ the licensing_info result. Pure functions, unit tested without a host.
 
 from __future__ import annotations
 
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _usage as usage
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._bridge import Batch
 
@@ -52,8 +53,10 @@ def read_batch(reveal_license_server_id=False):
     for op_id, method, args in reads:
         batch.invoke(op_id, wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, method, arguments=args, read_only=True)
     batch.get("key_packs", wmi.CIMV2, wmi.KEY_PACK_CLASS)
-    # Issued Per Device licenses ([W32] win32-tsissuedlicense.md): only the columns the counts need.
-    batch.get("issued", wmi.CIMV2, wmi.ISSUED_LICENSE_CLASS, properties=["LicenseId", "KeyPackId", "LicenseStatus"])
+    # Issued Per Device licenses ([W32] win32-tsissuedlicense.md): only the columns the counts need, and the
+    # expiry of the temporary ones.
+    batch.get("issued", wmi.CIMV2, wmi.ISSUED_LICENSE_CLASS,
+              properties=["LicenseId", "KeyPackId", "LicenseStatus", "ExpirationDate"])
     batch.get("ts_setting", wmi.TS_NAMESPACE, wmi.TS_SETTING_CLASS)
     # Win32_TerminalServiceSetting methods are instance methods [W32].
     batch.invoke("ts_servers", wmi.TS_NAMESPACE, wmi.TS_SETTING_CLASS, "GetSpecifiedLicenseServerList",
@@ -188,6 +191,8 @@ def _license_server(reader, features, reveal_id):
         "contact": None,
         "key_packs": [],
         "totals": {},
+        "usage": [],
+        "temporary_licenses": None,
     }
     service = (reader.ok("service") or _EMPTY).instance
     if service:
@@ -229,7 +234,9 @@ def _license_server(reader, features, reveal_id):
         counts = issued_counts(issued.instances)
         for pack in section["key_packs"]:
             pack["issued_licenses"] = counts.get(pack["key_pack_id"], dict(EMPTY_COUNTS))
+        section["temporary_licenses"] = usage.temporary_licenses(issued.instances)
     section["totals"] = totals(section["key_packs"])
+    section["usage"] = usage.from_key_packs(section["key_packs"])
     return section
 
 

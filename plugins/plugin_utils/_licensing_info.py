@@ -14,12 +14,15 @@ from __future__ import annotations
 
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _diagnostics as diagnostics
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _session_host as session_host
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _usage as usage
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import REVEAL_OPTIONS, Plan
 
-ARGUMENT_SPEC = dict(REVEAL_OPTIONS, check_connectivity={"type": "bool", "default": False})
+ARGUMENT_SPEC = dict(REVEAL_OPTIONS, check_connectivity={"type": "bool", "default": False},
+                     low_cals_threshold={"type": "int", "default": usage.LOW_CALS_PERCENT})
 
 
 def validate(args):
+    usage.validate_threshold(args["low_cals_threshold"])
     return dict(args)
 
 
@@ -35,7 +38,7 @@ def observe(want, have, results):
     checked = session_host.connectivity(results)
     if checked:
         report["session_host"]["connectivity"] = checked
-    report["diagnostics"] = diagnostics.diagnose(report)
+    report["diagnostics"] = diagnostics.diagnose(report, low_cals_threshold=want["low_cals_threshold"])
     return report
 
 

@@ -32,6 +32,7 @@ import re
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _bridge as bridge
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _diagnostics as diagnostics
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _info as info
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _report_usage as report_usage
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
 
 SCHEMA_VERSION = 1
@@ -533,16 +534,17 @@ def _count(findings):
     return {severity: len([f for f in findings if f["severity"] == severity]) for severity in SEVERITIES}
 
 
-def build(results, now=None, title=None):
-    """The fleet report from {inventory_hostname: licensing_info result}."""
+def build(results, now=None, title=None, **usage_options):
+    """The fleet report from {inventory_hostname: licensing_info result}. usage_options: _report_usage.apply's
+    (usage_results: {inventory_hostname: cal_usage result}, user_names, low_cals_threshold)."""
     if not isinstance(results, dict):
         raise TypeError("licensing_report expects a dict of inventory_hostname: licensing_info result, got %s"
                         % type(results).__name__)
     hosts = [host_entry(str(name), results[name]) for name in sorted(results, key=lambda n: str(n).lower())]
-    return from_entries(hosts, now=now, title=title)
+    return from_entries(hosts, now=now, title=title, **usage_options)
 
 
-def from_entries(hosts, now=None, title=None):
+def from_entries(hosts, now=None, title=None, **usage_options):
     """The fleet report from host entries (host_entry's, in report order): the cross-host findings, the
     counts and the totals. The entries are completed in place. build() and the merge of sliced jobs'
     parts (_report_parts.merge) both end here, so a merged report is built exactly as an unsliced one."""
@@ -550,6 +552,7 @@ def from_entries(hosts, now=None, title=None):
     for host in hosts:
         if host["status"] == "ok" and host["session_host"]:
             host["diagnostics"] = _order(host["diagnostics"] + cross_host_findings(host, fleet))
+    usage_per_server = report_usage.apply(hosts, **usage_options)
     findings = []
     for host in hosts:
         host["counts"] = _count(host["diagnostics"])
@@ -581,6 +584,7 @@ def from_entries(hosts, now=None, title=None):
         },
         "cal_usage": usage,
         "totals": _totals(usage),
+        "usage": usage_per_server,
         "hosts": hosts,
         "diagnostics": sorted(findings, key=lambda f: (SEVERITIES.index(f["severity"])
                                                        if f["severity"] in SEVERITIES else 9, f["host"].lower())),
@@ -640,11 +644,18 @@ def key_pack_rows(host):
 
 
 def to_csv(report, table="hosts"):
-    """The report as CSV text: one row per host (table 'hosts') or per key pack ('key_packs')."""
-    if table not in ("hosts", "key_packs"):
-        raise ValueError("table must be 'hosts' or 'key_packs', got %r" % (table,))
+    """The report as CSV text: one row per host (table 'hosts'), per key pack ('key_packs'), per Per User CAL
+    in use or failed request ('per_user_usage') or per Per Device CAL ('per_device_usage')."""
+    if table not in ("hosts", "key_packs") + report_usage.CSV_TABLES:
+        raise ValueError("table must be 'hosts', 'key_packs', 'per_user_usage' or 'per_device_usage', got %r"
+                         % (table,))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
+    if table in report_usage.CSV_TABLES:
+        columns, rows = report_usage.csv_rows(report, table)
+        writer.writerow(columns)
+        writer.writerows([_cell(value) for value in row] for row in rows)
+        return out.getvalue()
     if table == "hosts":
         writer.writerow(HOST_COLUMNS)
         writer.writerows(host_row(host) for host in report["hosts"])

@@ -102,7 +102,10 @@ def codes(host, source=None):
 
 def test_the_playbook_writes_every_file(report_dir):
     assert sorted(p.name for p in report_dir.iterdir()) == [
-        "report-key-packs.csv", "report.csv", "report.html", "report.json"]
+        "per_device_usage.csv", "per_user_usage.csv", "report-key-packs.csv", "report.csv", "report.html", "report.json"]
+    # Without cal_usage results (playbooks/cal_usage.yml), the usage CSV files have their header only.
+    assert (report_dir / "per_user_usage.csv").read_text() == (
+        "host,license_server,status,user,product_version,expires,tried_on\n")
 
 
 def test_json_has_every_host_and_the_fleet_numbers(report):

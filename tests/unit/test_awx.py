@@ -49,6 +49,7 @@ SURVEY_ROLES = {
     "session_hosts.json": ["session_host"],
     "site.json": ["license_server", "session_host"],
     "report.json": ["report"],
+    "cal_usage.json": ["report"],
 }
 # The roles each of the collection's playbooks runs.
 PLAYBOOK_ROLES = {
@@ -57,6 +58,7 @@ PLAYBOOK_ROLES = {
     "session_hosts.yml": ["session_host"],
     "report.yml": ["report"],
     "info.yml": [],
+    "cal_usage.yml": ["report"],
 }
 # Role variables that are neither survey questions nor credential inputs, and why (docs/awx.md says
 # the same).
@@ -75,6 +77,9 @@ EXCLUDED = {
                                             "choice: set it deliberately in the inventory or extra vars",
     "license_server_cal_pack_previous_marker_keys": "a list of earlier marker keys, only while rotating: a "
                                                     "vault-encrypted variable of the project or inventory",
+    "report_usage_results": "the cal_usage results of the play itself, never typed in",
+    "report_usage_var": "the variable the cal_usage playbook registers, fixed by the playbook",
+    "report_user_names": "how personal data is shown: decided once for the organisation in the inventory, not per job",
 }
 # Modules of the setup playbook that are not awx.awx, and why they are there.
 OTHER_MODULES = {"ansible.builtin.assert": "checks the Windows account is given before AWX is touched"}
