@@ -197,7 +197,7 @@ def test_the_page_shows_the_over_allocation(chromium, written, tmp_path_factory)
     assert device["cells"] == ["Windows Server 2022", "Per Device", "10", "3", "7", "0", "ok"]
     assert servers["ls1"]["failed"] == "Failed Per User requests by domain: CORP 1"
     shown = {(f[1], f[3].split()[0]): (f[0], f[2]) for f in seen["findings"]}
-    severity, message = shown[("LS1", "over_allocation")]
+    severity, message = shown[("ls1", "over_allocation")]
     assert severity == "WARNING" and message.startswith("Per User CALs for Windows Server 2022: 25 in use, 20 "
                                                         "installed: 5 over.")
     assert seen["width"] <= 1280
