@@ -78,6 +78,8 @@ $changingMethods = @{
 $changingMethods['Win32_TSLicenseReport'] += @('GenerateReportEx', 'DeleteReport')
 # The CAL pack marker key's ACL (issue 9): restricted to SYSTEM and Administrators.
 $changingMethods['StdRegProv'] += @('SetSecurityDescriptor')
+# The one key whose access rules SetSecurityDescriptor may replace: the CAL pack marker key (issue 9).
+$securityKeys = @('SOFTWARE\Ansible\RemoteDesktopLicensing')
 $registryKeys = @('SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services', 'SOFTWARE\Microsoft\Windows NT\CurrentVersion', 'SOFTWARE\Ansible\RemoteDesktopLicensing', 'SYSTEM\CurrentControlSet\Services\TermService\Parameters')
 $services = @('TermServLicensing')
 $features = @('RDS-Licensing', 'RDS-Licensing-UI', 'RSAT-RDS-Licensing-Diagnosis-UI', 'RDS-RD-Server')
@@ -360,6 +362,7 @@ function Test-Allowed($Op, [string]$Kind) {
         $hive = Get-Argument $Op 'hDefKey'
         if ($null -ne $hive -and "$hive" -ne "$HKLM") { return "only HKEY_LOCAL_MACHINE is on the bridge's allowlist" }
         if (-not ($registryKeys -contains (Get-Argument $Op 'sSubKeyName'))) { return "the registry key is not on the bridge's allowlist" }
+        if ($Op['method'] -like '*SecurityDescriptor' -and -not ($securityKeys -contains (Get-Argument $Op 'sSubKeyName'))) { return "only the keys $($securityKeys -join ', ') may have their security read or set" }
     }
     if ($Op['class'] -eq 'Win32_Service') {
         $named = "$($Op['filter'])" -match "^\s*Name\s*=\s*'([^']*)'\s*$"

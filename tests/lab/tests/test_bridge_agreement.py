@@ -386,6 +386,9 @@ def test_every_mutating_call_reports_changed(license_server):
     (dict(SERVICE, kind="cim_get", filter="Name = 'WinRM'"),
      "only the services TermServLicensing are on the bridge's allowlist (filter Name = '...')"),
     ({"kind": "feature_install", "names": ["Web-Server"]}, "the feature(s) Web-Server are not on the bridge's allowlist"),
+    # A key's access rules may be replaced on the CAL pack marker key only, not on any allowlisted key.
+    (dict(REG, kind="cim_invoke", method="SetSecurityDescriptor", arguments={"sSubKeyName": POLICY}),
+     r"only the keys SOFTWARE\Ansible\RemoteDesktopLicensing may have their security read or set"),
 ])
 def test_the_allowlist_is_narrowed_to_what_the_collection_needs(license_server, op, message):
     (result,) = run(license_server, op)["results"]

@@ -29,7 +29,7 @@ ERROR_KINDS = {"invalid_operation", "not_allowed", "check_mode", "return_value",
                "cim_error", "feature_error", "not_found", "skipped"}
 # The script's hashtables that the lab reads from its source, by variable name.
 HASHTABLES = ("allowed", "readOnlyMethods", "changingMethods", "requiredFields")
-ARRAYS = ("registryKeys", "services", "features", "readOnlyKinds", "privileges")
+ARRAYS = ("registryKeys", "securityKeys", "services", "features", "readOnlyKinds", "privileges")
 HKLM = 2147483650
 # The kinds the script's dispatch switch sends to its default branch, Invoke-Feature.
 FEATURE_KINDS = ("feature_get", "feature_install", "feature_uninstall")
@@ -293,6 +293,9 @@ class _Batch:
                 return "only HKEY_LOCAL_MACHINE is on the bridge's allowlist"
             if str(arguments.get("sSubKeyName")).lower() not in _lowered(self.tables["registryKeys"]):
                 return "the registry key is not on the bridge's allowlist"
+            if str(op.get("method")).lower().endswith("securitydescriptor") and \
+                    str(arguments.get("sSubKeyName")).lower() not in _lowered(self.tables["securityKeys"]):
+                return f"only the keys {', '.join(self.tables['securityKeys'])} may have their security read or set"
         if str(op.get("class")).lower() == "win32_service":
             named = re.fullmatch(r"\s*Name\s*=\s*'([^']*)'\s*", str(op.get("filter") or ""), re.I)
             if not named or named.group(1).lower() not in _lowered(self.tables["services"]):
