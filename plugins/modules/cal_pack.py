@@ -135,8 +135,9 @@ attributes:
     support: full
     details: >-
       Shows the declared pack before and after (program, id, version, type, count, whether it is recorded, and the
-      C(label) recorded beside its marker, for example V(select, 2022, per_user, 25 CALs)), who may read the marker key (C(marker_key_access), SDDL with numeric rights), and the packs recorded for the
-      same program and number with other attributes (C(same_number_packs)); never the numbers.
+      C(label) recorded beside its marker, for example V(select, 2022, per_user, 25 CALs)), who may read the marker
+      key (C(marker_key_access), SDDL with numeric rights), and the packs recorded for the same program and number
+      with other attributes (C(same_number_packs)); never the numbers.
   platform:
     platforms: windows
 notes:

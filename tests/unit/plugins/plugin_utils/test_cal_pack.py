@@ -612,8 +612,8 @@ def test_a_pending_marker_that_may_still_be_adopted_or_running_stays():
     other = cal_pack.validate(args(agreement_number="7654321"))
     expired = pending_name(other, 3, NOW - cal_pack.PENDING_LEASE - 60)
     # an unmarked pack appeared above it: the other declaration's next run adopts it
-    assert plan(want, host([pack(3), pack(4, total=9)], names=[LOCK, pack_name(want, 3), label(want, 3),
-                                                                expired])).steps == []
+    names = [LOCK, pack_name(want, 3), label(want, 3), expired]
+    assert plan(want, host([pack(3), pack(4, total=9)], names=names)).steps == []
     # a pending marker within its lease is an install in progress
     fresh = pending_name(other, 3, NOW - 10)
     assert plan(want, host([pack(3)], names=[LOCK, pack_name(want, 3), label(want, 3), fresh])).steps == []
@@ -628,8 +628,8 @@ def test_a_pending_marker_older_than_the_pack_it_names_is_pruned():
     assert [s.action for s in result.steps] == ["lock", "prune"]
     assert written(result)[-1] == ("DeleteValue", leftover)
     # a pending marker recorded after that pack (a second install under way) is not this one
-    assert plan(want, host([pack(3)], names=[LOCK, pack_name(want, 3), label(want, 3),
-                                              pending_name(want, 3, NOW - 5)])).steps == []
+    names = [LOCK, pack_name(want, 3), label(want, 3), pending_name(want, 3, NOW - 5)]
+    assert plan(want, host([pack(3)], names=names)).steps == []
 
 
 def test_own_stale_pending_marker_is_deleted_once():

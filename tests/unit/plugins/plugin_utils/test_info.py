@@ -257,10 +257,9 @@ def test_the_marker_names_are_read_in_the_same_batch_and_not_with_the_connectivi
 
 def test_a_pack_with_a_marker_and_a_label_shows_its_program():
     second = dict(PER_USER_2012, KeyPackId=5)
-    report = observe_markers(ok(return_value=0, out={"sNames": ["lock.0011223344556677", MARKER,
-                                                        "label.4.enterprise_agreement.2012.per_user.20",
-                                                        "label.5.select.2012.per_user.20"]}),
-                     packs=[PER_USER_2012, second])
+    names = ["lock.0011223344556677", MARKER, "label.4.enterprise_agreement.2012.per_user.20",
+             "label.5.select.2012.per_user.20"]
+    report = observe_markers(ok(return_value=0, out={"sNames": names}), packs=[PER_USER_2012, second])
     assert [p["program"] for p in report["license_server"]["key_packs"]] == ["enterprise_agreement", None]
     assert report["problems"] == []
 
