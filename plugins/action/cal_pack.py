@@ -158,10 +158,12 @@ class ActionModule(LicensingAction):
         present = key_pack_id in packs
         if want["state"] == "present":
             marked = planner.is_marked(want, markers, key_pack_id)
-            if not (present and marked):
+            labelled = planner.is_labelled(want, markers, key_pack_id)
+            if not (present and marked and labelled):
                 raise TaskFailed("After the change key pack %s is %s and %s" % (
                     key_pack_id, "present" if present else "missing from Win32_TSLicenseKeyPack",
-                    "marked" if marked else "not marked"), dict(self.result, changed=True))
+                    ("marked" if labelled else "marked, but its label is missing") if marked else "not marked"),
+                    dict(self.result, changed=True))
         elif present:
             raise TaskFailed("Key pack %s is still installed after UninstallLicenseKeyPackWithId" % key_pack_id,
                              dict(self.result, changed=True))

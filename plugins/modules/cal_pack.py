@@ -134,9 +134,10 @@ attributes:
   diff_mode:
     support: full
     details: >-
-      Shows the declared pack before and after (program, id, version, type, count, and whether it is recorded),
-      who may read the marker key (C(marker_key_access), SDDL with numeric rights), and the packs recorded for the
-      same program and number with other attributes (C(same_number_packs)); never the numbers.
+      Shows the declared pack before and after (program, id, version, type, count, whether it is recorded, and the
+      C(label) recorded beside its marker, for example V(select, 2022, per_user, 25 CALs)), who may read the marker
+      key (C(marker_key_access), SDDL with numeric rights), and the packs recorded for the same program and number
+      with other attributes (C(same_number_packs)); never the numbers.
   platform:
     platforms: windows
 notes:
@@ -144,6 +145,10 @@ notes:
     the license server (value names under C(HKLM\SOFTWARE\Ansible\RemoteDesktopLicensing), a key only SYSTEM and
     Administrators can read) holding an HMAC of the declaration keyed with O(marker_key). The key stays on the
     controller, so neither the host nor the logs hold anything from which a number could be guessed.
+  - Beside each marker the module records the pack's label in plain form (program, version, type and count, never
+    a number), from which M(remote_desktop.licensing.licensing_info) and the report show the program a pack was
+    bought under. A pack marked before labels existed gains its label on the next run of its declaration, without
+    reinstalling; that run reports C(changed) (a registry write, the C(label) step), which check mode predicts.
   - "The matching rule: a pack whose marker has this declaration's HMAC; else, after an install that was
     interrupted, the unmarked pack of the program's key pack type that appeared since; else, for V(state=present)
     only, an unmarked pack (never the built-in one) of the program's key pack type with the declared product

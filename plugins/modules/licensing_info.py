@@ -292,6 +292,16 @@ license_server:
             C(active), C(temporary), C(revoked) and C(other).
           type: dict
           sample: {"active": 12, "temporary": 1, "revoked": 0, "other": 0}
+        program:
+          description:
+            - The license program the pack was bought under, as recorded by M(remote_desktop.licensing.cal_pack)
+              when it installed or recognised the pack (one of its O(remote_desktop.licensing.cal_pack#module:program)
+              choices, for example V(select) or V(enterprise_agreement)). Windows does not record the program.
+            - V(null) for a pack the collection did not record (installed by other means, or marked before the
+              collection recorded programs, until the pack's declaration runs again).
+            - Read from the names of the CAL pack markers in the same round trip as the rest; never a number.
+          type: str
+          sample: enterprise_agreement
     totals:
       description: Installed CALs by license type and product version, without the built-in and unlimited packs.
       type: dict

@@ -15,6 +15,14 @@ them all, and each is written or deleted on its own, never by rewriting a shared
   pending.<key id>.<mac>.<highest>.<started>   an install under way: the highest KeyPackId before it
                                                and when it started (Unix time on the controller)
   lock.<nonce>                                 the markers' version, for concurrent runs (below)
+  label.<KeyPackId>.<program>.<version>.<type>.<count>
+                                               the pack's safe label in plain form, beside its pack
+                                               marker: what licensing_info and the report show
+
+A label holds only what the module already shows in messages (program, CAL version, license type,
+count; '-' for one a retail code or key pack ID declaration does not give), never a number or a mac:
+it is not secret, so it travels in plain arguments and the plan shows it. A pack marker written
+before labels existed gains its label on the next run of its declaration (the `label` step).
 
 <mac> is HMAC-SHA256 of the whole declaration (program, numbers, version, type, count) keyed with the
 no_log option marker_key, <number mac> the same keyed HMAC of the program and numbers alone (it tells that
@@ -64,7 +72,9 @@ _NAME = {
     "pack": re.compile(r"^pack\.(\d+)\.([0-9a-f]{12})\.([0-9a-f]{32})(?:\.([0-9a-f]{32}))?$"),
     "pending": re.compile(r"^pending\.([0-9a-f]{12})\.([0-9a-f]{32})\.(\d+)\.(\d+)$"),
     "lock": re.compile(r"^lock\.[0-9a-f]{16}$"),
+    "label": re.compile(r"^label\.(\d+)\.([a-z_]+)\.([0-9A-Za-z]+|-)\.(per_device|per_user|-)\.(\d+|-)$"),
 }
+PLAIN_PREFIXES = ("lock.", "label.")  # value names that hold no mac: sent and shown in plain
 # InstallAgreementLicenseKeyPack AgreementType [W32] installagreementlicensekeypack.
 AGREEMENT_TYPES = {
     "select": 0, "enterprise_agreement": 1, "campus_agreement": 2, "school_agreement": 3, "spla": 4,
@@ -296,7 +306,7 @@ def read_markers(results):
         if result.return_value == wmi.REGISTRY_NOT_FOUND:
             return None
         raise PlanError("could not read the CAL pack markers: %s" % result.message())
-    markers = {"locks": [], "packs": [], "pending": [], "legacy_salt": out("legacy_salt", "sValue"),
+    markers = {"locks": [], "packs": [], "pending": [], "labels": [], "legacy_salt": out("legacy_salt", "sValue"),
                "legacy": parse_legacy(out("legacy_markers", "sValue"))}
     markers["key_exists"] = results["marker_names"].ok
     markers["acl"] = read_acl(results)
@@ -307,6 +317,8 @@ def read_markers(results):
                 continue
             if kind == "lock":
                 markers["locks"].append(name)
+            elif kind == "label":
+                markers["labels"].append(parse_label(found))
             elif kind == "pack":
                 markers["packs"].append({"name": name, "key_pack_id": int(found.group(1)),
                                          "key_id": found.group(2), "mac": found.group(3),
@@ -316,6 +328,32 @@ def read_markers(results):
                                            "highest": int(found.group(3)), "started": int(found.group(4))})
     markers["locks"].sort()
     return markers
+
+
+def parse_label(found):
+    """A label value name's match as {'name', 'key_pack_id', 'program', 'product_version', 'license_type',
+    'count'} (None for a '-')."""
+    def plain(text):
+        return None if text == "-" else text
+    count = plain(found.group(5))
+    return {"name": found.group(0), "key_pack_id": int(found.group(1)), "program": found.group(2),
+            "product_version": plain(found.group(3)), "license_type": plain(found.group(4)),
+            "count": int(count) if count is not None else None}
+
+
+def recorded_programs(names):
+    """{KeyPackId: program} from the marker key's value names (EnumValues' sNames), for licensing_info: the program
+    a label records, for a pack that also has a pack marker (a label alone, its marker deleted by hand, proves
+    nothing) and whose labels agree on it."""
+    marked, programs = set(), {}
+    for name in names or []:
+        pack = _NAME["pack"].match(name)
+        if pack:
+            marked.add(int(pack.group(1)))
+        label = _NAME["label"].match(name)
+        if label and label.group(2) in PROGRAMS:
+            programs.setdefault(int(label.group(1)), set()).add(label.group(2))
+    return dict((i, p.pop()) for i, p in programs.items() if i in marked and len(p) == 1)
 
 
 def parse_legacy(lines):
@@ -406,7 +444,8 @@ def plan(want, have, check_mode=False, now=None, nonce=None):
 
 
 def read_markers_empty():
-    return {"locks": [], "packs": [], "pending": [], "legacy_salt": None, "key_exists": False, "acl": None,
+    return {"locks": [], "packs": [], "pending": [], "labels": [], "legacy_salt": None, "key_exists": False,
+            "acl": None,
             "legacy": parse_legacy(None)}
 
 
@@ -498,6 +537,7 @@ def _plan_present(result, work, nonce):
     pack, marker = work.proven()
     if pack is not None:
         result.pack, result.how = pack, "marker"
+        step = None
         if marker is None:
             step = result.add("migrate", "Replace the first design's marker of key pack %d by a keyed marker"
                               % pack["key_pack_id"])
@@ -507,6 +547,7 @@ def _plan_present(result, work, nonce):
             step = result.add("rekey", "Mark key pack %d with the current marker_key" % pack["key_pack_id"])
             _set_name(step, _pack_name(want, pack["key_pack_id"]))
             _delete_name(step, marker["name"])
+        _plan_label(result, work, pack["key_pack_id"], step)
         return
     _warn_same_number(result, work)
     pending, legacy_pending, highest = work.pending()
@@ -572,6 +613,26 @@ def _adopt(result, work, pack, how, stale):
     _set_name(step, _pack_name(work.want, pack["key_pack_id"]))
     for name in stale:
         _delete_name(step, name)
+    _plan_label(result, work, pack["key_pack_id"], step)
+
+
+def _plan_label(result, work, key_pack_id, step=None):
+    """The pack's safe label in plain form beside its marker, unless it is there already: in `step` when the plan
+    marks the pack anyway, else in a `label` step of its own (a pack marked before labels existed gains its label on
+    the next run of its declaration: a registry write, so the task reports changed). Another label on the pack is
+    replaced."""
+    name = label_name(work.want, key_pack_id)
+    labels = [m["name"] for m in work.markers["labels"] if m["key_pack_id"] == key_pack_id]
+    if labels == [name]:
+        return
+    if step is None:
+        step = result.add("label", "Record in plain form that key pack %d is a %s CAL pack (%s; never a number)"
+                          % (key_pack_id, work.want["program"], _describe(work.want)))
+    if name not in labels:
+        _set_name(step, name)
+    for other in labels:
+        if other != name:
+            _delete_name(step, other)
 
 
 def _plan_install(result, want, packs, markers, stale, now, nonce, server_version=None):
@@ -641,7 +702,7 @@ def _uninstall(result, work, pack):
         pack["key_pack_id"], pack["product_version"], pack["license_type"], pack["total"]))
     step.invoke(wmi.CIMV2, wmi.KEY_PACK_CLASS, "UninstallLicenseKeyPackWithId", name="uninstall",
                 arguments={"KeyPackId": pack["key_pack_id"]})
-    for marker in work.markers["packs"]:
+    for marker in work.markers["packs"] + work.markers["labels"]:
         if marker["key_pack_id"] == pack["key_pack_id"]:
             _delete_name(step, marker["name"])
     if pack["key_pack_id"] in work.markers["legacy"]["packs"]:
@@ -651,15 +712,16 @@ def _uninstall(result, work, pack):
 def _plan_prune(result, work):
     """Markers of packs that no longer exist (removed by hand, or by a run of another declaration), and pending
     markers that can no longer mean an install in progress (_stale_pending)."""
-    gone = [m for m in work.markers["packs"] if m["key_pack_id"] not in work.packs]
+    gone = [m for m in work.markers["packs"] + work.markers["labels"] if m["key_pack_id"] not in work.packs]
     dropped = _deleted_names(result)
     gone += [m for m in _stale_pending(work) if m["name"] not in dropped]
     work.drop_legacy_ids.update(i for i in work.markers["legacy"]["packs"] if i not in work.packs)
     legacy_op = _legacy_rewrite(work)
     if not gone and legacy_op is None:
         return
-    step = result.add("prune", "Forget the markers of key packs that no longer exist, pending markers of installs "
-                               "that finished or certainly failed, and the first design's markers this run replaced")
+    step = result.add("prune", "Forget the markers and labels of key packs that no longer exist, pending markers of "
+                               "installs that finished or certainly failed, and the first design's markers this run "
+                               "replaced")
     for marker in gone:
         _delete_name(step, marker["name"])
     if legacy_op:
@@ -729,8 +791,10 @@ def _legacy_rewrite(work):
 def record(want, install_plan, key_pack_id):
     """The record phase: the new pack's marker, and the install's pending marker gone."""
     result = Plan()
-    step = result.add("mark", "Record the marker of key pack %d" % key_pack_id, phase="record")
+    step = result.add("mark", "Record the marker of key pack %d and its label (program, version, type, count)"
+                      % key_pack_id, phase="record")
     _set_name(step, _pack_name(want, key_pack_id))
+    _set_name(step, label_name(want, key_pack_id))
     _delete_name(step, install_plan.pending_name, name="pending")  # last: another run may have done it
     return result
 
@@ -763,6 +827,11 @@ def is_marked(want, markers, key_pack_id):
     return any(m["name"] == name for m in markers["packs"])
 
 
+def is_labelled(want, markers, key_pack_id):
+    """Whether the pack carries this declaration's label (and no other)."""
+    return [m["name"] for m in markers["labels"] if m["key_pack_id"] == key_pack_id] == [label_name(want, key_pack_id)]
+
+
 def lock_conflict(install_or_lock_plan, results):
     """Whether the batch stopped because another run had changed the markers (its lock was gone)."""
     try:
@@ -785,6 +854,10 @@ def view(have):
     number or a marker."""
     pack = have.get("declared")
     view_ = _view(have, pack, recorded=pack is not None and _has_marker(have, pack))
+    if pack is not None:
+        markers = have.get("markers") or read_markers_empty()
+        labels = [m for m in markers["labels"] if m["key_pack_id"] == pack["key_pack_id"]]
+        view_["label"] = label_text(labels[0]) if len(labels) == 1 else None
     view_["marker_key_access"] = acl_text((have.get("markers") or read_markers_empty())["acl"])
     return view_
 
@@ -799,7 +872,7 @@ def predict(want, have, plan_):
     else:
         view_ = {"program": want["program"], "state": "present", "key_pack_id": None,
                  "product_version": want["product_version"], "license_type": want["license_type"],
-                 "total": want["count"], "recorded": True}
+                 "total": want["count"], "recorded": True, "label": label_text(want)}
     current = (have.get("markers") or read_markers_empty())["acl"]
     view_["marker_key_access"] = acl_text(MARKER_KEY_ACL_VIEW if plan_.changed else current)
     return _with_same_number(view_, plan_)
@@ -827,11 +900,22 @@ def _has_marker(have, pack):
 
 
 def _view(want, pack, recorded):
+    """The pack; a recorded one with the label a run of this declaration leaves beside its marker (view() shows the
+    label the host holds instead: an old marker has none until the next run)."""
     view_ = {"program": want["program"], "state": "present" if pack else "absent"}
     if pack:
         view_.update((k, pack[k]) for k in ("key_pack_id", "product_version", "license_type", "total"))
         view_["recorded"] = recorded
+        view_["label"] = label_text(want) if recorded and "numbers" in want else None
     return view_
+
+
+def label_text(label):
+    """A label (a declaration, or a parsed label value) as the diff shows it: 'select, 2022, per_user, 25 CALs'."""
+    count = label.get("count")
+    parts = [label["program"], label.get("product_version"), label.get("license_type"),
+             "%s CALs" % count if count else None]
+    return ", ".join(p for p in parts if p)
 
 
 # --- the marker key's ACL -----------------------------------------------------------------------
@@ -954,9 +1038,15 @@ def _pack_name(want, key_pack_id):
                                  want["number_macs"][want["key_id"]])
 
 
+def label_name(want, key_pack_id):
+    """The label value's name: the declaration's safe label, nothing derived from a number."""
+    return "label.%d.%s.%s.%s.%s" % (key_pack_id, want["program"], want["product_version"] or "-",
+                                     want["license_type"] or "-", want["count"] or "-")
+
+
 def _set_name(step, value_name, **kwargs):
     """An empty REG_SZ value named `name`; a marker's name holds a mac, so it is sent as a secret."""
-    secret = not value_name.startswith("lock.")
+    secret = not value_name.startswith(PLAIN_PREFIXES)
     args = dict(_reg_args(), sValue="")
     if not secret:
         args["sValueName"] = value_name
@@ -965,7 +1055,7 @@ def _set_name(step, value_name, **kwargs):
 
 
 def _delete_name(step, value_name, **kwargs):
-    secret = not value_name.startswith("lock.")
+    secret = not value_name.startswith(PLAIN_PREFIXES)
     args = _reg_args()
     if not secret:
         args["sValueName"] = value_name

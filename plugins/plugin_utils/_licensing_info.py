@@ -12,9 +12,11 @@ is _info.py, its findings _diagnostics.py.
 
 from __future__ import annotations
 
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _cal_pack as cal_pack
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _diagnostics as diagnostics
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _session_host as session_host
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _usage as usage
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import REVEAL_OPTIONS, Plan
 
 ARGUMENT_SPEC = dict(REVEAL_OPTIONS, check_connectivity={"type": "bool", "default": False},
@@ -27,19 +29,42 @@ def validate(args):
 
 
 def read_ops(batch, want, servers=None):
-    """The licensing_info reads; with `servers`, the connectivity check of each (read-only)."""
+    """The licensing_info reads: the names of the CAL pack markers (their labels say which program the collection
+    installed each pack under), in the first round trip; with `servers`, only the connectivity check of each."""
+    if not servers:
+        # StdRegProv.EnumValues is static [W32 wmi] stdregprov; the key is cal_pack's (docs/cal_packs.md).
+        batch.invoke("marker_names", wmi.REGISTRY_NAMESPACE, wmi.REGISTRY_CLASS, "EnumValues", read_only=True,
+                     arguments={"hDefKey": wmi.HKEY_LOCAL_MACHINE, "sSubKeyName": wmi.MARKER_KEY})
     return session_host.connectivity_ops(batch, servers)
 
 
 def observe(want, have, results):
     """The report with the connectivity of the servers checked (None when none was), and findings."""
     report = dict(have)
+    report["license_server"], unread = _with_programs(have, results)
+    report["problems"] = have["problems"] + unread
     report["session_host"] = dict(have["session_host"], connectivity=None)
     checked = session_host.connectivity(results)
     if checked:
         report["session_host"]["connectivity"] = checked
     report["diagnostics"] = diagnostics.diagnose(report, low_cals_threshold=want["low_cals_threshold"])
     return report
+
+
+def _with_programs(have, results):
+    """The license server section with each key pack's `program`: the one a cal_pack label records, None when the
+    collection recorded none (a pack installed otherwise, or marked before labels existed); and the problem reading
+    them, if any. A key that does not exist (StdRegProv answers 2) is a server without markers; another failure
+    is a problem (on a license server), and no program is known."""
+    section = dict(have["license_server"])
+    result = results["marker_names"]
+    programs, unread = {}, []
+    if result.ok:
+        programs = cal_pack.recorded_programs(result.out.get("sNames"))
+    elif result.return_value != wmi.REGISTRY_NOT_FOUND and section["installed"]:
+        unread.append({"part": "cal_pack_markers", "message": result.message()})
+    section["key_packs"] = [dict(p, program=programs.get(p["key_pack_id"])) for p in section["key_packs"]]
+    return section, unread
 
 
 def connectivity_wanted(want, have):

@@ -64,11 +64,17 @@ GRACE_CODES = ("grace_period_ending", "grace_period_over")
 KEY_PACK_TYPE_TEXT = {"unknown": "Unknown", "retail": "Retail purchase", "volume": "Volume purchase",
                       "concurrent": "Concurrent license", "temporary": "Temporary licenses", "open_license": "Open license",
                       "built_in": "Built-in", "undocumented_7": "Undocumented (7)"}
+# The license program a pack was bought under, as the Install Licenses wizard names it (docs/cal_packs.md): known
+# only for packs cal_pack installed, from the label it records beside its marker (licensing_info's `program`).
+PROGRAM_TEXT = {"retail": "License Pack (retail)", "open_license": "Open License", "select": "Select License",
+                "enterprise_agreement": "Enterprise Agreement", "campus_agreement": "Campus Agreement",
+                "school_agreement": "School Agreement", "spla": "Services Provider License Agreement",
+                "other_agreement": "Other agreement", "license_key_pack_id": "License key pack ID"}
 
 # The fields of a key pack the report copies (licensing_info's key_packs).
 KEY_PACK_FIELDS = ("key_pack_id", "built_in", "unlimited", "key_pack_type", "license_type", "product_version",
                    "product_version_text", "total", "issued", "available", "issued_licenses", "expiration_date",
-                   "description", "type_and_model")
+                   "description", "type_and_model", "program")
 CONNECTIVITY_FIELDS = ("server", "status", "name", "meaning", "valid")
 DISCOVERED_FIELDS = ("name", "available", "issuing_cals", "admin_on_license_server")
 
@@ -82,7 +88,7 @@ HOST_COLUMNS = (
 )
 KEY_PACK_COLUMNS = (
     "host", "name", "key_pack_id", "license_type", "product_version", "key_pack_type", "total", "issued",
-    "available", "built_in", "unlimited", "expiration_date", "description",
+    "available", "built_in", "unlimited", "expiration_date", "description", "program",
 )
 
 
@@ -165,6 +171,7 @@ def _key_pack(pack):
         else:
             entry[field] = _text(entry[field])
     entry["key_pack_type_text"] = KEY_PACK_TYPE_TEXT.get(entry["key_pack_type"], entry["key_pack_type"])
+    entry["program_text"] = PROGRAM_TEXT.get(entry["program"], entry["program"]) if entry["program"] else None
     return entry
 
 

@@ -59,9 +59,10 @@ def lab(tmp_path_factory):
         f"rotate:license_server:domain={DOMAIN}",   # a new marker key
         f"acl:license_server:domain={DOMAIN}",      # a marker key an earlier version left readable by Users
         f"stale:license_server:domain={DOMAIN}",    # pending markers no install is behind any more
+        f"relabel:license_server:domain={DOMAIN}",  # a marker written before labels existed
         "bare",                                     # not a license server
     )
-    for host in ("ls1", "hand", "twins", "drop", "flaky", "race", "legacy", "rotate", "acl", "stale"):
+    for host in ("ls1", "hand", "twins", "drop", "flaky", "race", "legacy", "rotate", "acl", "stale", "relabel"):
         lab.seed(host, ACTIVATED)
     yield lab
     lab.stop()
@@ -139,7 +140,12 @@ def test_first_run_installs_a_pack_of_each_program(lab, nine):
     assert sorted(packs(lab, "ls1")) == [2] + sorted(ids)  # the built-in pack and the nine
     names = markers(lab, "ls1")
     assert sorted(int(n.split(".")[1]) for n in names if n.startswith("pack.")) == sorted(ids)
-    assert [n for n in names if not n.startswith("pack.")] == [n for n in names if n.startswith("lock.")]  # no pending
+    # Beside each pack marker, its label in plain form: program, version, type, count; never a number.
+    assert sorted(n for n in names if n.startswith("label.")) == sorted(
+        "label.%d.%s.%s.%s.%d" % (i, d["program"], d["product_version"], d["license_type"], d["count"])
+        for i, d in zip(ids, DECLARED))
+    assert [n for n in names if not n.startswith(("pack.", "label."))] == [
+        n for n in names if n.startswith("lock.")]  # no pending
     assert len([n for n in names if n.startswith("lock.")]) == 1
     # An install costs two round trips after the read: pending marker, lock and install, then the pack's marker;
     # the server's first marker write costs two more (the first lock alone, then a read).
@@ -164,6 +170,19 @@ def test_numbers_never_appear_in_output_transcript_or_host_state(lab, nine):
     assert install["secret_arguments"] == {"sAgreementNumber": install["id"] + ".sAgreementNumber"}  # a reference
 
 
+def test_licensing_info_shows_the_program_the_collection_recorded_and_no_number(lab, nine, tmp_path):
+    """issue 12, the report page: the program of each pack cal_pack installed, read in licensing_info's one round
+    trip; the built-in pack has none."""
+    run = lab.run("ls1", "licensing_info")
+    result = run.result()
+    assert len(run.commands("ls1")) == 1 and result["problems"] == []
+    programs = {p["key_pack_id"]: p["program"] for p in result["license_server"]["key_packs"]}
+    assert programs == dict([(2, None)] + [(r["key_pack_id"], d["program"])
+                                           for d, r in zip(DECLARED, nine.real.results())])
+    texts = {"licensing_info output": run.output, "licensing_info result": str(run.tasks)}
+    assert leaks(texts, secrets()) == []
+
+
 def declaration_text(declared: dict) -> str:
     numbers = {k: NUMBERS[v.strip("{} ")].replace("-", "") for k, v in declared.items() if k in cal_pack.NUMBER_FORMATS}
     want = cal_pack.validate(dict(dict.fromkeys(cal_pack.ARGUMENT_SPEC), **dict(
@@ -177,7 +196,7 @@ def test_markers_are_keyed_and_nothing_unkeyed_is_derived_from_a_number(lab, nin
     number anywhere, and the macs themselves never in a result, plan or diff."""
     key = NUMBERS["vault_cal_pack_marker_key"].encode()
     names = markers(lab, "ls1")
-    assert not [n for n in names if not n.startswith(("pack.", "lock."))]  # no Salt, no KeyPackMarkers
+    assert not [n for n in names if not n.startswith(("pack.", "lock.", "label."))]  # no Salt, no KeyPackMarkers
     macs = {n.split(".")[3] for n in names if n.startswith("pack.")}
     declarations = [declaration_text(d) for d in DECLARED]
     assert macs == {cal_pack.mac(key, text) for text in declarations}
@@ -518,6 +537,51 @@ def test_first_design_markers_migrate_on_the_next_run_without_reinstalling(lab):
     assert pack_id in packs(lab, "legacy")
     forced = lab.run("legacy", "cal_pack", dict(declared, state="absent", force=True))
     assert forced.result()["changed"] is True and pack_id not in packs(lab, "legacy")
+
+
+def test_a_marker_written_before_labels_gains_its_label_on_the_next_run(lab):
+    """A pack marked by a version of the collection that kept no label: licensing_info shows no program; the next
+    run of its declaration adds the label (changed, predicted by check mode, the only change in the diff), without
+    reinstalling; then the program is shown and a further run changes nothing."""
+    declared = agreement("campus_agreement", "5151515", version="2019", license_type="per_user", count=15)
+    pack_id = lab.run("relabel", "cal_pack", declared).result()["key_pack_id"]
+    label = f"label.{pack_id}.campus_agreement.2019.per_user.15"
+    assert label in markers(lab, "relabel")
+    lab.by_hand("relabel", {"kind": "cim_invoke", "namespace": "root/default", "class": "StdRegProv",
+                            "method": "DeleteValue", "arguments": {"hDefKey": 2147483650,
+                                                                   "sSubKeyName": cal_pack.MARKER_KEY,
+                                                                   "sValueName": label}})
+    old = markers(lab, "relabel")
+    assert label not in old and any(n.startswith(f"pack.{pack_id}.") for n in old)
+
+    def program():
+        found = lab.run("relabel", "licensing_info").result()["license_server"]["key_packs"]
+        return [p["program"] for p in found if p["key_pack_id"] == pack_id]
+    assert program() == [None]
+
+    before = lab.state("relabel")
+    check = lab.run("relabel", "cal_pack", declared, check=True).result()
+    assert lab.state("relabel") == before
+    real_run = lab.run("relabel", "cal_pack", declared)
+    real = real_run.result()
+    for result in (check, real):
+        assert (result["changed"], result["matched_by"], plan_actions(result)) == (True, "marker", ["lock", "label"])
+        diff = result["diff"]
+        assert (diff["before"]["label"], diff["after"]["label"]) == (None, "campus_agreement, 2019, per_user, 15 CALs")
+        assert without(diff["before"], "label") == without(diff["after"], "label")
+        assert result["plan"][1]["description"] == (f"Record in plain form that key pack {pack_id} is a campus_agreement "
+                                                    "CAL pack (2019, per_user, 15 CALs; never a number)")
+    assert not any(m.startswith("Install") for m in real_run.methods("relabel"))
+    assert label in markers(lab, "relabel") and sorted(packs(lab, "relabel")) == sorted(before_ids(before))
+    assert program() == ["campus_agreement"]
+    assert lab.run("relabel", "cal_pack", declared).result()["changed"] is False
+    assert "5151515" not in str(check) + str(real) + real_run.output
+    removed = lab.run("relabel", "cal_pack", dict(declared, state="absent")).result()
+    assert removed["changed"] is True and not [n for n in markers(lab, "relabel") if n.startswith(f"label.{pack_id}.")]
+
+
+def before_ids(state: dict) -> list[int]:
+    return [p["KeyPackId"] for p in state["license_server"]["key_packs"]]
 
 
 def test_a_new_marker_key_is_rotated_in_and_markers_of_removed_packs_are_pruned(lab):

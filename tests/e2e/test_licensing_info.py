@@ -76,7 +76,9 @@ def test_each_call_is_one_batch(lab, report):
         assert len(commands) == 1, commands
         assert commands[0]["module"] == "remote_desktop.licensing.host_bridge"
         ops = [line for line in lab.transcript(host) if line["kind"] != "command"]
-        assert {op["batch"] for op in ops} == {commands[0]["batch"]} and len(ops) == 21
+        # 21 reads of the host, and the CAL pack markers' names (their labels give each pack's program).
+        assert {op["batch"] for op in ops} == {commands[0]["batch"]} and len(ops) == 22
+        assert [op["method"] for op in ops if op.get("class") == "StdRegProv"].count("EnumValues") == 2
         # Without reveal_license_server_id the ID is not even asked for: -vvvvv prints the raw answers.
         assert "GetLicenseServerId" not in [op.get("method") for op in ops]
 

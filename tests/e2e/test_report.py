@@ -181,6 +181,16 @@ def test_csv_one_row_per_key_pack(report_dir):
     assert [(r["host"], r["license_type"], r["product_version"], r["total"], r["issued"]) for r in rows] == [
         ("ls1", "built_in", "built_in", "4294967295", "0"), ("ls1", "per_user", "2022", "50", "31"),
         ("ls1", "per_device", "2019", "25", "18"), ("ls2", "built_in", "built_in", "4294967295", "0")]
+    # The program cal_pack recorded when report_lab.yml installed the packs, in the last column; none for the
+    # built-in packs, which the collection did not install.
+    assert list(rows[0])[-1] == "program"
+    assert [r["program"] for r in rows] == ["", "spla", "enterprise_agreement", ""]
+
+
+def test_the_json_has_the_program_of_each_pack_the_collection_installed(report):
+    packs = [(p["key_pack_type_text"], p["program"], p["program_text"]) for p in by_host(report)["ls1"]["license_server"]["key_packs"]]
+    assert packs == [("Built-in", None, None), ("Volume purchase", "spla", "Services Provider License Agreement"),
+                     ("Volume purchase", "enterprise_agreement", "Enterprise Agreement")]
 
 
 def test_fail_on_error_fails_after_writing(lab, tmp_path):
@@ -410,13 +420,19 @@ def test_the_key_packs_show_their_key_pack_type_and_explain_the_built_in_pack(se
     assert "Program" not in heads
     assert heads["Key pack type"] == ("How Windows records the pack was bought (Win32_TSLicenseKeyPack.KeyPackType). "
                                       "Windows does not record the license program (Select, Enterprise Agreement, "
-                                      "SPLA, ...).")
+                                      "SPLA, ...): it appears beside the type only for packs this collection "
+                                      "installed, where cal_pack recorded it.")
     ls1 = seen["details"]["host-ls1"]
-    # The SPLA and Enterprise Agreement packs: Windows records a volume purchase; the program is not claimed.
+    # The SPLA and Enterprise Agreement packs: Windows records a volume purchase; cal_pack recorded the program
+    # when report_lab.yml installed them.
     assert ls1.count("Volume purchase") == 2
+    assert "Volume purchase - Services Provider License Agreement (recorded by cal_pack)" in ls1
+    assert "Volume purchase - Enterprise Agreement (recorded by cal_pack)" in ls1
+    assert ls1.count("recorded by cal_pack") == 2
     assert "Windows 2000 Server * Built-in unlimited (built-in, not counted)" in ls1
     assert ("Key pack type is how Windows records the pack was bought; it does not record the license program "
-            "(Select, Enterprise Agreement, SPLA, ...). * " + BUILT_IN_NOTE) in ls1
+            "(Select, Enterprise Agreement, SPLA, ...). The program appears only for packs this collection "
+            "installed: cal_pack records it beside its marker. * " + BUILT_IN_NOTE) in ls1
     assert seen["built_in_notes"] == [["Windows 2000 Server *", BUILT_IN_NOTE]] * 2  # ls1 and ls2
 
 

@@ -115,12 +115,28 @@ def test_the_key_pack_column_is_the_key_pack_type_and_says_the_program_is_not_re
     page, text = render({"ls1": result("ls1", ls={})})
     assert "<th>Program</th>" not in page
     assert re.search(r'<th title="How Windows records the pack was bought \(Win32_TSLicenseKeyPack.KeyPackType\)\. '
-                     r'Windows does not record the license program \(Select, Enterprise Agreement, SPLA, \.\.\.\)\.">'
-                     r'Key pack type</th>', page)
+                     r'Windows does not record the license program \(Select, Enterprise Agreement, SPLA, \.\.\.\): '
+                     r'it appears beside the type only for packs this collection installed, where cal_pack recorded '
+                     r'it\.">Key pack type</th>', page)
     details = text["host-ls1"]
     assert "Per User CAL Windows Server 2022 Volume purchase 50 31 19" in details.replace("RDS ", "")
+    assert "recorded by cal_pack" not in details  # licensing_info gave no program for the pack
     assert ("Key pack type is how Windows records the pack was bought; it does not record the license program "
-            "(Select, Enterprise Agreement, SPLA, ...).") in details
+            "(Select, Enterprise Agreement, SPLA, ...). The program appears only for packs this collection "
+            "installed: cal_pack records it beside its marker.") in details
+
+
+@pytest.mark.parametrize("program, shown", [
+    ("enterprise_agreement", "Volume purchase - Enterprise Agreement (recorded by cal_pack)"),
+    ("spla", "Volume purchase - Services Provider License Agreement (recorded by cal_pack)"),
+    ("<b>new</b>", "Volume purchase - <b>new</b> (recorded by cal_pack)")])  # a value from a host: escaped
+def test_the_program_the_collection_recorded_is_shown_beside_the_key_pack_type(program, shown):
+    page, text = render({"ls1": result("ls1", ls={"key_packs": [BUILT_IN, dict(SPLA, program=program)]})})
+    assert shown in text["host-ls1"]
+    assert "<b>new</b>" not in page
+    rows = report.to_csv(report.build({"ls1": result("ls1", ls={"key_packs": [dict(SPLA, program=program)]})}),
+                         "key_packs").splitlines()
+    assert rows[0].endswith(",description,program") and rows[1].endswith("," + program)
 
 
 @pytest.mark.parametrize("key_pack_type, shown", [

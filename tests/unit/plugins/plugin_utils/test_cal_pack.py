@@ -98,6 +98,12 @@ def new_pack_name(want, pack_id, key=KEY):
     return "%s.%s" % (pack_name(want, pack_id, key), number_mac(want, key))
 
 
+def label(want, pack_id):
+    """A pack's label value as this version writes it beside its marker: program, version, type and count."""
+    return "label.%d.%s.%s.%s.%s" % (pack_id, want["program"], want["product_version"] or "-",
+                                     want["license_type"] or "-", want["count"] or "-")
+
+
 def operations(result):
     return [op for step in result.steps for op in step.batch.operations]
 
@@ -203,14 +209,48 @@ def test_record_writes_the_pack_marker_and_drops_the_pending_one():
     want = cal_pack.validate(args())
     install = plan(want, host())
     record = cal_pack.record(want, install, 9)
-    assert written(record) == [("SetStringValue", new_pack_name(want, 9)), ("DeleteValue", install.pending_name)]
+    assert written(record) == [("SetStringValue", new_pack_name(want, 9)), ("SetStringValue", "label.9.spla.2022.per_user.25"),
+                               ("DeleteValue", install.pending_name)]
     assert record.steps[0].phase == "record"
 
 
 def test_marked_pack_is_not_installed_again():
     want = cal_pack.validate(args())
-    result = plan(want, host([pack(3)], names=["lock.aaaabbbbccccdddd", pack_name(want, 3)]))
+    result = plan(want, host([pack(3)], names=["lock.aaaabbbbccccdddd", pack_name(want, 3), label(want, 3)]))
     assert (result.pack["key_pack_id"], result.how, result.steps) == (3, "marker", [])
+
+
+def test_a_marker_written_before_labels_gains_its_label_without_reinstalling():
+    want = cal_pack.validate(args())
+    old = host([pack(3)], names=["lock.aaaabbbbccccdddd", pack_name(want, 3)])
+    result = plan(want, old)
+    assert (result.pack["key_pack_id"], result.how, result.installs) == (3, "marker", False)
+    assert [s.action for s in result.steps] == ["lock", "label"]
+    assert written(result)[-1] == ("SetStringValue", "label.3.spla.2022.per_user.25")
+    label_op = operations(result)[-1]
+    assert label_op["arguments"]["sValueName"] == "label.3.spla.2022.per_user.25" and not label_op.get(
+        "secret_arguments")  # plain: the plan shows it, and it holds no number
+    assert "1234567" not in json.dumps(result.report())
+    before, after = cal_pack.view(observed(want, old)), cal_pack.predict(want, old, result)
+    assert (before["label"], after["label"]) == (None, "spla, 2022, per_user, 25 CALs")
+    assert dict(before, label=None) == dict(after, label=None)  # the label is the only change the diff shows
+    # a label of other attributes on the pack (written by hand, or by an older declaration) is replaced
+    stale = plan(want, host([pack(3)], names=["lock.aaaabbbbccccdddd", pack_name(want, 3), "label.3.select.2019.per_user.9"]))
+    assert written(stale)[-2:] == [("SetStringValue", "label.3.spla.2022.per_user.25"),
+                                   ("DeleteValue", "label.3.select.2019.per_user.9")]
+
+
+def test_recorded_programs_need_a_pack_marker_and_one_program():
+    want = cal_pack.validate(args())
+    names = ["lock.aaaabbbbccccdddd", pack_name(want, 3), label(want, 3), new_pack_name(want, 4),
+             "label.4.select.2022.per_device.5", "label.4.retail.-.-.-", "label.5.select.2022.per_device.5",
+             pack_name(want, 6), "label.6.no_such_program.2022.per_device.5", pack_name(want, 7), "label.8"]
+    assert cal_pack.recorded_programs(names) == {3: "spla"}
+    assert cal_pack.recorded_programs(None) == {}
+    retail = cal_pack.validate(args(program="retail", agreement_number=None, license_code="A" * 25,
+                                    product_version=None, license_type=None, count=None))
+    assert label(retail, 9) == "label.9.retail.-.-.-"
+    assert cal_pack.recorded_programs([new_pack_name(retail, 9), label(retail, 9)]) == {9: "retail"}
 
 
 def test_first_write_prepares_the_lock_alone():
@@ -241,7 +281,7 @@ def test_a_new_marker_key_is_restricted_before_its_first_marker():
 
 def test_an_inherited_acl_on_an_existing_key_is_restricted_once():
     want = cal_pack.validate(args())
-    names = ["lock.aaaabbbbccccdddd", pack_name(want, 5)]
+    names = ["lock.aaaabbbbccccdddd", pack_name(want, 5), label(want, 5)]
     inherited = host([pack(5)], names=names, acl=INHERITED)
     assert cal_pack.acl_text(inherited["markers"]["acl"]) == (
         "D:AI(A;CIID;0xf003f;;;S-1-5-18)(A;CIID;0xf003f;;;S-1-5-32-544)(A;CIID;0x20019;;;S-1-5-32-545)")
@@ -308,7 +348,7 @@ def test_markers_of_an_unknown_key_stop_the_module_with_a_recovery():
 def test_rotation_rekeys_a_marker_of_the_previous_key():
     want = cal_pack.validate(args(previous_marker_keys=[OLD_KEY]))
     old_name = pack_name(want, 3, OLD_KEY)
-    result = plan(want, host([pack(3)], names=["lock.aaaabbbbccccdddd", old_name]))
+    result = plan(want, host([pack(3)], names=["lock.aaaabbbbccccdddd", old_name, label(want, 3)]))
     assert [s.action for s in result.steps] == ["lock", "rekey"]
     assert written(result)[-2:] == [("SetStringValue", new_pack_name(want, 3)), ("DeleteValue", old_name)]
 
@@ -331,10 +371,10 @@ def test_retail_without_count_refuses_when_unmarked_retail_packs_exist():
 def test_markers_of_packs_that_no_longer_exist_are_pruned():
     want = cal_pack.validate(args())
     other = cal_pack.validate(args(agreement_number="7654321"))
-    names = ["lock.aaaabbbbccccdddd", pack_name(want, 3), pack_name(other, 4)]
+    names = ["lock.aaaabbbbccccdddd", pack_name(want, 3), label(want, 3), pack_name(other, 4), label(other, 4)]
     result = plan(want, host([pack(3)], names=names))
     assert [s.action for s in result.steps] == ["lock", "prune"]
-    assert written(result)[-1] == ("DeleteValue", pack_name(other, 4))
+    assert written(result)[-2:] == [("DeleteValue", pack_name(other, 4)), ("DeleteValue", label(other, 4))]
 
 
 def test_an_unreadable_key_pack_list_stops_before_pruning_everything():
@@ -351,7 +391,7 @@ def test_pack_installed_by_hand_is_recognised_by_type_and_attributes_and_marked(
     result = plan(want, host([pack(5, total=25), pack(4, total=10), pack(3, type_id=1)]))
     assert (result.pack["key_pack_id"], result.how) == (5, "attributes")
     assert [s.action for s in result.steps] == ["lock", "mark"]
-    assert written(result)[-1] == ("SetStringValue", new_pack_name(want, 5))
+    assert written(result)[-2:] == [("SetStringValue", new_pack_name(want, 5)), ("SetStringValue", label(want, 5))]
     # a retail or open license pack with equal attributes is not an agreement pack
     assert plan(want, host([pack(6, type_id=1), pack(7, type_id=5)])).installs
 
@@ -403,13 +443,14 @@ def test_a_fresh_pending_marker_without_a_pack_means_another_run_is_installing()
 def test_absent_removes_only_the_pack_its_marker_proves():
     want = cal_pack.validate(args(state="absent"))
     other = cal_pack.validate(args(agreement_number="7654321"))
-    names = ["lock.aaaabbbbccccdddd", pack_name(other, 3), pack_name(want, 4)]
+    names = ["lock.aaaabbbbccccdddd", pack_name(other, 3), label(other, 3), pack_name(want, 4), label(want, 4)]
     result = plan(want, host([pack(3), pack(4)], names=names))
     assert [s.action for s in result.steps] == ["lock", "uninstall"]
     uninstall = result.steps[1]
     assert result.result({op["id"]: op for op in uninstall.batch.operations}, "uninstall")["arguments"] == {
         "KeyPackId": 4}
-    assert written(result)[-1] == ("DeleteValue", pack_name(want, 4))
+    # the pack's marker and its label go with it; the other pack's stay
+    assert written(result)[-2:] == [("DeleteValue", pack_name(want, 4)), ("DeleteValue", label(want, 4))]
 
 
 def test_absent_never_removes_an_unmarked_pack_and_says_how():
@@ -503,7 +544,8 @@ def test_check_mode_on_a_server_still_to_be_set_up_predicts_the_install():
 
 def observed(want, have):
     """observe() as the action calls it, on the bridge's answers for the markers `have` holds."""
-    names = have["markers"]["locks"] + [m["name"] for m in have["markers"]["packs"] + have["markers"]["pending"]]
+    names = have["markers"]["locks"] + [m["name"] for m in have["markers"]["packs"] + have["markers"]["pending"]
+                                        + have["markers"]["labels"]]
     results = FakeResults({"marker_names": {"ok": True, "out": {"sNames": names or None}},
                            "marker_acl": {"ok": True, "out": {"Descriptor": RESTRICTED}} if names else NOT_FOUND,
                            "legacy_salt": NOT_FOUND, "legacy_markers": NOT_FOUND})
@@ -519,9 +561,9 @@ def test_view_and_predict():
     result = plan(want, have)
     assert cal_pack.view(have) == {"program": "spla", "state": "present", "key_pack_id": 5,
                                    "product_version": "2022", "license_type": "per_user", "total": 25,
-                                   "recorded": False, "marker_key_access": RESTRICTED_TEXT}
-    marked = observed(want, host([pack(5)], names=["lock.aaaabbbbccccdddd", pack_name(want, 5)]))
-    assert cal_pack.view(marked)["recorded"] is True
+                                   "recorded": False, "label": None, "marker_key_access": RESTRICTED_TEXT}
+    marked = observed(want, host([pack(5)], names=["lock.aaaabbbbccccdddd", pack_name(want, 5), label(want, 5)]))
+    assert (cal_pack.view(marked)["recorded"], cal_pack.view(marked)["label"]) == (True, "spla, 2022, per_user, 25 CALs")
     assert cal_pack.view(observed(want, host())) == {"program": "spla", "state": "absent",
                                                      "marker_key_access": RESTRICTED_TEXT}
     assert cal_pack.view(observed(want, host(names=[]))) == {"program": "spla", "state": "absent",
@@ -558,7 +600,7 @@ def test_a_pending_marker_of_an_install_that_certainly_failed_is_pruned_by_any_d
     appeared above the KeyPackId it recorded: after the lease, nothing can be behind it."""
     want = cal_pack.validate(args())
     other = cal_pack.validate(args(agreement_number="7654321"))
-    names = [LOCK, pack_name(want, 3), pending_name(other, 3, NOW - cal_pack.PENDING_LEASE)]
+    names = [LOCK, pack_name(want, 3), label(want, 3), pending_name(other, 3, NOW - cal_pack.PENDING_LEASE)]
     result = plan(want, host([pack(3)], names=names))
     assert [s.action for s in result.steps] == ["lock", "prune"]
     assert written(result)[-1] == ("DeleteValue", pending_name(other, 3, NOW - cal_pack.PENDING_LEASE))
@@ -570,22 +612,24 @@ def test_a_pending_marker_that_may_still_be_adopted_or_running_stays():
     other = cal_pack.validate(args(agreement_number="7654321"))
     expired = pending_name(other, 3, NOW - cal_pack.PENDING_LEASE - 60)
     # an unmarked pack appeared above it: the other declaration's next run adopts it
-    assert plan(want, host([pack(3), pack(4, total=9)], names=[LOCK, pack_name(want, 3), expired])).steps == []
+    names = [LOCK, pack_name(want, 3), label(want, 3), expired]
+    assert plan(want, host([pack(3), pack(4, total=9)], names=names)).steps == []
     # a pending marker within its lease is an install in progress
     fresh = pending_name(other, 3, NOW - 10)
-    assert plan(want, host([pack(3)], names=[LOCK, pack_name(want, 3), fresh])).steps == []
+    assert plan(want, host([pack(3)], names=[LOCK, pack_name(want, 3), label(want, 3), fresh])).steps == []
 
 
 def test_a_pending_marker_older_than_the_pack_it_names_is_pruned():
     """The install was recorded (its pack marker exists) but the record step's last delete was lost."""
     want = cal_pack.validate(args())
     leftover = pending_name(want, 2, NOW - 5)
-    result = plan(want, host([pack(3)], names=[LOCK, pack_name(want, 3), leftover]))
+    result = plan(want, host([pack(3)], names=[LOCK, pack_name(want, 3), label(want, 3), leftover]))
     assert (result.pack["key_pack_id"], result.how) == (3, "marker")
     assert [s.action for s in result.steps] == ["lock", "prune"]
     assert written(result)[-1] == ("DeleteValue", leftover)
     # a pending marker recorded after that pack (a second install under way) is not this one
-    assert plan(want, host([pack(3)], names=[LOCK, pack_name(want, 3), pending_name(want, 3, NOW - 5)])).steps == []
+    names = [LOCK, pack_name(want, 3), label(want, 3), pending_name(want, 3, NOW - 5)]
+    assert plan(want, host([pack(3)], names=names)).steps == []
 
 
 def test_own_stale_pending_marker_is_deleted_once():
@@ -656,7 +700,7 @@ def test_the_number_mac_is_keyed_and_ignores_only_version_type_and_count():
 def test_a_changed_count_warns_in_the_plan_and_the_diff():
     old = cal_pack.validate(args(count=25))
     new = cal_pack.validate(args(count=30))
-    have = host([pack(5, total=25)], names=[LOCK, new_pack_name(old, 5)])
+    have = host([pack(5, total=25)], names=[LOCK, new_pack_name(old, 5), label(old, 5)])
     result = plan(new, have)
     assert result.installs and result.same_number == [5]
     assert result.steps[0].description == ("Install spla CAL pack (2022, per_user, 30 CALs) beside key pack 5 of the "

@@ -1,6 +1,7 @@
 """licensing_info's parser, fed with results shaped as the bridge returns them."""
 
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _info as info
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _licensing_info as licensing_info
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._bridge import BatchResult
 
 MISSING = {"ok": False, "error": {"kind": "invalid_class", "hresult": 0x80041010, "message": "Invalid class"}}
@@ -229,3 +230,47 @@ def test_discovered_license_servers_are_named_for_people():
         {"name": "LS1", "available": True, "issuing_cals": False, "admin_on_license_server": None},
         {"name": "ls2", "available": False, "issuing_cals": None, "admin_on_license_server": True}]
     assert parse(bare_host())["session_host"]["discovered_license_servers"] is None  # not a session host
+
+
+# --- the program each key pack was installed under, where cal_pack recorded it (licensing_info's planner) ---
+# A pack marker (its mac is keyed and says nothing about a number) and the label cal_pack writes beside it.
+MARKER = "pack.4.0123456789ab.%s.%s" % ("a" * 32, "b" * 32)
+ACCESS_DENIED = {"ok": False, "error": {"kind": "return_value", "return_value": 5, "out": {}}}
+
+
+def observe_markers(marker_names, packs=None):
+    raw = license_server()
+    if packs:
+        raw["key_packs"] = ok(instances=packs)
+    raw["marker_names"] = marker_names
+    batch = licensing_info.read_ops(info.read_batch(), {})
+    results = BatchResult(batch, [raw[op["id"]] for op in batch.operations])
+    return licensing_info.observe({"low_cals_threshold": 10}, info.parse(results), results)  # the default
+
+
+def test_the_marker_names_are_read_in_the_same_batch_and_not_with_the_connectivity_check():
+    ids = [op["id"] for op in licensing_info.read_ops(info.read_batch(), {}).operations]
+    assert ids.count("marker_names") == 1 and len(ids) == len(info.read_batch().operations) + 1
+    again = licensing_info.read_ops(info.read_batch(), {}, ["LS1"]).operations
+    assert "marker_names" not in [op["id"] for op in again]
+
+
+def test_a_pack_with_a_marker_and_a_label_shows_its_program():
+    second = dict(PER_USER_2012, KeyPackId=5)
+    names = ["lock.0011223344556677", MARKER, "label.4.enterprise_agreement.2012.per_user.20",
+             "label.5.select.2012.per_user.20"]
+    report = observe_markers(ok(return_value=0, out={"sNames": names}), packs=[PER_USER_2012, second])
+    assert [p["program"] for p in report["license_server"]["key_packs"]] == ["enterprise_agreement", None]
+    assert report["problems"] == []
+
+
+def test_no_marker_key_means_no_program_and_no_problem():
+    report = observe_markers(NOT_FOUND)
+    assert [p["program"] for p in report["license_server"]["key_packs"]] == [None, None]
+    assert report["problems"] == []
+
+
+def test_markers_that_cannot_be_read_are_a_problem():
+    report = observe_markers(ACCESS_DENIED)
+    assert [p["program"] for p in report["license_server"]["key_packs"]] == [None, None]
+    assert [p["part"] for p in report["problems"]] == ["cal_pack_markers"]
