@@ -24,7 +24,7 @@ class ActionModule(LicensingAction):
         self.result.update(user_names=want["user_names"], report=None, deleted_reports=[
             {"file_name": r["file_name"], "generated": r["generated"]} for r in choice["delete"]])
         self.result.update(planner.empty_lists())
-        pager = planner.Pager(want["page_size"], planner.expected_sizes(have))
+        pager = planner.Pager(want["page_size"], planner.expected_sizes(have), planner.omitted_properties(want))
         if self._task.check_mode:
             return self._check_mode(task_vars, want, have, choice, plan, pager)
         report = self._apply(task_vars, have, choice, plan, pager)
@@ -67,7 +67,7 @@ class ActionModule(LicensingAction):
             return listed[0]
         # Another report appeared beside ours (a concurrent run): read ours by its name from the start.
         ours = next((r for r in listed if r["file_name"] == name), {"file_name": name, "generated": None})
-        pager.__init__(pager.page_size, pager.expected)
+        pager.__init__(pager.page_size, pager.expected, pager.omit)
         return ours
 
     def _page(self, task_vars, pager, condition):

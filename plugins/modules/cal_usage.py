@@ -80,6 +80,11 @@ notes:
     report's first pages; more only when a list is longer than its key packs' issued counts suggest (each further
     round trip asks for twice as many pages as the one before) or longer than 50 pages."
   - A page with fewer entries than asked, or Windows's C(LSERVER_I_NO_MORE_DATA) (0x4001), ends a list.
+  - "Ansible's winrm connection prints each module's raw output at C(-vvvvv) (AWX's C(WinRM Debug)). The hardware
+    IDs are left out on the host, so they are not in that output either; with O(user_names=omitted) the user names
+    are left out on the host too. With O(user_names=hashed) (and V(plain)) the plain names reach the controller,
+    which they must to be hashed with the run's key, and so appear in the C(-vvvvv) output: choose V(omitted) for
+    the strictest setting."
 seealso:
   - module: remote_desktop.licensing.licensing_info
   - module: remote_desktop.licensing.issued_license

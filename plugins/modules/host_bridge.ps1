@@ -114,18 +114,21 @@ function Get-Instance($Op) {
     $targets
 }
 
-function ConvertTo-BridgeValue($Value) {
-    # JSON-safe values: datetimes as ISO 8601 UTC, instances as dicts, arrays as lists.
+function ConvertTo-BridgeValue($Value, $Omit) {
+    # JSON-safe values: datetimes as ISO 8601 UTC, instances as dicts, arrays as lists. $Omit: property names
+    # left out of every instance (a cim_invoke's omit_properties), so that they never leave the host.
     if ($null -eq $Value) { return $null }
     if ($Value -is [datetime]) {
         return $Value.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ', [System.Globalization.CultureInfo]::InvariantCulture)
     }
     if ($Value -is [Microsoft.Management.Infrastructure.CimInstance]) {
         $dict = @{}
-        foreach ($p in $Value.CimInstanceProperties) { $dict[$p.Name] = ConvertTo-BridgeValue $p.Value }
+        foreach ($p in $Value.CimInstanceProperties) {
+            if (-not (@($Omit) -contains $p.Name)) { $dict[$p.Name] = ConvertTo-BridgeValue $p.Value $Omit }
+        }
         return $dict
     }
-    if ($Value -is [array]) { return , @($Value | ForEach-Object { ConvertTo-BridgeValue $_ }) }
+    if ($Value -is [array]) { return , @($Value | ForEach-Object { ConvertTo-BridgeValue $_ $Omit }) }
     return $Value
 }
 
@@ -243,11 +246,11 @@ function Get-MethodArgument($Op) {
     $arguments
 }
 
-function ConvertFrom-MethodResult($Result) {
+function ConvertFrom-MethodResult($Result, $Omit) {
     # Invoke-CimMethod returns one property per out parameter, ReturnValue included, plus PSComputerName.
     $out = @{}
     foreach ($p in $Result.PSObject.Properties) {
-        if (-not (@('ReturnValue', 'PSComputerName') -ccontains $p.Name)) { $out[$p.Name] = ConvertTo-BridgeValue $p.Value }
+        if (-not (@('ReturnValue', 'PSComputerName') -ccontains $p.Name)) { $out[$p.Name] = ConvertTo-BridgeValue $p.Value $Omit }
     }
     @{ return_value = $Result.ReturnValue; out = $out }
 }
@@ -265,14 +268,14 @@ function Invoke-CimCall($Op) {
     try {
         if ($Op['instances']) {
             $calls = @(Get-Instance $Op | ForEach-Object {
-                    ConvertFrom-MethodResult (Invoke-CimMethod -InputObject $_ -MethodName $Op['method'] -Arguments $arguments -ErrorAction Stop)
+                    ConvertFrom-MethodResult (Invoke-CimMethod -InputObject $_ -MethodName $Op['method'] -Arguments $arguments -ErrorAction Stop) $Op['omit_properties']
                 })
             $bad = @($calls | Where-Object { $_.return_value -ne 0 })
             $first = if ($bad.Count) { $bad[0] } else { $calls[0] }
             return @{ calls = $calls; return_value = $first.return_value; out = $first.out }
         }
         $params = @{ Namespace = $Op['namespace']; ClassName = $Op['class']; MethodName = $Op['method']; Arguments = $arguments }
-        ConvertFrom-MethodResult (Invoke-CimMethod @params -ErrorAction Stop)
+        ConvertFrom-MethodResult (Invoke-CimMethod @params -ErrorAction Stop) $Op['omit_properties']
     }
     finally { if ($enabler) { $enabler.Dispose() } }
 }
@@ -338,6 +341,8 @@ function Test-Shape($Op, [string]$Kind) {
     if ($Kind -ceq 'cim_get' -and $null -ne $Op['properties'] -and $Op['properties'] -isnot [System.Collections.IList]) { return "'properties' of a 'cim_get' operation must be a list" }
     if ($Kind -clike 'feature_*' -and $Op['names'] -isnot [System.Collections.IList]) { return "'names' must be a list" }
     if ($null -ne $Op['privileges'] -and $Op['privileges'] -isnot [System.Collections.IList]) { return "'privileges' must be a list" }
+    $omit = $Op['omit_properties']
+    if ($null -ne $omit -and ($omit -isnot [System.Collections.IList] -or @($omit | Where-Object { $_ -isnot [string] }).Count)) { return "'omit_properties' must be a list of property names" }
     $null
 }
 

@@ -47,9 +47,12 @@ class Batch:
                          properties=list(properties) if properties else None)
 
     def invoke(self, op_id, namespace, class_name, method, arguments=None, secret_arguments=None,
-               instances=False, filter=None, read_only=False, privileges=None):
+               instances=False, filter=None, read_only=False, privileges=None, omit_properties=None):
         """Call a method; `secret_arguments` maps parameter names to secret values; `privileges` are enabled
-        in the caller's token for this call only (host_bridge.ps1 allows SeShutdownPrivilege)."""
+        in the caller's token for this call only (host_bridge.ps1 allows SeShutdownPrivilege);
+        `omit_properties` are left out of the embedded instances the call returns, on the host: what the
+        controller will not reveal never leaves the host (ansible's winrm connection prints a module's raw
+        output at -vvvvv)."""
         refs = None
         if secret_arguments:
             refs = {}
@@ -59,7 +62,8 @@ class Batch:
                 refs[param] = name
         return self._add(op_id, "cim_invoke", namespace=namespace, **{"class": class_name}, method=method,
                          arguments=arguments or None, secret_arguments=refs, instances=instances or None,
-                         filter=filter, read_only=read_only or None, privileges=privileges or None)
+                         filter=filter, read_only=read_only or None, privileges=privileges or None,
+                         omit_properties=list(omit_properties) if omit_properties else None)
 
     def set(self, op_id, namespace, class_name, properties, filter=None):
         return self._add(op_id, "cim_set", namespace=namespace, **{"class": class_name}, properties=properties,

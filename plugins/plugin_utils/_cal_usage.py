@@ -28,8 +28,11 @@ The planner interface (_plan.py) with one addition: choose(want, have, now, chec
 to read, generate or delete (it depends on the time and on check mode), and plan() and predict() take its
 answer.
 
-Hardware IDs (sHardwareId of the per-device entries) are dropped as soon as the results arrive: they are
-never in a result, a diff or a message. User names are shown plain, as a keyed hash or not at all.
+Hardware IDs (sHardwareId of the per-device entries) are never asked for: each Fetch call carries the bridge's
+omit_properties, so the host leaves them out of the entries it returns (ansible's winrm connection prints a
+module's raw output at -vvvvv); with user_names omitted, User is left out the same way. They are also dropped
+on arrival, should a host return them anyway. User names are shown plain, as a keyed hash or not at all; a
+hashed name reaches the controller plain (it is hashed there, with the run's key).
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ CAL_TYPE = {"Per User": "per_user", "Per Device": "per_device"}
 DEFAULT_PAGE_SIZE = 1000
 MAX_PAGE_SIZE = 100000
 MAX_PAGES_PER_TRIP = 50
+HARDWARE_ID = "sHardwareId"  # Win32_TSLicenseReportPerDeviceEntry [W32] win32-tslicensereportperdeviceentry.md
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 USER_NAMES = ("hashed", "plain", "omitted")
 
@@ -194,9 +198,10 @@ def predict(want, have, plan_, choice=None, new_name=None):
 class Pager(object):
     """The pages of the five lists, sent in as few round trips as the expected sizes allow."""
 
-    def __init__(self, page_size, expected):
+    def __init__(self, page_size, expected, omit=()):
         self.page_size = page_size
         self.expected = expected  # list -> the number of entries it is expected to hold
+        self.omit = list(omit)  # entry properties the host leaves out (omitted_properties)
         self.next = dict((kind, 0) for kind in LISTS)
         self.entries = dict((kind, []) for kind in LISTS)
         self.done = set()
@@ -225,7 +230,8 @@ class Pager(object):
             for start in starts:
                 op_id = "%s.%s.%d" % (prefix, kind, start)
                 batch.invoke(op_id, wmi.CIMV2, REPORT_CLASS, method, instances=True, filter=condition,
-                             arguments={"StartIndex": start, "Count": self.page_size}, read_only=True)
+                             arguments={"StartIndex": start, "Count": self.page_size}, read_only=True,
+                             omit_properties=self.omit)
                 self.sent[kind].append((op_id, start))
         return batch
 
@@ -249,7 +255,15 @@ class Pager(object):
 
 
 def without_hardware_id(entry):
-    return dict((k, v) for k, v in entry.items() if k.lower() != "shardwareid")
+    return dict((k, v) for k, v in entry.items() if k.lower() != HARDWARE_ID.lower())
+
+
+def omitted_properties(want):
+    """The entry properties the host leaves out of its answers: sHardwareId always (results never reveal a
+    hardware ID), and User when user names are omitted (User of Win32_TSLicenseReportEntry and
+    Win32_TSLicenseReportFailedPerUserEntry, [W32] win32-tslicensereportentry.md and
+    win32-tslicensereportfailedperuserentry.md). A hashed name must reach the controller to be hashed there."""
+    return [HARDWARE_ID] + (["User"] if want["user_names"] == "omitted" else [])
 
 
 def expected_sizes(have):

@@ -110,6 +110,27 @@ def test_4_a_run_wide_salt_hashes_alike_and_is_never_shown(lab):
     assert not [r for r in runs if salt in r.output]
 
 
+@pytest.mark.parametrize("mode", ["omitted", "hashed"])
+def test_4_at_verbosity_5_no_hardware_id_and_no_omitted_name_leaves_the_host(lab, mode):
+    """-vvvvv: ansible's winrm connection prints each module's raw output (AWX's "WinRM Debug"). The host leaves
+    hardware IDs, and omitted user names, out of its answers; hashed names must reach the controller to be hashed
+    there, so they show at -vvvvv (as the module's notes say): the scan sees them, it can fail."""
+    run = lab.run("ls1", "cal_usage", {"page_size": 10, "user_names": mode}, extra=("-vvvvv",))
+    assert run.rc == 0, run.output
+    assert "ReportPerDeviceEntries" in run.output and "PC1" in run.output  # the raw answers are printed
+    fetches = [op for op in run.transcript if op.get("method", "").startswith("FetchReport")]
+    assert fetches and all(op["omit_properties"] == ["sHardwareId"] + (["User"] if mode == "omitted" else [])
+                           for op in fetches)
+    transcript = (lab.lab.dir / "transcript.jsonl").read_text()
+    hardware_ids = [r["sHardwareId"] for r in lab.state("ls1")["license_server"]["issued_licenses"]]
+    assert len(hardware_ids) == 3 and all(hardware_ids)
+    assert [h for h in hardware_ids if h in run.output or h in transcript] == []
+    names = [u.split("\\")[1] for u in USERS] + ["olduser"]
+    shown = [n for n in names if n in run.output]
+    assert [n for n in names if n in transcript] == []
+    assert shown == ([] if mode == "omitted" else names)
+
+
 def test_5_housekeeping_keeps_the_newest_and_is_idempotent(lab):
     for run in (lab.run("ls1", "cal_usage", {"max_age": "0"}), lab.run("ls1", "cal_usage", {"max_age": "0"})):
         assert run.rc == 0, run.output

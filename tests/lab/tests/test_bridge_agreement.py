@@ -261,6 +261,53 @@ def test_privileges_are_enabled_around_the_call_on_both_sides(script):
     assert seen == [{"seshutdownprivilege"}] and host.privileges_enabled == set()
 
 
+def shape_messages_of_the_script(root) -> set[str]:
+    """The messages Test-Shape returns (its double-quoted literals after `return`)."""
+    body = function(root, "Test-Shape")
+    return {text(n)[1:-1] for r in walk(body) if r.type == "flow_control_statement" and text(r).startswith("return")
+            for n in walk(r) if n.type == "expandable_string_literal"}
+
+
+def shape_messages_of_the_mirror() -> set[str]:
+    node = next(n for n in ast.walk(ast.parse(MIRROR)) if isinstance(n, ast.FunctionDef) and n.name == "_shape_problem")
+    return {r.value.value for r in ast.walk(node) if isinstance(r, ast.Return) and isinstance(r.value, ast.Constant)
+            and isinstance(r.value.value, str)}
+
+
+def test_shape_checks_agree(script):
+    """Test-Shape and _shape_problem refuse the same operation keys with the same words (omit_properties too)."""
+    messages = shape_messages_of_the_script(script)
+    assert "'omit_properties' must be a list of property names" in messages
+    assert messages == shape_messages_of_the_mirror()
+
+
+def test_omit_properties_reach_every_embedded_instance_on_both_sides(script):
+    """omit_properties (issue 13): Invoke-CimCall hands the op's list to ConvertFrom-MethodResult on both of its
+    paths, which hands it to ConvertTo-BridgeValue, which leaves those properties out of an instance and passes
+    the list down into arrays and nested instances; the mirror does the same, ignoring case as -contains does."""
+    call = text(function(script, "Invoke-CimCall"))
+    assert call.count("ConvertFrom-MethodResult (Invoke-CimMethod") == call.count("$Op['omit_properties']") == 2
+    assert "ConvertTo-BridgeValue $p.Value $Omit" in text(function(script, "ConvertFrom-MethodResult"))
+    convert = text(function(script, "ConvertTo-BridgeValue"))
+    assert "if (-not (@($Omit) -contains $p.Name)) { $dict[$p.Name] = ConvertTo-BridgeValue $p.Value $Omit }" in convert
+    assert "ConvertTo-BridgeValue $_ $Omit" in convert
+    host = Host(new_host_state("ls1", roles=("license_server",), domain="corp.example.com"))
+    entries = [{"sIssuedToComputer": "PC1", "sHardwareId": "0a-1b", "ExpirationDate": None, "ProductVersionID": 7}]
+    report = dict(LS, **{"class": "Win32_TSLicenseReport"}, kind="cim_invoke", method="FetchReportPerDeviceEntries",
+                  arguments={"StartIndex": 0, "Count": 10})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mirror.REPOSITORY, "invoke", lambda *a, **k: {
+            "ReturnValue": 0, "Count": 1, "ReportPerDeviceEntries": [dict(e) for e in entries]})
+        whole, omitted, refused = run(host, report, dict(report, omit_properties=["shardwareid", "User"]),
+                                      dict(report, omit_properties=["sHardwareId", 7]))["results"]
+    assert whole["out"]["ReportPerDeviceEntries"][0]["sHardwareId"] == "0a-1b"
+    assert omitted["out"]["ReportPerDeviceEntries"] == [{"sIssuedToComputer": "PC1", "ExpirationDate": None,
+                                                         "ProductVersionID": 7}]
+    assert omitted["out"]["Count"] == 1  # a top-level out parameter is not an embedded instance's property
+    assert refused["error"] == {"kind": "invalid_operation",
+                                "message": "'omit_properties' must be a list of property names"}
+
+
 def test_the_agreement_fails_when_one_side_changes(script):
     """The test above is not vacuous: a kind or an error kind added to the script alone is seen."""
     changed = SCRIPT.replace(b"'cim_set' { Invoke-CimSet $Op }", b"'cim_set' { Invoke-CimSet $Op }\n"
@@ -269,6 +316,8 @@ def test_the_agreement_fails_when_one_side_changes(script):
     changed = SCRIPT.replace(b"'InvalidNamespace' { 'invalid_namespace' }",
                              b"'InvalidNamespace' { 'invalid_namespace' }\n            'AccessDenied' { 'access_denied' }")
     assert script_error_kinds(parse(changed)) != mirror.ERROR_KINDS
+    changed = SCRIPT.replace(b"must be a list of property names", b"must be a list of names")
+    assert shape_messages_of_the_script(parse(changed)) != shape_messages_of_the_mirror()
 
 
 # --- edge inputs, in the mirror (the script's side of each is named) ---------------------------------
@@ -298,6 +347,8 @@ def license_server():
     ({"kind": "feature_get", "names": "RDS-Licensing"}, "'names' must be a list"),
     (dict(LS, kind="cim_set", properties={}), "a 'cim_set' operation needs 'properties', a dict of at least one "
                                               "property"),
+    (dict(LS, kind="cim_invoke", method="GetActivationStatus", omit_properties="sHardwareId"),
+     "'omit_properties' must be a list of property names"),
 ])
 def test_a_malformed_operation_fails_alone(license_server, op, message):
     """Test-Shape in the script: the operation fails with invalid_operation, the batch goes on."""

@@ -122,6 +122,8 @@ def _transcribe(op: dict, result: dict) -> dict:
         line["names"] = op["names"]
     if op.get("privileges"):
         line["privileges"] = op["privileges"]
+    if op.get("omit_properties"):
+        line["omit_properties"] = op["omit_properties"]  # property names, not values
     line["ok"] = result["ok"]
     line.update(_returned_names(result))
     if not result["ok"]:

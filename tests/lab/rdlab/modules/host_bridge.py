@@ -194,16 +194,18 @@ def _invocation(options: dict, stop_on_error: bool) -> dict:
     return shown
 
 
-def to_bridge_value(value, cim_type: str | None):
-    """ConvertTo-BridgeValue: DMTF datetimes become ISO 8601 UTC like the module's output."""
+def to_bridge_value(value, cim_type: str | None, omit=None):
+    """ConvertTo-BridgeValue: DMTF datetimes become ISO 8601 UTC like the module's output; `omit` (a cim_invoke's
+    omit_properties) names properties left out of every embedded instance, matched ignoring case (-contains)."""
     if cim_type == "datetime" and isinstance(value, str):
         return dmtf_to_datetime(value).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, list):
-        return [to_bridge_value(v, cim_type[:-2] if cim_type else None) for v in value]
+        return [to_bridge_value(v, cim_type[:-2] if cim_type else None, omit) for v in value]
     if isinstance(value, dict) and cim_type and cim_type.startswith("object:"):
         # An embedded instance (a Fetch* method's out array): a dict of its properties, each converted.
         types = _embedded_types(cim_type[len("object:"):])
-        return {k: to_bridge_value(v, types.get(k)) for k, v in value.items()}
+        omitted = _lowered(omit or [])
+        return {k: to_bridge_value(v, types.get(k), omit) for k, v in value.items() if k.lower() not in omitted}
     return value
 
 
@@ -349,11 +351,11 @@ class _Batch:
             converted[name] = _convert(value, declared.cim_type, name)
         return converted
 
-    def _method_result(self, cls, method_name, raw):
+    def _method_result(self, cls, method_name, raw, omit=None):
         """ConvertFrom-MethodResult."""
         method = cls.method(method_name)
         types = {p.name: p.cim_type for p in method.params} if method else {}
-        out = {k: to_bridge_value(v, types.get(k)) for k, v in raw.items() if k != "ReturnValue"}
+        out = {k: to_bridge_value(v, types.get(k), omit) for k, v in raw.items() if k != "ReturnValue"}
         return {"return_value": raw["ReturnValue"], "out": out}
 
     def cim_invoke(self, op):
@@ -377,13 +379,14 @@ class _Batch:
                     raise CmdletError(f"Can not find Parameter '{name}' in method '{op['method']}' of class "
                                       f"'{cls.name}'")
             calls = [self._method_result(cls, op["method"], REPOSITORY.invoke(
-                self.host, op["namespace"], op["class"], op["method"], arguments, instance=i)) for i in instances]
+                self.host, op["namespace"], op["class"], op["method"], arguments, instance=i), op.get("omit_properties"))
+                for i in instances]
             bad = [c for c in calls if c["return_value"] != 0]
             first = (bad or calls)[0]
             return {"calls": calls, "return_value": first["return_value"], "out": first["out"]}
         cls = self.host.cim_class(op["namespace"], op["class"])
         raw = REPOSITORY.invoke(self.host, op["namespace"], op["class"], op["method"], arguments)
-        return self._method_result(cls, op["method"], raw)
+        return self._method_result(cls, op["method"], raw, op.get("omit_properties"))
 
     def cim_set(self, op):
         """Invoke-CimSet: each declared property converted, then Set-CimInstance."""
@@ -519,6 +522,9 @@ def _shape_problem(op: dict, kind: str) -> str | None:
         return "'names' must be a list"
     if op.get("privileges") is not None and not isinstance(op["privileges"], list):
         return "'privileges' must be a list"
+    omit = op.get("omit_properties")
+    if omit is not None and (not isinstance(omit, list) or any(not isinstance(name, str) for name in omit)):
+        return "'omit_properties' must be a list of property names"
     return None
 
 

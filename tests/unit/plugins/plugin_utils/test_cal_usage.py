@@ -140,6 +140,22 @@ def test_another_failure_is_an_error_and_hardware_ids_are_dropped():
         pager.take(BatchResult(batch, [page(op["id"], code=0x80041001) for op in batch.operations]))
 
 
+@pytest.mark.parametrize("mode, omitted", [("hashed", ["sHardwareId"]), ("plain", ["sHardwareId"]),
+                                           ("omitted", ["sHardwareId", "User"])])
+def test_every_fetch_asks_the_host_to_leave_out_what_is_never_revealed(mode, omitted):
+    """Hardware IDs always, user names when omitted: the host leaves them out (omit_properties), so they never
+    reach the raw module output that ansible's winrm connection prints at -vvvvv."""
+    assert planner.omitted_properties(want(user_names=mode)) == omitted
+    pager = planner.Pager(10, {"per_user": 25}, planner.omitted_properties(want(user_names=mode)))
+    batch = pager.add(Batch(), "FileName = 'R1'")
+    fetches = [op for op in batch.operations if op["method"].startswith("FetchReport")]
+    assert len(fetches) == len(batch.operations) == 7
+    assert all(op["omit_properties"] == omitted for op in fetches)
+    pager.take(BatchResult(batch, [page(op["id"], code=planner.NO_MORE_DATA) for op in batch.operations]))
+    pager.__init__(pager.page_size, pager.expected, pager.omit)  # a restart keeps what is omitted
+    assert all(op["omit_properties"] == omitted for op in pager.add(Batch(), None).operations)
+
+
 ENTRIES = {
     "summary": [{"ProductVersion": "Windows Server 2022", "ProductVersionID": 7, "TSCALType": "Per User",
                  "InstalledLicenses": 20, "IssuedLicenses": 25},
