@@ -246,6 +246,14 @@ def test_hosts_are_named_by_their_inventory_names_everywhere():
     assert row[:3] == ["rdsh-01", "SH1", "sh1.corp.example.com"]
 
 
+def test_the_usage_per_license_server_is_headed_by_the_inventory_name():
+    results = {"lic-a": result("ls1", ls={}), "ls2": result("ls2", ls={})}
+    text = render(results)[1]
+    section = text["usage-per-server"]
+    assert "lic-a (computer name LS1) From the license server's own counters" in section
+    assert "ls2 From the license server's own counters" in section and "LS2" not in section  # LS2 is ls2: said once
+
+
 # --- 5. the built-in pack's "Windows 2000 Server" ----------------------------------------------------------------
 
 def test_the_built_in_pack_is_explained():
