@@ -57,6 +57,7 @@ PLAYBOOK_ROLES = {
     "session_hosts.yml": ["session_host"],
     "report.yml": ["report"],
     "info.yml": [],
+    "preflight.yml": [],
 }
 # Role variables that are neither survey questions nor credential inputs, and why (docs/awx.md says
 # the same).

@@ -36,6 +36,8 @@ NOT_CIM = {
     "Publish", "Unpublish",
     # the qualifier Get-CimClass gives an in-parameter (the preflight's class check)
     "In",
+    # an InstallationType value (CurrentVersion) and the word the preflight looks for in the Caption
+    "Server",
 }
 
 
