@@ -229,3 +229,14 @@ def test_discovered_license_servers_are_named_for_people():
         {"name": "LS1", "available": True, "issuing_cals": False, "admin_on_license_server": None},
         {"name": "ls2", "available": False, "issuing_cals": None, "admin_on_license_server": True}]
     assert parse(bare_host())["session_host"]["discovered_license_servers"] is None  # not a session host
+
+
+def test_a_refused_group_read_is_a_problem_only_on_a_domain_member():
+    refused = {"ok": False, "error": {"kind": "return_value", "return_value": 0x80070005, "out": {}}}
+    raw = license_server()
+    raw["group"] = refused
+    assert parse(raw)["problems"] == []  # a workgroup has no domain to ask
+    raw["computer"] = ok(instances=[{"Name": "LS1", "Domain": "corp.example.com", "PartOfDomain": True}])
+    report = parse(raw)
+    assert report["license_server"]["in_license_servers_group"] is None
+    assert [p["part"] for p in report["problems"]] == ["group"]
