@@ -19,7 +19,7 @@ class ActionModule(LicensingAction):
 
     def run_module(self, want, task_vars):
         self.result["reboot_required"] = False
-        want["connection"] = self._connection_facts()
+        want["connection"] = self.connection_facts()
         have = self._read(task_vars, want)
         if want["state"] == "present" and not self._task.check_mode:
             have = self._service_after_restart(want, have, task_vars)
@@ -63,21 +63,6 @@ class ActionModule(LicensingAction):
             config = planner.plan(want, have).phase("config")
             if not config.steps:  # activated after all (the failed call's answer was lost)
                 return have, config, have
-
-    def _connection_facts(self):
-        """How the task reaches the host, for the second hop's message: the WinRM transport (winrm's `transport`,
-        psrp's `auth`) and become. No credentials."""
-        transport = None
-        for option in ("transport", "auth"):
-            try:
-                transport = self._connection.get_option(option)
-                break
-            except Exception:  # an option this connection plugin does not have
-                continue
-        if isinstance(transport, list):
-            transport = ", ".join(str(t) for t in transport)
-        play = self._play_context
-        return {"transport": transport, "become": bool(play.become), "become_user": play.become_user}
 
     def _install(self, want, role, task_vars):
         probe = lifecycle.probe_batch("ready", wmi.CIMV2, wmi.LICENSE_SERVER_CLASS, "GetActivationStatus")

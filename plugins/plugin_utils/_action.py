@@ -98,6 +98,26 @@ class LicensingAction(ActionBase):
             if result.get(field):
                 result[field] = role_words(result[field], role.get_name(False), names, variables, anywhere)
 
+    def connection_facts(self):
+        """How the task reaches the host, for the second hop: the WinRM transport (winrm's `transport`, psrp's
+        `auth`), Kerberos delegation, become and its method. No credentials, no user names."""
+        transport = self._connection_option("transport", "auth")
+        if isinstance(transport, list):
+            transport = ", ".join(str(t) for t in transport)
+        play = self._play_context
+        return {"transport": transport, "kerberos_delegation": bool(self._connection_option("kerberos_delegation")),
+                "become": bool(play.become), "become_method": play.become_method if play.become else None,
+                "become_user": play.become_user}
+
+    def _connection_option(self, *names):
+        """The first of these options the connection plugin has, else None."""
+        for option in names:
+            try:
+                return self._connection.get_option(option)
+            except Exception:  # an option this connection plugin does not have
+                continue
+        return None
+
     # --- the task's result, built up across round trips --------------------------------------
     def begin(self, **fields):
         """self.plan holds every phase's steps, self.result what is reported; self.before is the

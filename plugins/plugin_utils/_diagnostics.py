@@ -73,6 +73,7 @@ def _license_server(report, now):
         findings.append(_finding("warning", "not_in_license_servers_group", "Per User CALs are installed but the "
                                  "server is not in the domain's Terminal Server License Servers group, so Per User "
                                  "usage cannot be tracked or reported."))
+    findings += _second_hop(report)
     findings += _license_server_policy(report)
     return findings
 
@@ -81,6 +82,22 @@ def _usage(ls, now, low_cals_threshold):
     """CAL versions running low and temporary CALs about to expire (_usage.py), from what licensing_info reads."""
     return (usage.findings(ls.get("usage") or [], low_cals_threshold, from_report=False)
             + usage.temporary_findings(ls.get("temporary_licenses"), now))
+
+
+def _second_hop(report):
+    """IsLSinTSLSGroup refused on a domain member: the license server could not ask a domain controller as the
+    caller. Over NTLM or Basic, or Kerberos without delegation, the host has no credentials to pass on (the second
+    hop; Microsoft, "Making the second hop in PowerShell Remoting"): the likeliest cause, so the finding says so."""
+    refused = [p for p in report.get("problems") or [] if p.get("part") == "group"]
+    if not (refused and report["host"].get("part_of_domain")):
+        return []
+    return [_finding("warning", "domain_controller_unreachable", "The license server could not ask a domain "
+                     "controller whether it is in the Terminal Server License Servers group (IsLSinTSLSGroup: %s), so "
+                     "in_license_servers_group is unknown. Most likely the connection gives the host no credentials "
+                     "to pass on to the domain controller (the second hop): license_server's scope: domain or "
+                     "forest, publish_in_ad and ad_group_membership would be refused the same way. Connect with "
+                     "become: true and become_method: runas as the same account, CredSSP, or Kerberos with "
+                     "delegation (docs/troubleshooting.md)." % refused[0]["message"])]
 
 
 def _license_server_policy(report):

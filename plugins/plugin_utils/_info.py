@@ -113,8 +113,9 @@ def parse(results, reveal_license_server_id=False):
     """The licensing_info result from the read batch's results."""
     reader = _Reader(results)
     features = _features(reader)
+    host = _host(reader)
     result = {
-        "host": _host(reader),
+        "host": host,
         "roles": {
             "license_server": features.get(wmi.FEATURE_LICENSING, False),
             "session_host": features.get(wmi.FEATURE_SESSION_HOST, False),
@@ -122,7 +123,7 @@ def parse(results, reveal_license_server_id=False):
         "features": features,
         "restart_pending": _restart_pending(reader),
         "removed_features": _in_state(reader, ("Removed",)),
-        "license_server": _license_server(reader, features, reveal_license_server_id),
+        "license_server": _license_server(reader, features, reveal_license_server_id, host.get("part_of_domain")),
         "session_host": _session_host(reader, features),
     }
     result["problems"] = reader.problems
@@ -174,7 +175,7 @@ class _Empty(object):
 _EMPTY = _Empty()
 
 
-def _license_server(reader, features, reveal_id):
+def _license_server(reader, features, reveal_id, domain_member):
     installed = features.get(wmi.FEATURE_LICENSING, False)
     section = {
         "installed": installed,
@@ -218,8 +219,10 @@ def _license_server(reader, features, reveal_id):
     if server_id is not None and reveal_id:
         section["license_server_id"] = server_id.out.get("sLicenseServerId")
     section["published_in_ad"] = (reader.ok("published") or _EMPTY).out.get("Published")
-    group = reader.results["group"]
-    section["in_license_servers_group"] = group.out.get("IsMember") if group.ok else None
+    # A domain member asks a domain controller ([W32] islsintslsgroup-win32-tslicenseserver.md): a refusal is a
+    # problem (most likely the second hop: _diagnostics names it). In a workgroup there is no domain to ask.
+    group = reader.ok("group") if domain_member else None
+    section["in_license_servers_group"] = group.out.get("IsMember") if group is not None else None
     # IsLSSecGrpGPEnabled [W32] islssecgrpgpenabled-win32-tslicenseserver.md: the "License server security
     # group" policy; enabled, the server answers only session hosts in its local Terminal Server Computers group.
     section["security_group_policy"] = (reader.ok("security_group_policy") or _EMPTY).out.get("Enabled")

@@ -38,6 +38,8 @@ def measure(lab):
         rows.append((module, situation, len(run.commands(host)), why))
 
     row("licensing_info", "any host", lab.run("ls1", "licensing_info"), "ls1", "the read")
+    row("preflight", "any host", lab.run("ls1", "preflight"), "ls1",
+        "the read, the classes' declarations and the privilege probes")
     row("license_server", "first run, check mode", lab.run(
         "ls1", "license_server", {"contact": CONTACT, "activation": "activated"}, check=True), "ls1",
         "the read; the rest is predicted")

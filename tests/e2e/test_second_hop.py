@@ -59,6 +59,13 @@ def test_licensing_info_over_ntlm_cannot_read_the_group(lab):
     result = lab.run("plain", "licensing_info").result()
     assert result["license_server"]["in_license_servers_group"] is None
     assert result["license_server"]["published_in_ad"] is False  # IsLSPublished reads the local server
+    # The null is explained: the refused read is a problem, and a finding names the second hop.
+    assert [p["part"] for p in result["problems"]] == ["group"]
+    (finding,) = [f for f in result["diagnostics"] if f["code"] == "domain_controller_unreachable"]
+    assert "0x80070005" in finding["message"] and "(the second hop)" in finding["message"]
+    with_become = lab.run("plain", "licensing_info", extra=BECOME).result()
+    assert with_become["problems"] == [] and "domain_controller_unreachable" not in [
+        f["code"] for f in with_become["diagnostics"]]
 
 
 def test_become_as_the_same_account_converges(lab):

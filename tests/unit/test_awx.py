@@ -59,6 +59,7 @@ PLAYBOOK_ROLES = {
     "report.yml": ["report"],
     "info.yml": [],
     "cal_usage.yml": ["report"],
+    "preflight.yml": [],
 }
 # Role variables that are neither survey questions nor credential inputs, and why (docs/awx.md says
 # the same).

@@ -6,6 +6,7 @@ fidelity status and source, whether the collection uses it, and every known diff
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -47,6 +48,8 @@ KNOWN_DIFFERENCES = [
     ("Host bridge", "cim_class (Get-CimClass) is answered from Microsoft's published schema: the class's documented "
      "members, property qualifiers read, write and key only, parameter qualifiers In or Out only; Windows declares "
      "more qualifiers, and possibly members no page documents."),
+    ("Privileges", "The lab's account holds every privilege host_bridge.ps1 may enable (SeShutdownPrivilege), so "
+     "the preflight's token_privileges check always holds here; on Windows a token without it fails the enabler."),
     ("Time", "Feature installs, activation and CAL installs complete at once; the lab's clock can be moved "
      "(clock_offset_days) to age the grace period and issued CALs."),
     ("Clients", "No RDP client ever connects. `rdlab connect` stands for one: it starts the grace period, asks "
@@ -129,6 +132,7 @@ def render() -> str:
         "",
     ]
     lines += [f"- **{area}.** {text}" for area, text in KNOWN_DIFFERENCES]
+    lines += _real_hosts()
     lines += ["", "## Microsoft's schema", "",
               "Every class, property, method and parameter name and type below is Microsoft's, from "
               "`tests/lab/rdlab/schema/cim_schema.json`, which `make schema` (tools/extract-cim-schema.py) extracts "
@@ -147,6 +151,25 @@ def render() -> str:
     for where, what, status, source, used in rows():
         lines.append(f"| {where} | {what} | {status} | {source.replace('|', '/')} | {'yes' if used else 'no'} |")
     return "\n".join(lines) + "\n"
+
+
+OBSERVATIONS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "observations"
+
+
+def _real_hosts() -> list[str]:
+    """How a real host's answers come back to the lab: the preflight's observation files, replayed."""
+    lines = ["", "## Real hosts against the lab", "",
+             "On a real host, run the read-only preflight: `ansible-playbook -i inventory "
+             "remote_desktop.licensing.preflight -e preflight_dir=DIR -e preflight_anonymize=true`. It changes "
+             "nothing, writes one JSON observation file per host (no secrets, no license server ID, host names "
+             "replaced) and prints every assumption that did not hold ([troubleshooting.md](troubleshooting.md)). "
+             "Attach the files to an issue. Each file, with a `source` saying where it came from, goes to "
+             "tests/lab/tests/fixtures/observations/; tests/unit/plugins/action/test_observation_replay.py seeds a "
+             "lab host as the file says, runs the same reads and fails on any difference, so a real host's answer "
+             "becomes a regression test of this model. The observations replayed now:", ""]
+    for path in sorted(OBSERVATIONS.glob("*.json")):
+        lines.append(f"- `{path.name}`: {json.loads(path.read_text())['source']}")
+    return lines
 
 
 def _said(value) -> str:

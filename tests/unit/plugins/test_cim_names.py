@@ -42,6 +42,8 @@ NOT_CIM = {
     "UInt32", "UInt8Array", "String",
     # the qualifier Get-CimClass gives an in-parameter (the preflight's class check)
     "In",
+    # an InstallationType value (CurrentVersion) and the word the preflight looks for in the Caption
+    "Server",
 }
 
 

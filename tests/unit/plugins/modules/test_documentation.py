@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 COLLECTION = "ansible_collections.remote_desktop.licensing"
-MODULES = ["cal_pack", "cal_usage", "issued_license", "license_server", "licensing_info", "session_host"]
+MODULES = ["cal_pack", "cal_usage", "issued_license", "license_server", "licensing_info", "preflight", "session_host"]
 # What the documentation and the spec must agree on; an absent key means the ansible default.
 KEYS = ("type", "default", "choices", "elements", "required")
 DEFAULTS = {"type": "str", "default": None, "choices": None, "elements": None, "required": False}

@@ -133,3 +133,16 @@ def test_a_configured_license_server_refusing_this_host_is_an_error():
         discovered("ls2", False), discovered("ls3", None)]}), NOW)
     assert ("error", "license_server_refuses") in codes(findings)
     assert sum(c == ("error", "license_server_refuses") for c in codes(findings)) == 1
+
+
+def test_a_refused_group_read_on_a_domain_member_names_the_second_hop():
+    refused = [{"part": "group", "message": "IsLSinTSLSGroup failed [0x80070005 E_ACCESSDENIED]"}]
+    found = report(ls={"in_license_servers_group": None})
+    found["problems"] = refused
+    (finding,) = diagnose(found, NOW)
+    assert finding["code"] == "domain_controller_unreachable" and finding["severity"] == "warning"
+    assert "(IsLSinTSLSGroup: IsLSinTSLSGroup failed [0x80070005 E_ACCESSDENIED])" in finding["message"]
+    assert "the second hop" in finding["message"] and "become_method: runas" in finding["message"]
+    workgroup = report(ls={"in_license_servers_group": None}, domain=False)
+    workgroup["problems"] = refused
+    assert diagnose(workgroup, NOW) == []

@@ -274,3 +274,14 @@ def test_markers_that_cannot_be_read_are_a_problem():
     report = observe_markers(ACCESS_DENIED)
     assert [p["program"] for p in report["license_server"]["key_packs"]] == [None, None]
     assert [p["part"] for p in report["problems"]] == ["cal_pack_markers"]
+
+
+def test_a_refused_group_read_is_a_problem_only_on_a_domain_member():
+    refused = {"ok": False, "error": {"kind": "return_value", "return_value": 0x80070005, "out": {}}}
+    raw = license_server()
+    raw["group"] = refused
+    assert parse(raw)["problems"] == []  # a workgroup has no domain to ask
+    raw["computer"] = ok(instances=[{"Name": "LS1", "Domain": "corp.example.com", "PartOfDomain": True}])
+    report = parse(raw)
+    assert report["license_server"]["in_license_servers_group"] is None
+    assert [p["part"] for p in report["problems"]] == ["group"]
