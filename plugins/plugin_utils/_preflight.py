@@ -61,6 +61,11 @@ def declaration_batch(expected):
     return batch
 
 
+def _is_input(parameter):
+    """An In qualifier, in any case: MOF qualifier names are case-insensitive, so a class may declare `in`."""
+    return "in" in [q.lower() for q in parameter.get("qualifiers") or []]
+
+
 def disagreements(expected, declaration):
     """What `declaration` (the cim_class result's `declaration`) lacks of `expected` (one class's entry),
     as sentences: a method, an in-parameter, a property the collection uses that the host does not declare."""
@@ -73,7 +78,7 @@ def disagreements(expected, declaration):
         if declared is None:
             found.append("%s declares no method %s" % (name, method))
             continue
-        inputs = set(p["name"].lower() for p in declared.get("parameters") or [] if "In" in (p.get("qualifiers") or []))
+        inputs = set(p["name"].lower() for p in declared.get("parameters") or [] if _is_input(p))
         for argument in sorted(arguments):
             if argument.lower() not in inputs:
                 found.append("%s.%s declares no in-parameter %s" % (name, method, argument))

@@ -449,3 +449,12 @@ def test_the_allowlist_is_narrowed_to_what_the_collection_needs(license_server, 
 def test_unmodelled_differences_are_listed():
     """What the mirror still does differently is named in its source, for the closing note."""
     assert "Known differences" in inspect.getsource(mirror)
+
+
+def test_a_class_declaration_gives_an_in_out_parameter_both_qualifiers(license_server):
+    """Get-CimClass lists In and Out on an in/out parameter (the Fetch* methods' Count)."""
+    op = {"namespace": "root/cimv2", "class": "Win32_TSLicenseReport", "kind": "cim_class"}
+    (result,) = run(license_server, op)["results"]
+    fetch = next(m for m in result["declaration"]["methods"] if m["name"] == "FetchReportEntries")
+    assert {p["name"]: p["qualifiers"] for p in fetch["parameters"]} == {
+        "StartIndex": ["In"], "Count": ["In", "Out"], "ReportEntries": ["Out"]}

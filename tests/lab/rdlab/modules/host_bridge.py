@@ -29,6 +29,8 @@ ERROR_KINDS = {"invalid_operation", "not_allowed", "check_mode", "return_value",
                "cim_error", "feature_error", "not_found", "skipped"}
 # The script's hashtables that the lab reads from its source, by variable name.
 HASHTABLES = ("allowed", "readOnlyMethods", "changingMethods", "requiredFields")
+# Get-CimClass's qualifiers of a method parameter by its direction: an in/out parameter carries both.
+QUALIFIERS = {"in": ["In"], "out": ["Out"], "inout": ["In", "Out"]}
 ARRAYS = ("registryKeys", "securityKeys", "services", "features", "readOnlyKinds", "privileges")
 HKLM = 2147483650
 # The kinds the script's dispatch switch sends to its default branch, Invoke-Feature.
@@ -418,7 +420,7 @@ class _Batch:
             modelled = cls.method(m["name"])
             static = m["static"] if m["static"] is not None else bool(modelled and modelled.static)
             parameters = [{"name": q["name"], "cim_type": _cim_type_name(q["type"]),
-                           "qualifiers": ["In"] if q["direction"] == "in" else ["Out"]} for q in m["params"]]
+                           "qualifiers": QUALIFIERS[q["direction"]]} for q in m["params"]]
             methods.append({"name": m["name"], "static": static, "parameters": parameters})
         return {"declaration": {"name": entry["name"], "properties": properties, "methods": methods}}
 

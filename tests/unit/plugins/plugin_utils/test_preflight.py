@@ -39,6 +39,9 @@ def test_names_differing_only_in_case_agree():
     expected = {"methods": {"IsLSinTSLSGroup": {"Domain"}}, "properties": {"ProductId"}}
     host = declaration("Win32_TSLicenseServer", methods=[("islsintslsgroup", [("domain", "In")])], properties=["PRODUCTID"])
     assert preflight.disagreements(expected, host) == []
+    # Qualifier names are case-insensitive in MOF, so a class may declare `in`.
+    host = declaration("Win32_TSLicenseServer", methods=[("IsLSinTSLSGroup", [("Domain", "in")])], properties=["ProductId"])
+    assert preflight.disagreements(expected, host) == []
 
 
 def test_compare_names_a_class_the_host_does_not_have():
