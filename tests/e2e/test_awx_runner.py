@@ -339,8 +339,12 @@ def test_no_unkeyed_derivative_of_a_number_on_the_host_or_in_the_artifacts(job):
     of the host or of the jobs' artifacts sees can be tested against guesses of the numbers."""
     registry = job["lab"].state("ls1")["registry"]
     names = [v["name"] for v in registry.get(r"software\ansible\remotedesktoplicensing", {}).values()]
-    assert names and all(n.startswith(("pack.", "lock.")) for n in names), names  # no Salt, no fingerprint list
+    # No Salt, no fingerprint list: pack markers (keyed macs), the lock, and the plain labels of issue 12
+    # (program, version, type, count: what messages already show, never a number).
+    assert names and all(n.startswith(("pack.", "lock.", "label.")) for n in names), names
     numbers = [v for k, v in credential_values().items() if "marker_key" not in k]
+    labels = [n for n in names if n.startswith("label.")]
+    assert labels and not [n for n in labels for number in numbers if number in n], labels
     digests = {getattr(hashlib, a)(n.encode()).hexdigest() for n in numbers for a in ("md5", "sha1", "sha256")}
     directories = [job["dir"], job["rerun_dir"]] + [directory for _run, directory in job["packs"]]
     for directory in directories:
