@@ -105,7 +105,9 @@ class LicensingAction(ActionBase):
         if isinstance(transport, list):
             transport = ", ".join(str(t) for t in transport)
         play = self._play_context
-        return {"transport": transport, "kerberos_delegation": bool(self._connection_option("kerberos_delegation")),
+        # winrm's kerberos_delegation, psrp's negotiate_delegate
+        delegation = self._connection_option("kerberos_delegation", "negotiate_delegate")
+        return {"transport": transport, "kerberos_delegation": bool(delegation),
                 "become": bool(play.become), "become_method": play.become_method if play.become else None,
                 "become_user": play.become_user}
 

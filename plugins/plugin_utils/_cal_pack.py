@@ -58,6 +58,8 @@ from ansible.module_utils.common.parameters import env_fallback
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import Plan, PlanError, Step, compact_code
 
+DIGITS = "0123456789"  # ASCII only: str.isdigit() also accepts digits such as "²"
+
 MARKER_KEY = wmi.MARKER_KEY
 MARKER_KEY_ENV = "REMOTE_DESKTOP_LICENSING_MARKER_KEY"
 MIN_KEY_LENGTH = 20
@@ -206,7 +208,7 @@ def _what_is_wrong(pattern, value):
     """Why `value` does not match `pattern` (a ^[class]{n}$ or {m,n} pattern), without showing the value."""
     digits_only = pattern.pattern.startswith("^[0-9]")
     for char in value:
-        if (digits_only and not char.isdigit()) or not (char.isdigit() or "A" <= char <= "Z"):
+        if (digits_only and char not in DIGITS) or not (char in DIGITS or "A" <= char <= "Z"):
             kind = "a letter" if char.isalpha() else "a character that is neither a letter nor a digit"
             return "it contains %s%s" % (kind, ", and only digits are accepted" if digits_only else "")
     return "got %d characters" % len(value)

@@ -98,7 +98,10 @@ def parse_age(value):
     if not match or (match.group(2) is None and match.group(1) != "0"):
         raise ValueError("max_age must be a number and a unit s, m, h, d or w (for example 12h or 1d), or 0 to "
                          "always generate a report, got %r" % value)
-    return dt.timedelta(seconds=int(match.group(1)) * UNITS[match.group(2) or "s"])
+    try:
+        return dt.timedelta(seconds=int(match.group(1)) * UNITS[match.group(2) or "s"])
+    except OverflowError:
+        raise ValueError("max_age %r is longer than Python can count; use at most 999999999 days" % value)
 
 
 def read_ops(batch, want):
@@ -240,18 +243,23 @@ class Pager(object):
         for kind, method, out_name in FETCHES:
             for op_id, start in self.sent.get(kind, []):
                 result = results[op_id]
-                if not result.ok:
-                    if result.return_value == NO_MORE_DATA:
-                        self.done.add(kind)
-                        break
+                if not result.ok and result.return_value != NO_MORE_DATA:
                     raise PlanError("could not read the usage report: %s" % result.message())
-                items = [without_hardware_id(item) for item in result.out.get(out_name) or []]
+                # 0x4001 may come with the last entries (its out is kept in the error): they count too.
+                out = result.out if result.ok else (result.error.get("out") or {})
+                items = [without_hardware_id(item) for item in _get(out, out_name) or []]
                 self.entries[kind].extend(items)
                 self.next[kind] = start + len(items)
-                if len(items) < self.page_size:
+                # ASSUMED (docs/fidelity.md): a page shorter than asked is the last; the pages do not say.
+                if not result.ok or len(items) < self.page_size:
                     self.done.add(kind)
                     break
         self.sent = {}
+
+
+def _get(out, name):
+    """An out-parameter by name, in any case (CIM names are case-insensitive)."""
+    return next((value for key, value in out.items() if key.lower() == name.lower()), None)
 
 
 def without_hardware_id(entry):

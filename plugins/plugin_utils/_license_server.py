@@ -284,7 +284,8 @@ def _connection_words(connection):
     if not connection:
         return "this connection"
     parts = ["transport %s" % connection["transport"]] if connection.get("transport") else []
-    parts.append("become as %s" % connection["become_user"] if connection.get("become") else "no become")
+    become_user = connection.get("become_user") or "the default become_user"
+    parts.append("become as %s" % become_user if connection.get("become") else "no become")
     return "this connection (%s)" % ", ".join(parts)
 
 

@@ -231,7 +231,8 @@ def _second_hop(have, results, connection):
 def _connection(have, connection):
     """Whether the connection hands the host credentials to pass to a domain controller (the second hop)."""
     transport = str(connection.get("transport") or "").lower()
-    carries = (connection.get("become") and connection.get("become_method") == "runas"
+    method = str(connection.get("become_method") or "").rsplit(".", maxsplit=1)[-1]  # runas or ansible.builtin.runas
+    carries = (connection.get("become") and method == "runas"
                or "credssp" in transport or ("kerberos" in transport and connection.get("kerberos_delegation")))
     holds = carries or not have["host"].get("part_of_domain")
     return assumption("connection_delegates", holds, connection,

@@ -119,7 +119,7 @@ def apply(hosts, usage_results=None, user_names="hashed", low_cals_threshold=usa
         problem = None
         if is_cal_usage(result):
             entry = _from_cal_usage(host, result, user_names, salt)
-            own = [f for f in host["diagnostics"] if f.get("code") not in usage.CODES]
+            own = [f for f in host["diagnostics"] if f.get("code") not in usage.REPLACED_BY_REPORT]
             new = [_finding(f["severity"], f["code"], f["message"])
                    for f in usage.findings(entry["rows"], low_cals_threshold, from_report=True)]
             host["diagnostics"] = _order(own + new)

@@ -37,6 +37,8 @@ LOW_CALS_PERCENT = 10
 TEMPORARY_WARNING_DAYS = 14
 # The finding codes this module makes; the report replaces a host's own with those from a cal_usage result.
 CODES = ("over_allocation", "cals_running_out", "failed_per_user_requests")
+# The key packs' own finding of the same fact: a Per User usage report says it better, so it replaces it.
+REPLACED_BY_REPORT = CODES + ("per_user_over_allocated",)
 HASHED = re.compile(r"^sha256:[0-9a-f]{16}$")
 # Win32_TSIssuedLicense.LicenseStatus 1 = temporary ([W32] win32-tsissuedlicense.md).
 LICENSE_TEMPORARY = 1

@@ -74,7 +74,7 @@ def test_2_a_report_is_generated_and_read_in_pages(lab):
     assert len(run.commands("ls1")) == 2
     assert fetch_calls(run).count("FetchReportEntries") == 3
     hardware_ids = [r["sHardwareId"] for r in lab.state("ls1")["license_server"]["issued_licenses"]]
-    assert not [h for h in hardware_ids if h in run.output], "a hardware ID reached the output"
+    assert hardware_ids and not [h for h in hardware_ids if h in run.output], "a hardware ID reached the output"
     assert "hardware" not in json.dumps(result).lower()
 
 

@@ -88,9 +88,9 @@ def written(lab, tmp_path_factory):
 def test_2_the_run_fails_on_over_allocation_after_writing_every_file(written):
     directory, result = written
     assert result.returncode != 0, result.stdout
-    assert ("LS1: Per User CALs for Windows Server 2022: 25 in use, 20 installed: 5 over. Windows does not enforce "
+    assert ("ls1: Per User CALs for Windows Server 2022: 25 in use, 20 installed: 5 over. Windows does not enforce "
             "Per User CALs") in result.stdout
-    assert "(over_allocation)" in result.stdout and "LS2:" not in result.stdout.split("Fail on findings with a code")[1]
+    assert "(over_allocation)" in result.stdout and "ls2:" not in result.stdout.split("Fail on findings with a code")[1]
     assert sorted(p.name for p in directory.iterdir()) == FILES
 
 

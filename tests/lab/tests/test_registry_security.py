@@ -82,6 +82,18 @@ def test_a_dacl_without_protection_adds_to_what_the_key_inherits():
     assert windows.can_read_values(host, KEY, USERS)
 
 
+def test_writing_back_what_was_read_does_not_duplicate_inherited_aces():
+    """A script's read-modify-write: the inherited ACEs it read back stay inherited, not the key's own."""
+    host = host_with_key()
+    read = run(host, GET)[0]["out"]["Descriptor"]
+    aces = [instance("__ACE", {"AccessMask": a["AccessMask"], "AceFlags": a["AceFlags"], "AceType": a["AceType"],
+                               "Trustee": instance("__Trustee", {"SidString": a["Trustee"]["SidString"]})},
+                     {"AccessMask": "UInt32", "AceFlags": "UInt32", "AceType": "UInt32"}) for a in read["DACL"]]
+    assert run(host, set_descriptor(descriptor(*aces, control=0x4)))[0]["ok"]
+    assert [(a["sid"], a["flags"] & 0x10) for a in windows.key_security(host, KEY)["dacl"]] == [
+        (SYSTEM, 0x10), (ADMINISTRATORS, 0x10), (USERS, 0x10)]
+
+
 def test_without_se_dacl_present_the_dacl_stays():
     host = host_with_key()
     run(host, set_descriptor(descriptor(ace(SYSTEM), control=0x1000)))

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .cim import ASSUMED, DOCUMENTED
+from .cim import ASSUMED
 
 E_ACCESSDENIED = 0x80070005  # HRESULT_FROM_WIN32(ERROR_ACCESS_DENIED); the second hop's refusal, ASSUMED
 SYSTEM_NAMES = {"system", "nt authority\\system", "localsystem"}  # the names become_wrapper takes for SYSTEM
@@ -69,8 +69,12 @@ class Session:
 FIDELITY = [
     ("Logon session", "NTLM or Basic without become: a domain operation (ChangeRole 1 and 2, PublishLS, "
      "UnpublishLS, AddLStoTSLSGroup, RemoveLSfromTSLSGroup, IsLSinTSLSGroup) has no credentials for the domain "
-     "controller", DOCUMENTED, "Microsoft's second-hop page for PowerShell remoting; ansible's WinRM guide: NTLM "
-     "and Basic do not delegate"),
+     "controller", ASSUMED, "Microsoft's second-hop page for PowerShell remoting and ansible's WinRM guide document "
+     "that NTLM and Basic do not delegate; that the licensing provider asks the domain controller as the caller "
+     "(not as the computer account) is inferred from the method pages' Domain Admin requirement"),
+    ("Logon session", "become as a bare user name (`Administrator`)", ASSUMED,
+     "the lab treats it as the domain account it connected as; on Windows a bare name is a local logon (ansible's "
+     "become gives it the domain \".\"), which has no identity on a domain controller: use DOMAIN\\user"),
     ("Logon session", "the ReturnValue of a domain operation whose hop carries no credentials", ASSUMED,
      "0x80070005 E_ACCESSDENIED; Windows's code is in no source"),
     ("Logon session", "become (runas) as the connecting account with its password; a listener with "

@@ -1,5 +1,5 @@
 """The documented members of the classes on host_bridge.ps1's allowlist that the lab does not model, each with
-its reason (issue 15). tests/lab/tests/test_coverage.py fails when a member of an allowlisted class in
+its reason (issue 15). tests/lab/tests/test_model_members.py fails when a member of an allowlisted class in
 Microsoft's schema (rdlab/schema/cim_schema.json) is neither modelled nor listed here, and when an entry here
 names a member that is modelled or not in the schema; docs/fidelity.md lists every entry.
 

@@ -289,8 +289,10 @@ def set_security_descriptor(host, _instance, args):
         sid = _sid_text(trustee["SID"]) if trustee.get("SID") else trustee.get("SidString")
         if not sid:
             return ERROR_INVALID_PARAMETER, {}
+        if (ace.get("AceFlags") or 0) & INHERITED_ACE:
+            continue  # inherited from the parent, not the key's own: kept by inheritance unless protected
         aces.append({"sid": sid, "mask": ace.get("AccessMask") or 0, "type": ace.get("AceType") or 0,
-                     "flags": (ace.get("AceFlags") or 0) & ~INHERITED_ACE})
+                     "flags": ace.get("AceFlags") or 0})
     host.state.setdefault("registry_security", {})[key.lower().rstrip("\\")] = {
         "protected": bool(control & SE_DACL_PROTECTED), "aces": aces}
     return 0, {}
@@ -387,9 +389,9 @@ FIDELITY_NOTES = [
     ("StdRegProv", "EnumKey answers subkey names as they were first created", OBSERVED,
      "Windows keeps a key's case; a lab state file written before issue 15 kept none, and its keys answer in "
      "lower case"),
-    ("StdRegProv", "security descriptors and access checks", ASSUMED,
-     "ACLs are not modelled: CheckAccess grants every right on an existing HKLM key to the lab's caller, an "
-     "administrator"),
+    ("StdRegProv", "access checks", ASSUMED,
+     "CheckAccess does not evaluate the key's DACL: it grants every right on an existing HKLM key to the lab's "
+     "caller, an administrator, whom every DACL the collection sets also grants full control"),
     ("StdRegProv", "EnumValues, EnumKey and DeleteKey on a missing key", ASSUMED,
      "answer 2 (file not found), as Get*Value does; their pages give no code"),
     ("StdRegProv", "DeleteKey on a key that has subkeys", ASSUMED,

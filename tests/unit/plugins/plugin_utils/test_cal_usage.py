@@ -126,6 +126,23 @@ def test_a_list_longer_than_expected_takes_another_trip_from_where_it_stopped():
     assert pager.finished and len(pager.entries["per_user"]) == 2
 
 
+def test_entries_that_come_with_0x4001_are_kept():
+    """Should Windows return the last entries together with LSERVER_I_NO_MORE_DATA, none is lost."""
+    pager = planner.Pager(10, {"per_user": 5})
+    batch = pager.add(Batch(), None)
+    last = {"ok": False, "error": {"kind": "return_value", "return_value": planner.NO_MORE_DATA,
+                                   "out": {"Count": 2, "ReportEntries": [{"User": "a"}, {"User": "b"}]}}}
+    raw = [dict(last, id=op["id"]) if op["method"] == "FetchReportEntries" else page(op["id"], code=planner.NO_MORE_DATA)
+           for op in batch.operations]
+    pager.take(BatchResult(batch, raw))
+    assert pager.finished and [u["User"] for u in pager.entries["per_user"]] == ["a", "b"]
+
+
+def test_a_max_age_too_long_to_count_is_an_error_naming_the_option():
+    with pytest.raises(ValueError, match="max_age"):
+        planner.parse_age("99999999999w")
+
+
 def test_another_failure_is_an_error_and_hardware_ids_are_dropped():
     pager = planner.Pager(10, {})
     batch = pager.add(Batch(), None)

@@ -92,6 +92,15 @@ def test_a_cal_usage_result_replaces_the_usage_and_its_findings():
                                                           "installed: 2 over.")
 
 
+def test_the_key_packs_over_allocation_is_replaced_by_the_reports():
+    """The same fact twice, possibly with other numbers, would be shown twice and matched twice by fail_on."""
+    hosts = licensing_info()
+    hosts["ls1"]["diagnostics"].append({"severity": "warning", "code": "per_user_over_allocated",
+                                        "message": "from key packs"})
+    fleet = report.build(hosts, now=NOW, usage_results={"ls1": cal_usage()})
+    assert codes(fleet["hosts"][0]) == [("over_allocation", "usage"), ("failed_per_user_requests", "usage")]
+
+
 def test_a_failed_cal_usage_falls_back_to_the_key_packs_and_says_why():
     fleet = build({"ls1": {"failed": True, "msg": "not in a domain"}})
     server = fleet["usage"][0]
