@@ -141,6 +141,8 @@ def test_numbers_are_normalised():
     ({"agreement_number": "12a4567"}, "(it contains a letter, and only digits are accepted)"),
     ({"agreement_number": "1234.567"}, "(it contains a character that is neither a letter nor a digit, and only "
                                        "digits are accepted)"),
+    ({"agreement_number": "1234\u00b2567"}, "(it contains a character that is neither a letter nor a digit, and "
+                                            "only digits are accepted)"),  # a superscript two is not a digit here
     ({"program": "retail", "agreement_number": None, "license_code": "ABCDE-FGHIJ-KLMNO-PQRST-UVW/2",
       "product_version": None, "license_type": None, "count": None},
      "license_code must be 25 letters and digits (the 5 x 5 code on the license pack); hyphens and spaces are "
