@@ -60,6 +60,10 @@ class ActionModule(LicensingAction):
             self._take(pager, results)
             return choice["read"]
         name = plan.result(results, "generate").out.get("FileName")
+        if not name:  # the page gives FileName as the method's only out-parameter
+            raise TaskFailed("GenerateReportEx succeeded but returned no FileName, so the new report cannot be told "
+                             "from the others: run again, or read the newest report with max_age.",
+                             dict(self.result, changed=True))
         listed = [{"file_name": r.get("FileName"), "generated": r.get("GenerationDateTime")}
                   for r in results["new_report"].instances]
         if len(listed) == 1 and listed[0]["file_name"] == name:

@@ -36,7 +36,9 @@ options:
   keep:
     description:
       - Housekeeping. Keep the newest O(keep) reports, the one read counted, and delete the older ones. Only reports
-        older than every report kept are deleted; the report read is always kept.
+        older than every report kept are deleted; the report a run reads (the one it reuses or generates) is always
+        kept. In check mode, when a real run would generate a new report, check mode reads the newest existing one,
+        which may be among those the real run would delete.
       - Not given, no report is deleted.
     type: int
   user_names:

@@ -61,3 +61,24 @@ def test_a_list_longer_than_expected_is_read_in_more_round_trips(lab):
     trips = sent_methods(lab)[before:]
     assert len(trips) == 3
     assert [m for m in trips[-1] if m] == ["FetchReportFailedPerUserEntries"] * 2
+
+
+def test_a_generation_that_names_no_report_fails_in_words(lab):
+    """GenerateReportEx's page gives FileName as its only out-parameter: without it the new report cannot be told
+    from others, so the task says so instead of failing on a missing name."""
+    execute = lab._bridge
+
+    def nameless(host, check_mode):
+        inner = execute(host, check_mode)
+
+        def run(module_name, module_args, task_vars=None, wrap_async=False):
+            result = inner(module_name, module_args, task_vars, wrap_async)
+            for item in result.get("results") or []:
+                if item.get("ok") and "FileName" in (item.get("out") or {}):
+                    item["out"]["FileName"] = None
+            return result
+        return run
+    lab._bridge = nameless
+    result = lab.run("ls1", "cal_usage", {"max_age": "0"})
+    assert result.get("failed") and result["changed"] is True
+    assert "GenerateReportEx succeeded but returned no FileName" in result["msg"]
