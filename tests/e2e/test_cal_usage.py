@@ -1,7 +1,8 @@
 """cal_usage end to end: ansible's winrm connection, the bridge, the lab's usage reports.
 
-ls1 is activated with 20 Per User 2022 CALs and 10 Per Device 2022 CALs. `rdlab use` signs in 25 users (five
-more than installed: Per User CALs over-allocate) and one user whose 2019 request fails (no 2019 pack);
+ls1 (Windows Server 2025) is activated with 20 Per User 2022 CALs and 10 Per Device 2022 CALs. `rdlab use` signs in
+25 users (five more than installed: Per User CALs over-allocate) and one user of a 2025 session host whose request
+fails (2022 CALs serve 2022 and earlier);
 `rdlab issue` records 3 Per Device CALs. Pages of 10 entries make the Per User list three pages.
 """
 
@@ -20,7 +21,7 @@ USERS = ["CORP\\user%05d" % n for n in range(1, 26)]
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    lab = ModuleLab.start(tmp_path_factory, f"ls1:license_server:domain={DOMAIN}")
+    lab = ModuleLab.start(tmp_path_factory, f"ls1:license_server:os=2025:domain={DOMAIN}")
     setup = lab.tasks("ls1", ("license_server", {"contact": CONTACT, "activation": "activated"}),
                       ("cal_pack", dict(PACK, license_type="per_user", count=20)),
                       ("cal_pack", dict(PACK, license_type="per_device", count=10, agreement_number="{{ other }}")),
@@ -28,7 +29,7 @@ def lab(tmp_path_factory):
     assert setup.rc == 0, setup.output
     device_pack = setup.results("ls1")[-1]["key_pack_id"]
     lab.rdlab("use", "ls1", "--user", "CORP\\user", "--version", "2022", "--count", "25")
-    lab.rdlab("use", "ls1", "--user", "CORP\\olduser", "--version", "2019")
+    lab.rdlab("use", "ls1", "--user", "CORP\\newuser", "--version", "2025")
     lab.rdlab("issue", "ls1", "--key-pack", str(device_pack), "--count", "3", "--computer", "PC1", "--computer", "PC2",
               "--computer", "PC3")
     yield lab
@@ -67,8 +68,8 @@ def test_2_a_report_is_generated_and_read_in_pages(lab):
     per_device = next(s for s in result["summary"] if s["cal_type"] == "per_device")
     assert (per_device["installed"], per_device["issued"], per_device["available"]) == (10, 3, 7)
     assert [d["computer"] for d in result["per_device"]] == ["PC1", "PC2", "PC3"]
-    assert result["failed_per_user"][0]["user"] == "CORP\\olduser"
-    assert result["failed_per_user"][0]["product_version"] == "2019"
+    assert result["failed_per_user"][0]["user"] == "CORP\\newuser"
+    assert result["failed_per_user"][0]["product_version"] == "2025"
     assert result["failed_summary"] == [{"domain": "CORP", "count": 1}]
     # Two round trips: the read; the generation with the pages (three of Per User, one of each other list).
     assert len(run.commands("ls1")) == 2
@@ -93,7 +94,7 @@ def test_4_user_names_are_not_shown_unless_asked(lab, mode):
     run = lab.run("ls1", "cal_usage", {"page_size": 10, "user_names": mode})
     result = run.result()
     assert run.rc == 0 and result["user_names"] == mode
-    assert "user0" not in json.dumps(result) and "olduser" not in json.dumps(result)
+    assert "user0" not in json.dumps(result) and "newuser" not in json.dumps(result)
     users = [u["user"] for u in result["per_user"] + result["failed_per_user"]]
     if mode == "omitted":
         assert set(users) == {None}
@@ -125,7 +126,7 @@ def test_4_at_verbosity_5_no_hardware_id_and_no_omitted_name_leaves_the_host(lab
     hardware_ids = [r["sHardwareId"] for r in lab.state("ls1")["license_server"]["issued_licenses"]]
     assert len(hardware_ids) == 3 and all(hardware_ids)
     assert [h for h in hardware_ids if h in run.output or h in transcript] == []
-    names = [u.split("\\")[1] for u in USERS] + ["olduser"]
+    names = [u.split("\\")[1] for u in USERS] + ["newuser"]
     shown = [n for n in names if n in run.output]
     assert [n for n in names if n in transcript] == []
     assert shown == ([] if mode == "omitted" else names)

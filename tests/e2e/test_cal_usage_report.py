@@ -2,9 +2,9 @@
 license servers, the files it writes, the run failing on over-allocation, and the page as a person sees it in
 headless Chromium (as tests/e2e/test_report.py does).
 
-ls1 has 20 Per User 2022 CALs and 25 users signed in (five more than installed: Per User CALs over-allocate), one
-failed 2019 Per User request, and 10 Per Device 2022 CALs of which 3 are issued; ls2 has 50 Per User 2022 CALs and
-3 of the same users."""
+ls1 (Windows Server 2025) has 20 Per User 2022 CALs and 25 users signed in (five more than installed: Per User CALs
+over-allocate), one failed Per User request of a 2025 session host (2022 CALs serve 2022 and earlier), and 10 Per
+Device 2022 CALs of which 3 are issued; ls2 has 50 Per User 2022 CALs and 3 of the same users."""
 
 from __future__ import annotations
 
@@ -32,14 +32,14 @@ FILES = ["per_device_usage.csv", "per_user_usage.csv", "report-key-packs.csv", "
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    lab = start_lab(tmp_path_factory.mktemp("lab"), f"ls1:license_server:domain={DOMAIN}",
+    lab = start_lab(tmp_path_factory.mktemp("lab"), f"ls1:license_server:os=2025:domain={DOMAIN}",
                     f"ls2:license_server:domain={DOMAIN}")
     try:
         setup = lab.playbook(SETUP)
         assert setup.returncode == 0, setup.stdout + setup.stderr
         device = [p["KeyPackId"] for p in lab.state("ls1")["license_server"]["key_packs"] if p["ProductType"] == 0][0]
         lab.rdlab("use", "ls1", "--user", "CORP\\user", "--version", "2022", "--count", "25")
-        lab.rdlab("use", "ls1", "--user", "CORP\\olduser", "--version", "2019")
+        lab.rdlab("use", "ls1", "--user", "CORP\\newuser", "--version", "2025")
         lab.rdlab("issue", "ls1", "--key-pack", str(device), "--count", "3", "--computer", "PC1", "--computer", "PC2",
                   "--computer", FORMULA_COMPUTER)
         lab.rdlab("use", "ls2", "--user", "CORP\\user", "--version", "2022", "--count", "3")
@@ -126,10 +126,10 @@ def test_per_user_csv_has_no_plain_name_by_default(written):
     assert len(ls1_users) == 25  # distinct users, distinct values
     # One key for the run: user00001 to user00003 hash alike on both license servers.
     assert {r["user"] for r in in_use if r["host"] == "ls2"} < ls1_users
-    assert [(r["host"], r["product_version"]) for r in rows if r["status"] == "failed"] == [("ls1", "2019")]
+    assert [(r["host"], r["product_version"]) for r in rows if r["status"] == "failed"] == [("ls1", "2025")]
     for name in ("report.html", "report.json", "per_user_usage.csv"):
         text = (directory / name).read_text().lower()
-        assert "user00001" not in text and "olduser" not in text, name
+        assert "user00001" not in text and "newuser" not in text, name
 
 
 def test_per_device_csv_names_computers_and_neutralises_formulas(written):

@@ -26,7 +26,7 @@ import yaml  # PyYAML: ansible-core's own dependency, so wherever ansible runs
 from .fleet import FAULTS, Fleet, write_private
 from .model.cim import LabStateError
 from .model.host import new_host_state
-from .model.licensing import issue_licenses
+from .model.licensing import OS_ORDER, issue_licenses
 from .model.terminal_services import accept_connection
 from .model.usage_report import use_per_user
 
@@ -378,13 +378,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("host")
     p.add_argument("--computer", default="CLIENT1", help="the client device's name (default CLIENT1)")
     p.add_argument("--user", default="user1", help="the user who signs in (default user1)")
-    p = command("use", "users sign in to Per User session hosts of a CAL version: the license server HOST issues "
-                       "each a Per User CAL (over the installed count when none is left) or, with no Per User pack "
-                       "of that version, records a failed request")
+    p = command("use", "users sign in to Per User session hosts running Windows Server VERSION: the license "
+                       "server HOST issues each a Per User CAL of that version or newer, as `connect` does (over "
+                       "the installed count when none is left) or, with no Per User pack serving it, records a "
+                       "failed request")
     p.add_argument("host")
     p.add_argument("--user", required=True, help="the user's name (DOMAIN\\name or name); with --count N, "
                                                  "the names NAME00001 .. NAME<N>")
-    p.add_argument("--version", required=True, choices=["2008", "2012", "2016", "2019", "2022", "2025"])
+    p.add_argument("--version", required=True, choices=OS_ORDER, help="the session host's Windows Server version")
     p.add_argument("--count", type=int, default=1)
     p = command("reset", "reset hosts to their initial state")
     p.add_argument("hosts", nargs="*")

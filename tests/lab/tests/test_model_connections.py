@@ -155,10 +155,13 @@ def test_per_user_cals_are_not_issued_in_a_workgroup(lab, capsys):
     assert packs(lab)[pack_id]["IssuedLicenses"] == 0 and not grace_ended_value(lab, "wg1")
 
 
-def test_per_user_cals_of_an_older_version_are_not_issued(lab, capsys):
+def test_per_user_cals_of_an_older_version_are_not_issued_and_the_request_is_recorded(lab, capsys):
     install(lab, product_type=1, version=6)  # 2019 CALs for a 2022 session host
     configure(lab, "sh1", 4)
     assert connect(lab, capsys)["cal"] is None and not grace_ended_value(lab)
+    with lab.host("ls1", write=False) as model:
+        failed = list(model.state["license_server"]["failed_per_user"].values())
+    assert [(f["User"], f["ProductVersionID"]) for f in failed] == [("ada", 7)]  # it asked for a 2022 CAL
 
 
 def test_after_the_grace_period_a_per_device_client_needs_a_cal(lab, capsys):

@@ -16,7 +16,8 @@ NO_MORE_DATA = 0x4001  # [W32] fetchreportentries-win32-tslicensereport.md
 
 
 def license_server(per_user=5, per_device=10):
-    host = Host(new_host_state("ls1", roles=("license_server",), domain="corp.example.com"))
+    # A 2025 license server with 2022 packs: a 2025 session host's request is one no installed pack serves.
+    host = Host(new_host_state("ls1", os="2025", roles=("license_server",), domain="corp.example.com"))
     one(host, dict(LS, kind="cim_set", properties=CONTACT))
     assert one(host, invoke("ActivateServerAutomatic"))["ok"]
     ids = []
@@ -59,18 +60,32 @@ def test_a_report_is_a_snapshot_read_in_pages():
     assert [d["sIssuedToComputer"] for d in devices] == ["PC1", "PC2", "PC3"] and devices[0]["sHardwareId"]
 
 
-def test_failed_requests_when_no_per_user_pack_of_the_version():
+def test_a_newer_cal_serves_an_older_session_host():
+    host, (user_pack, _device_pack) = license_server()
+    # [WSD] rds-client-access-license.md, "RDS CAL version compatibility": a 2022 CAL serves 2022 and earlier.
+    assert [use_per_user(host, f"CORP\\u{v}", v)["key_pack_id"] for v in ("2012R2", "2019", "2022")] == [user_pack] * 3
+    assert use_per_user(host, "CORP\\u2019", "2019")["outcome"] == "renewed"
+    assert "failed_per_user" not in host.state["license_server"]
+
+
+def test_failed_requests_when_no_per_user_pack_serves_the_version():
     host = license_server()[0]
-    assert use_per_user(host, "CORP\\old", "2019")["outcome"] == "failed"
-    assert use_per_user(host, "guest", "2016")["outcome"] == "failed"
+    assert use_per_user(host, "CORP\\new", "2025")["outcome"] == "failed"
+    assert use_per_user(host, "guest", "2025")["outcome"] == "failed"
     name = generate(host)
     failed = fetch(host, name, "FetchReportFailedPerUserEntries", 0, 0)["out"]["ReportFailedPerUserEntries"]
-    assert [(f["User"], f["ProductVersionID"]) for f in failed] == [("CORP\\old", 6), ("guest", 5)]
+    assert [(f["User"], f["ProductVersionID"]) for f in failed] == [("CORP\\new", 8), ("guest", 8)]
     domains = fetch(host, name, "FetchReportFailedPerUserSummaryEntries", 0, 0)["out"]
     assert domains["ReportFailedPerUserSummaryEntries"] == [
         {"DomainName": "CORP", "FailedIssuanceCount": 1}, {"DomainName": "corp.example.com", "FailedIssuanceCount": 1}]
-    with pytest.raises(LabStateError):
-        use_per_user(host, "x", "2003")
+    with pytest.raises(LabStateError, match="--version"):
+        use_per_user(host, "x", "2012")
+
+
+def test_a_session_host_newer_than_the_license_server_is_refused():
+    host = Host(new_host_state("ls1", os="2022", roles=("license_server",), domain="corp.example.com"))
+    with pytest.raises(LabStateError, match="LOWER_VERSION"):
+        use_per_user(host, "CORP\\new", "2025")
 
 
 def test_reports_are_listed_and_deleted():

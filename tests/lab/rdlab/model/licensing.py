@@ -653,27 +653,44 @@ def issue_licenses_to(host, key_pack_id: int, computer: str, status: int) -> dic
     return row
 
 
+def cal_version_for(session_host_os: str) -> int:
+    """The ProductVersionID of the CALs a session host of this OS asks for: the oldest version that serves it
+    (CAL_SERVES_UP_TO, the same compatibility rule; 2012 R2 asks for 2012 CALs)."""
+    return min(v for v, newest in CAL_SERVES_UP_TO.items() if newest == session_host_os)
+
+
 def per_user_cal(host, user: str, session_host_os: str) -> dict | None:
     """What this license server issues for a Per User session host's user ([WSD] rds-client-access-license.md,
     "Per user RDS CALs"): a CAL from the available pool or, when none is left, the overused pool (the
     pack's IssuedLicenses goes above its total); it shows as expiring 60 days after issue and is extended
-    when the user signs in. None when no Per User pack serves the session host's version. An unactivated
-    server issues Per User CALs too (RD Licensing Manager's help; its packs were installed while it was
-    activated). Per User CALs are tracked in Active Directory, not in Win32_TSIssuedLicense: the lab keeps
-    them in the state key per_user_cals."""
+    when the user signs in. A CAL serves its own session host version and earlier ("RDS CAL version
+    compatibility", same page: _serves). None when no installed Per User pack serves the session host's
+    version: the request is recorded as failed (state key failed_per_user, one entry per user and CAL version,
+    ASSUMED) for the usage report's failed entries. An unactivated server issues Per User CALs too (RD
+    Licensing Manager's help; its packs were installed while it was activated). Per User CALs are tracked in
+    Active Directory, not in Win32_TSIssuedLicense: the lab keeps them in the state key per_user_cals."""
     ls, now = _ls(host), host.now()
     cals = ls.setdefault("per_user_cals", {})
-    held = cals.get(user.lower())
-    if held is not None and _from_dmtf(held["ExpirationDate"]) > now:
+    held = held_per_user_cal(host, user)
+    if held is not None:
         held["ExpirationDate"] = _dmtf(now + dt.timedelta(days=PER_USER_DAYS))
         return held
     pack = _cal_pack_for(host, 1, session_host_os, over_allocate=True)
     if pack is None:
+        version_id = cal_version_for(session_host_os)
+        ls.setdefault("failed_per_user", {})[f"{user.lower()}|{version_id}"] = {
+            "User": user, "TriedIssuanceOn": _dmtf(now), "ProductVersionID": version_id}
         return None
     pack["IssuedLicenses"] += 1
     cals[user.lower()] = {"User": user, "KeyPackId": pack["KeyPackId"], "IssueDate": _dmtf(now),
                           "ExpirationDate": _dmtf(now + dt.timedelta(days=PER_USER_DAYS))}
     return cals[user.lower()]
+
+
+def held_per_user_cal(host, user: str) -> dict | None:
+    """The user's Per User CAL when it has not expired."""
+    held = (_ls(host).get("per_user_cals") or {}).get(user.lower())
+    return held if held is not None and _from_dmtf(held["ExpirationDate"]) > host.now() else None
 
 
 def server_methods() -> list[Method]:

@@ -15,17 +15,16 @@ ASSUMED where the pages are silent (listed in docs/fidelity.md): a report is a s
 generated; 0x4001 comes back when StartIndex is at or past the last entry, with Count 0 and no array; a
 page holds min(Count, what is left) entries (no cap of the provider's own); the file name's form; Version;
 TSCALAvailability's thresholds; which entries a report lists (Per User CALs not expired, Per Device CALs not
-revoked, failed Per User requests recorded by `rdlab use`); the three Fetch* pages that do not say whether
-they are static are instance methods as their siblings are.
+revoked, failed Per User requests recorded by `rdlab use` or `rdlab connect`); the three Fetch* pages that do
+not say whether they are static are instance methods as their siblings are.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-
 from .cim import ASSUMED, WBEM_E_NOT_FOUND, WBEM_E_NOT_SUPPORTED, CimClass, LabStateError, Method, Param, Prop
 from .licensing import (
-    LICENSE_REVOKED, NS, PRODUCT_VERSIONS, _available, _dmtf, _from_dmtf, _ls, _type_and_model,
+    LICENSE_REVOKED, NS, OS_ORDER, PRODUCT_VERSIONS, _available, _dmtf, _from_dmtf, _ls, _type_and_model,
+    held_per_user_cal, per_user_cal,
 )
 
 LSERVER_I_NO_MORE_DATA = 0x4001  # [W32] fetchreportentries-win32-tslicensereport.md, Return value
@@ -40,7 +39,6 @@ FETCH = {
 }
 # TSCALType values [W32] win32-tslicensereportsummaryentry.md.
 CAL_TYPE_TEXT = {0: "Per Device", 1: "Per User"}
-VERSION_IDS = {"2008": 2, "2012": 4, "2016": 5, "2019": 6, "2022": 7, "2025": 8}
 
 
 def _reports(host) -> list[dict]:
@@ -50,30 +48,22 @@ def _reports(host) -> list[dict]:
 # --- usage seeded by the lab: a user signs in to a Per User session host of a given CAL version ----------
 
 def use_per_user(host, user: str, version: str) -> dict:
-    """`rdlab use`: the license server is asked for a Per User CAL of `version` for `user` ([WSD]
-    rds-client-access-license.md, "Per user RDS CALs": from the available pool or, when none is left, the
-    overused pool). A user holding an unexpired CAL keeps it (its expiry moves on 60 days). With no Per User
-    pack of that version installed the request fails and is recorded for the report's failed entries."""
-    if version not in VERSION_IDS:
-        raise LabStateError(f"--version must be one of {', '.join(VERSION_IDS)}, got {version!r}")
-    ls, now, version_id = _ls(host), host.now(), VERSION_IDS[version]
-    cals = ls.setdefault("per_user_cals", {})
-    held = cals.get(user.lower())
-    if held is not None and _from_dmtf(held["ExpirationDate"]) > now:
-        held["ExpirationDate"] = _dmtf(now + dt.timedelta(days=60))
-        return {"user": user, "outcome": "renewed", "key_pack_id": held["KeyPackId"]}
-    packs = [p for p in ls["key_packs"] if p["ProductType"] == 1 and p["ProductVersionID"] == version_id
-             and p["TotalLicenses"] != 4294967295]
-    if not packs:
-        failed = ls.setdefault("failed_per_user", {})
-        entry = {"User": user, "TriedIssuanceOn": _dmtf(now), "ProductVersionID": version_id}
-        failed[f"{user.lower()}|{version_id}"] = entry
+    """`rdlab use`: a user signs in to a Per User session host running Windows Server `version`, which asks
+    this license server for a Per User CAL. The same rule as `rdlab connect` (licensing.per_user_cal): a CAL
+    of the host's version or newer ([WSD] rds-client-access-license.md, "RDS CAL version compatibility"),
+    over-allocated when none is left; a held CAL is renewed; with no installed pack serving the version the
+    request fails and is recorded for the report's failed entries. A session host newer than the license
+    server gets no CAL from it (LOWER_VERSION, rdlab.model.terminal_services): refused as a lab error."""
+    if version not in OS_ORDER:
+        raise LabStateError(f"--version must be one of {', '.join(OS_ORDER)}, got {version!r}")
+    if OS_ORDER.index(version) > OS_ORDER.index(host.state["os"]):
+        raise LabStateError(f"a Windows Server {version} session host cannot use {host.name}, a {host.state['os']} "
+                            "license server (LOWER_VERSION); start the license server with a newer os")
+    renewed = held_per_user_cal(host, user) is not None
+    cal = per_user_cal(host, user, version)
+    if cal is None:
         return {"user": user, "outcome": "failed"}
-    pack = next((p for p in packs if p["IssuedLicenses"] < p["TotalLicenses"]), packs[0])
-    pack["IssuedLicenses"] += 1
-    cals[user.lower()] = {"User": user, "KeyPackId": pack["KeyPackId"], "IssueDate": _dmtf(now),
-                          "ExpirationDate": _dmtf(now + dt.timedelta(days=60))}
-    return {"user": user, "outcome": "issued", "key_pack_id": pack["KeyPackId"]}
+    return {"user": user, "outcome": "renewed" if renewed else "issued", "key_pack_id": cal["KeyPackId"]}
 
 
 # --- the snapshot a report keeps -----------------------------------------------------------------------
@@ -257,8 +247,9 @@ def classes() -> list[CimClass]:
 FIDELITY_NOTES = [
     ("Win32_TSLicenseReport", "a report is a snapshot of the usage when GenerateReportEx runs: Per User CALs not "
      "expired (state key per_user_cals, seeded by `rdlab use` or `rdlab connect`), Per Device CALs not revoked, "
-     "failed Per User requests (state key failed_per_user, recorded by `rdlab use` when no Per User pack of the "
-     "version is installed), a summary per CAL version and type of the purchased packs", ASSUMED,
+     "failed Per User requests (state key failed_per_user, recorded by `rdlab use` or `rdlab connect` when no "
+     "installed Per User pack serves the session host's version), a summary per CAL version and type of the "
+     "purchased packs", ASSUMED,
      "[W32] generatereportex: 'a current license usage report for both Per User and Per Device licenses'; what "
      "exactly it lists is in no source read"),
     ("Win32_TSLicenseReport", "Fetch* paging: a page holds min(Count, entries left) entries (Count 0: all); "

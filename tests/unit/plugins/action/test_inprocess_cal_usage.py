@@ -12,14 +12,14 @@ PACK = {"program": "enterprise_agreement", "agreement_number": "7654321", "produ
 
 @pytest.fixture
 def lab(tmp_path):
-    lab = InProcessLab("ls1:license_server:domain=corp.example.com", directory=tmp_path)
+    lab = InProcessLab("ls1:license_server:os=2025:domain=corp.example.com", directory=tmp_path)
     assert not lab.run("ls1", "license_server", {"contact": CONTACT, "activation": "activated"}).get("failed")
     assert not lab.run("ls1", "cal_pack", PACK).get("failed")
     with lab.fleet.host("ls1") as host:
         for n in range(3):
             use_per_user(host, "CORP\\user%d" % n, "2022")
         for n in range(5):
-            use_per_user(host, "CORP\\old%d" % n, "2016")  # no 2016 pack: five failed requests
+            use_per_user(host, "CORP\\new%d" % n, "2025")  # 2025 session hosts, 2022 CALs: five failed requests
     return lab
 
 
@@ -55,7 +55,7 @@ def test_a_list_longer_than_expected_is_read_in_more_round_trips(lab):
     result = lab.run("ls1", "cal_usage", {"page_size": 2, "user_names": "omitted"})
     assert not result.get("failed"), result.get("msg")
     assert len(result["failed_per_user"]) == 5 and len(result["per_user"]) == 3
-    assert result["summary"][0]["failed_requests"] == 0  # the failures are of 2016, the pack is 2022
+    assert result["summary"][0]["failed_requests"] == 0  # the failures are of 2025, the pack is 2022
     # the read; the generation with the pages the key packs suggest (one of failures: none expected); then twice
     # as many pages of failures per trip until a short page ends the list
     trips = sent_methods(lab)[before:]
