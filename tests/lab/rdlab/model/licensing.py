@@ -333,17 +333,43 @@ def retired(_host, _instance, _args):
 
 # --- Win32_TSLicenseKeyPack --------------------------------------------------------------------
 
+UNLIMITED = 4294967295  # TotalLicenses and AvailableLicenses of an unlimited pack ([OBS] §1a, §1c)
+
+
 def _pack_instances(host) -> list[dict]:
     packs = []
     for pack in _ls(host)["key_packs"]:
         _check_issued_counter(host, pack)
-        pack = dict(pack)
-        if pack["ProductType"] in (0, 1) and pack["TotalLicenses"] != 4294967295:
+        pack = key_pack_view(pack)
+        if pack["ProductType"] in (0, 1) and pack["TotalLicenses"] != UNLIMITED:
             # Per Device: Available = Total - Issued; Per User can be over-allocated and Available
             # never goes below 0 ([OBS] §1c, Checkmk PR #280).
             pack["AvailableLicenses"] = max(0, pack["TotalLicenses"] - pack["IssuedLicenses"])
         packs.append(pack)
     return packs
+
+
+def key_pack_view(pack: dict) -> dict:
+    """A key pack with the properties Windows derives from its independent ones (KeyPackId, KeyPackType,
+    ProductType, ProductVersionID, TotalLicenses, IssuedLicenses, ExpirationDate) filled in where the state
+    does not hold them: Description, ProductVersion, TypeAndModel, AvailableLicenses, AccessRights. A value the
+    state holds wins (a seeded pack of a version the lab does not know keeps its own text)."""
+    return {**_derived_pack_properties(pack), **pack}
+
+
+def _derived_pack_properties(pack: dict) -> dict:
+    total, issued = pack["TotalLicenses"], pack["IssuedLicenses"]
+    derived = {"AccessRights": 7,  # [OBS] §1a: 7 on every pack
+               "AvailableLicenses": total if total == UNLIMITED else max(0, total - issued)}  # [OBS] §1a, §1c
+    if pack["ProductType"] == BUILT_IN_PACK["ProductType"]:  # the built-in pack, as observed ([OBS] §1a, §1c)
+        return dict(derived, **{k: BUILT_IN_PACK[k] for k in ("Description", "ProductVersion", "TypeAndModel")})
+    info = PRODUCT_VERSIONS.get(pack["ProductVersionID"])
+    if pack["ProductType"] not in (0, 1) or info is None:
+        return derived
+    per_user = pack["ProductType"] == 1
+    # [OBS] §1c: A02- Per Device, C50- Per User, then the version's suffix and -S.
+    return dict(derived, Description="{}-{}-S".format("C50" if per_user else "A02", info["suffix"]),
+                ProductVersion=info["string"], TypeAndModel=_type_and_model(pack["ProductVersionID"], per_user))
 
 
 def _install_pack(host, key_pack_type: int, version: int, product_type: int, count: int):
@@ -359,24 +385,17 @@ def _install_pack(host, key_pack_type: int, version: int, product_type: int, cou
     if not _online(host):
         # Installs validate the pack with the Clearinghouse over the Internet (rd-licensing-wmi.md §11).
         return WBEM_E_FAILED, {"KeyPackId": None}
-    info = PRODUCT_VERSIONS[version]
     pack_id = ls["next_key_pack_id"]
     ls["next_key_pack_id"] += 1
-    per_user = product_type == 1
-    ls["key_packs"].append({
+    ls["key_packs"].append(key_pack_view({
         "KeyPackId": pack_id,
-        "Description": "{}-{}-S".format("C50" if per_user else "A02", info["suffix"]),  # [OBS] §1c
         "KeyPackType": key_pack_type,
         "ProductType": product_type,
-        "ProductVersion": info["string"],
         "ProductVersionID": version,
         "TotalLicenses": count,
         "IssuedLicenses": 0,
-        "AvailableLicenses": count,
         "ExpirationDate": "20380119031407.000000-000",  # "never expires" sentinel [OBS] §1c
-        "TypeAndModel": _type_and_model(version, per_user),
-        "AccessRights": 7,  # [OBS] §1a
-    })
+    }))
     return 0, {"KeyPackId": pack_id}
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from .cim import ASSUMED, WBEM_E_NOT_FOUND, WBEM_E_NOT_SUPPORTED, CimClass, LabStateError, Method, Param, Prop
 from .licensing import (
     LICENSE_REVOKED, NS, OS_ORDER, PRODUCT_VERSIONS, _available, _dmtf, _from_dmtf, _ls, _type_and_model,
-    held_per_user_cal, per_user_cal,
+    held_per_user_cal, key_pack_view, per_user_cal,
 )
 
 LSERVER_I_NO_MORE_DATA = 0x4001  # [W32] fetchreportentries-win32-tslicensereport.md, Return value
@@ -92,7 +92,7 @@ def _summary(host) -> list[dict]:
 
 
 def _pack(host, key_pack_id):
-    return next((p for p in _ls(host)["key_packs"] if p["KeyPackId"] == key_pack_id), {})
+    return next((key_pack_view(p) for p in _ls(host)["key_packs"] if p["KeyPackId"] == key_pack_id), {})
 
 
 def _per_user(host, now) -> list[dict]:

@@ -54,16 +54,16 @@ def dmtf(iso):
 
 
 def seed(observation):
-    """The model's state for what the observation says of the license server."""
+    """The model's state for what the observation says of the license server: of each key pack only what Windows
+    does not derive (its ID, types, version ID, counters and expiry). Its Description, ProductVersion text,
+    TypeAndModel and AvailableLicenses are the model's to give and are compared with the file."""
     ls = observation.get("license_server") or {}
     state = {}
     if "key_packs" in ls:
         state["key_packs"] = [{
-            "KeyPackId": p["key_pack_id"], "Description": p["description"], "KeyPackType": p["key_pack_type_id"],
-            "ProductType": LICENSE_TYPES[p["license_type"]], "ProductVersion": p["product_version_text"],
-            "ProductVersionID": p["product_version_id"], "TotalLicenses": p["total"], "IssuedLicenses": p["issued"],
-            "AvailableLicenses": p["available"], "ExpirationDate": dmtf(p["expiration_date"]),
-            "TypeAndModel": p["type_and_model"], "AccessRights": 7}  # AccessRights: [OBS] §1a
+            "KeyPackId": p["key_pack_id"], "KeyPackType": p["key_pack_type_id"],
+            "ProductType": LICENSE_TYPES[p["license_type"]], "ProductVersionID": p["product_version_id"],
+            "TotalLicenses": p["total"], "IssuedLicenses": p["issued"], "ExpirationDate": dmtf(p["expiration_date"])}
             for p in ls["key_packs"]]
     if ls.get("activation_status") in ACTIVATION:
         state["activation_status"] = ACTIVATION[ls["activation_status"]]
@@ -115,3 +115,15 @@ def test_a_difference_fails_the_replay(tmp_path):
     observation, result = replay(document, tmp_path)
     assert differences(observation, result["observation"]) == [
         "observation.license_server.totals.per_user.2012.issued: file 12, lab 11"]
+
+
+@pytest.mark.parametrize("key, wrong", [("description", "C50-6.01-S"), ("type_and_model", "RDS Per User CAL"),
+                                        ("product_version_text", "Windows Server 2008"), ("available", 11)])
+def test_a_derived_property_the_model_gets_wrong_fails_the_replay(tmp_path, key, wrong):
+    """The derived properties are not seeded from the file, so a wrong one in the file (or the model) shows."""
+    document = json.loads(fixtures()[0].read_text())
+    pack = document["observation"]["license_server"]["key_packs"][1]  # the 2008 Per User pack: 20 of 20 left
+    right, pack[key] = pack[key], wrong
+    observation, result = replay(document, tmp_path)
+    assert differences(observation, result["observation"]) == [
+        "observation.license_server.key_packs[1].%s: file %r, lab %r" % (key, wrong, right)]
