@@ -239,7 +239,7 @@ def _connection(have, connection):
                       "on a domain member: become (runas), CredSSP or Kerberos with delegation",
                       "license_server's scope: domain or forest, publish_in_ad and ad_group_membership reach a "
                       "domain controller as the caller, and this connection gives the host no credentials to pass "
-                      "on (the second hop); docs/troubleshooting.md shows each way round it.")
+                      "on (the second hop). " + license_server.second_hop_remedy())
 
 
 def _observation(have, results, connection):
