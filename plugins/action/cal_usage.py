@@ -21,8 +21,9 @@ class ActionModule(LicensingAction):
         have = self.read(task_vars, want)[0]
         choice = planner.choose(want, have, dt.datetime.now(dt.timezone.utc), self._task.check_mode)
         plan = self.record(planner.plan(want, have, choice))
-        self.result.update(user_names=want["user_names"], report=None, deleted_reports=[
-            {"file_name": r["file_name"], "generated": r["generated"]} for r in choice["delete"]])
+        # Check mode lists the deletions planned; a run lists those done (_apply), even when a later one failed.
+        self.result.update(user_names=want["user_names"], report=None,
+                           deleted_reports=_listed(choice["delete"]) if self._task.check_mode else [])
         self.result.update(planner.empty_lists())
         pager = planner.Pager(want["page_size"], planner.expected_sizes(have), planner.omitted_properties(want))
         if self._task.check_mode:
@@ -55,7 +56,7 @@ class ActionModule(LicensingAction):
             reads.get("new_report", wmi.CIMV2, planner.REPORT_CLASS, filter=condition,
                       properties=["FileName", "GenerationDateTime"])
         pager.add(reads, condition)
-        results = self.apply(task_vars, plan, reads)
+        results = self.apply(task_vars, plan, reads, observe=lambda done: self._deleted(plan, choice, done))
         if not choice["generate"]:
             self._take(pager, results)
             return choice["read"]
@@ -73,6 +74,13 @@ class ActionModule(LicensingAction):
         ours = next((r for r in listed if r["file_name"] == name), {"file_name": name, "generated": None})
         pager.__init__(pager.page_size, pager.expected, pager.omit)
         return ours
+
+    def _deleted(self, plan, choice, results):
+        """deleted_reports: the reports whose DeleteReport succeeded (the batch stops at the first failure)."""
+        step = next((s for s in plan.steps if s.action == "delete"), None)
+        if step is not None:
+            self.result["deleted_reports"] = _listed(
+                report for report, op in zip(choice["delete"], step.batch.operations) if results[op["id"]].ok)
 
     def _page(self, task_vars, pager, condition):
         """Round trips of pages until every list has ended."""
@@ -93,3 +101,7 @@ class ActionModule(LicensingAction):
         new_name = None if report["reused"] else report["file_name"]
         self.result["diff"] = {"before": self.before, "after": planner.predict(want, have, self.plan, choice, new_name)}
         return self.result
+
+
+def _listed(reports):
+    return [{"file_name": r["file_name"], "generated": r["generated"]} for r in reports]

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, remote_desktop.licensing contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""preflight: check, in one read-only round trip, every assumption the collection makes about a host."""
+"""preflight: check, in one read-only round trip, what a read can show of the collection's assumptions about a host."""
 
 from __future__ import annotations
 

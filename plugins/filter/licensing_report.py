@@ -9,6 +9,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _report as report
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _report_usage as report_usage
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _usage as usage
 
 
@@ -25,14 +26,8 @@ def licensing_report(results, title=None, usage_results=None, user_names="hashed
 
 
 def _check_usage_options(usage_results, user_names, low_cals_threshold):
-    if usage_results is not None and not isinstance(usage_results, dict):
-        raise AnsibleFilterError("licensing_report: usage_results must be a dict of inventory_hostname: cal_usage "
-                                 "result, got %s" % type(usage_results).__name__)
-    if user_names not in usage.USER_NAMES:
-        raise AnsibleFilterError("licensing_report: user_names must be one of %s, got %r"
-                                 % (", ".join(usage.USER_NAMES), user_names))
     try:
-        usage.validate_threshold(low_cals_threshold)
+        report_usage.check_options(usage_results, user_names, low_cals_threshold)
     except ValueError as error:
         raise AnsibleFilterError("licensing_report: %s" % error) from error
 

@@ -131,7 +131,9 @@ report:
       type: bool
   sample: {"file_name": "PerUserReport_20270115093000_3", "generated": "2027-01-15T09:30:00Z", "reused": true}
 deleted_reports:
-  description: The reports deleted by O(keep) (in check mode, those that would be).
+  description:
+    - The reports deleted by O(keep) (in check mode, those that would be).
+    - When a deletion fails, the task fails and lists only the reports deleted before it.
   returned: always
   type: list
   elements: dict

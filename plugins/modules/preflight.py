@@ -8,13 +8,15 @@
 DOCUMENTATION = r"""
 ---
 module: preflight
-short_description: Check, without changing anything, what the collection assumes about a Windows host
+short_description: Check, without changing anything, the host facts a read can show that the modules rely on
 version_added: 0.1.0
 description:
-  - Reads, in one WinRM round trip, what the collection's modules assume about a host and says which
-    assumptions hold, for a first run on a real license server or session host.
-  - The Windows version and installation type; the licensing classes as the host declares them (C(Get-CimClass))
-    against every class, method, in-parameter and property the collection's reads use; each installed key
+  - Reads, in one WinRM round trip, the facts about a host that the collection's modules rely on and that a
+    read can show, and says which of these assumptions hold, for a first run on a real license server or session
+    host. What only a change would show is not checked (see the notes).
+  - It checks the Windows version and installation type; the licensing classes as the host declares them (C(Get-CimClass))
+    against each class, method, in-parameter and property of the read batch every module starts with (the one of
+    M(remote_desktop.licensing.licensing_info)); each installed key
     pack's C(ProductVersionID) against the collection's version table; the Group Policy and C(CurrentVersion)
     registry values it reads; whether the connecting account's token holds the privileges the bridge enables
     (C(SeShutdownPrivilege), for reboots); on a domain member, whether a domain read (C(IsLSinTSLSGroup)) reaches
@@ -44,7 +46,8 @@ notes:
   - Runs on the controller as an action plugin and executes one batch of read-only CIM queries on the host
     through the collection's internal C(host_bridge) module.
   - It cannot check what only a change would show, such as the account's rights in the domain (Domain Admins,
-    Enterprise Admins), activation with the Microsoft Clearinghouse, or a CAL pack install.
+    Enterprise Admins), activation with the Microsoft Clearinghouse, a CAL pack install or a reboot; nor the
+    declarations of what only a change or another module's own reads use (for example cal_usage's report class).
   - A token privilege is reported as held when the bridge could enable it for a harmless read; the privilege
     check of a method that needs it is Windows's own.
 seealso:
@@ -54,7 +57,7 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Check every assumption the collection makes about the host
+- name: Check, read-only, what the collection's modules rely on about the host
   remote_desktop.licensing.preflight:
   register: preflight
 

@@ -186,11 +186,14 @@ class LicensingAction(ActionBase):
             self.before = self.PLANNER.view(have)
         return have, results
 
-    def apply(self, task_vars, plan, verify=None):
+    def apply(self, task_vars, plan, verify=None, observe=None):
         """Send the plan's operations, then the verification reads, in one round trip. A failed
-        operation fails the task with everything reported so far."""
+        operation fails the task with everything reported so far; `observe`, given, is called with the
+        results first, so that the result can say what was done before the failure."""
         results = bridge.run(self, task_vars, plan.batch(verify), stop_on_error=True)
         self.applied = self.applied or plan.applied_any(results)
+        if observe is not None:
+            observe(results)
         failure = plan.failure(results)
         if failure:
             raise TaskFailed(failure, dict(self.result, changed=self.applied), plan.failed_step(results)[0])

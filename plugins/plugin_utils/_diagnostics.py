@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime
 
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _license_server as license_server
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _usage as usage
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
 
@@ -95,9 +96,8 @@ def _second_hop(report):
                      "controller whether it is in the Terminal Server License Servers group (IsLSinTSLSGroup: %s), so "
                      "in_license_servers_group is unknown. Most likely the connection gives the host no credentials "
                      "to pass on to the domain controller (the second hop): license_server's scope: domain or "
-                     "forest, publish_in_ad and ad_group_membership would be refused the same way. Connect with "
-                     "become: true and become_method: runas as the same account, CredSSP, or Kerberos with "
-                     "delegation (docs/troubleshooting.md)." % refused[0]["message"])]
+                     "forest, publish_in_ad and ad_group_membership would be refused the same way. %s"
+                     % (refused[0]["message"], license_server.second_hop_remedy()))]
 
 
 def _license_server_policy(report):

@@ -270,13 +270,18 @@ def second_hop_message(host, code, wanted, connection=None):
     return ("%s could not reach a domain controller as the account Ansible connects with: %s, a read any domain "
             "account may make, was refused (0x%08X %s). Nothing was changed: the steps that need the domain "
             "controller (%s) would be refused the same way. The license server makes these calls to a domain "
-            "controller as you, and %s gives it no credentials to pass on (the second hop). Use one of: "
-            "become: true with become_method: runas and become_user the same account (its password in "
+            "controller as you, and %s gives it no credentials to pass on (the second hop). %s"
+            % (host, DOMAIN_READ[1], code, SECOND_HOP_CODES[code], "; ".join(w[0].lower() + w[1:] for w in wanted),
+               _connection_words(connection), second_hop_remedy()))
+
+
+def second_hop_remedy():
+    """What to do about the second hop, in the same words wherever it is named (license_server's refusal,
+    licensing_info's finding, preflight's assumptions): the three connections that carry credentials on."""
+    return ("Use one of: become: true with become_method: runas and become_user the same account (its password in "
             "ansible_become_password); ansible_winrm_transport: credssp; Kerberos with delegation "
             "(ansible_winrm_transport: kerberos, ansible_winrm_kerberos_delegation: true). "
-            "docs/troubleshooting.md has an inventory example of each."
-            % (host, DOMAIN_READ[1], code, SECOND_HOP_CODES[code], "; ".join(w[0].lower() + w[1:] for w in wanted),
-               _connection_words(connection)))
+            "docs/troubleshooting.md has an inventory example of each.")
 
 
 def _connection_words(connection):

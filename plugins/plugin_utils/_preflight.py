@@ -4,7 +4,8 @@
 # FOR INTERNAL COLLECTION USE ONLY
 # The interfaces in this file serve this collection's own plugins; they may change in any release,
 # even a bugfix release. Do not import them from other collections or playbooks.
-"""The read-only preflight: every assumption the collection makes about a host, checked in one round trip.
+"""The read-only preflight: the assumptions about a host that a read can check (docs/troubleshooting.md lists
+them, and what it cannot check), in one round trip.
 
 The class check: what the collection's own operations assume of each CIM class, against the
 class as a host declares it (the bridge's cim_class operation, Get-CimClass).
@@ -182,7 +183,7 @@ def _classes(have, results):
     absent = LICENSING_CLASSES if not have["roles"]["license_server"] else ()
     found = compare(expected, results, declaration_batch(expected), absent)
     return assumption("class_declarations", not found, found or "as expected",
-                      "every class, method, in-parameter and property the collection's reads use, declared "
+                      "every class, method, in-parameter and property of the modules' common read batch, declared "
                       "(Get-CimClass)", "A module that uses what the host does not declare fails on this host: "
                       "report it with the observation file.")
 
@@ -239,7 +240,7 @@ def _connection(have, connection):
                       "on a domain member: become (runas), CredSSP or Kerberos with delegation",
                       "license_server's scope: domain or forest, publish_in_ad and ad_group_membership reach a "
                       "domain controller as the caller, and this connection gives the host no credentials to pass "
-                      "on (the second hop); docs/troubleshooting.md shows each way round it.")
+                      "on (the second hop). " + license_server.second_hop_remedy())
 
 
 def _observation(have, results, connection):

@@ -71,8 +71,9 @@ def _checked_entries(index, item):
     return hosts
 
 
-def merge(parts, now=None, title=None, expected_parts=None):
-    """The fleet report from the parts of every slice: equal to build() on all their results at once.
+def merge(parts, now=None, title=None, expected_parts=None, **usage_options):
+    """The fleet report from the parts of every slice: equal to build() on all their results at once, with
+    the same usage_options (_report_usage.apply's usage_results, user_names, low_cals_threshold).
 
     A host in two parts is an error (the same slice published twice, or slices that overlap): one of
     the two readings would be dropped silently. expected_parts, when given, is the number of slices:
@@ -93,4 +94,4 @@ def merge(parts, now=None, title=None, expected_parts=None):
             # A copy: from_entries completes the entries in place, and the parts belong to the caller.
             entries[name] = copy.deepcopy(entry)
     hosts = [entries[name] for name in sorted(entries, key=str.lower)]
-    return report.from_entries(hosts, now=now, title=title)
+    return report.from_entries(hosts, now=now, title=title, **usage_options)

@@ -106,6 +106,16 @@ def _from_key_packs(host):
             "failed_summary": [], "per_user": [], "per_device": []}
 
 
+def check_options(usage_results, user_names, low_cals_threshold):
+    """ValueError naming the option that is wrong: what licensing_report and licensing_report_merge take."""
+    if usage_results is not None and not isinstance(usage_results, dict):
+        raise ValueError("usage_results must be a dict of inventory_hostname: cal_usage result, got %s"
+                         % type(usage_results).__name__)
+    if user_names not in usage.USER_NAMES:
+        raise ValueError("user_names must be one of %s, got %r" % (", ".join(usage.USER_NAMES), user_names))
+    usage.validate_threshold(low_cals_threshold)
+
+
 def apply(hosts, usage_results=None, user_names="hashed", low_cals_threshold=usage.LOW_CALS_PERCENT, salt=None):
     """The report's usage section, one entry per readable license server; the findings made from cal_usage
     results are put in the host entries (in place), replacing the host's own usage findings."""

@@ -158,22 +158,35 @@ def temporary_licenses(issued):
 
 
 def temporary_findings(temporary, now, days=TEMPORARY_WARNING_DAYS):
-    """Temporary Per Device CALs that expire within `days`: after it the device is refused unless the license
-    server can issue a permanent CAL ([WSD] rds-client-access-license.md)."""
-    soon = now + datetime.timedelta(days=days)
-    expiring = []
+    """Temporary Per Device CALs already expired, and those that expire within `days`, as two findings: after
+    its expiry a device is refused unless the license server can issue a permanent CAL ([WSD]
+    rds-client-access-license.md)."""
+    expired, expiring = [], []
     for entry in temporary or []:
         expires = _day(entry.get("expires"))
-        if expires is not None and expires <= soon:
+        if expires is None:
+            continue
+        if expires.date() < now.date():  # by day, as temporary_licenses groups them: today is not expired yet
+            expired.append((expires, entry.get("count") or 0))
+        elif expires <= now + datetime.timedelta(days=days):
             expiring.append((expires, entry.get("count") or 0))
-    if not expiring:
-        return []
-    count = sum(entry[1] for entry in expiring)
-    first = min(entry[0] for entry in expiring)
-    return [_finding("warning", "temporary_licenses_expiring", "%d temporary Per Device CAL%s expire%s within %d "
-                     "days (first on %s): the devices are refused then unless this server has a permanent CAL "
-                     "for them." % (count, "" if count == 1 else "s", "s" if count == 1 else "", days,
-                                    first.date().isoformat()))]
+    findings = []
+    if expired:
+        count = sum(entry[1] for entry in expired)
+        findings.append(_finding("warning", "temporary_licenses_expired", "%s expired (the first on %s): the "
+                                 "devices are refused unless this server has a permanent CAL for them."
+                                 % (_temporary_cals(count), min(entry[0] for entry in expired).date().isoformat())))
+    if expiring:
+        count = sum(entry[1] for entry in expiring)
+        findings.append(_finding("warning", "temporary_licenses_expiring", "%s expire%s within %d days (first on "
+                                 "%s): the devices are refused then unless this server has a permanent CAL for them."
+                                 % (_temporary_cals(count), "s" if count == 1 else "", days,
+                                    min(entry[0] for entry in expiring).date().isoformat())))
+    return findings
+
+
+def _temporary_cals(count):
+    return "%d temporary Per Device CAL%s" % (count, "" if count == 1 else "s")
 
 
 def _day(text):

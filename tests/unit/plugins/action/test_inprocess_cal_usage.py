@@ -82,3 +82,34 @@ def test_a_generation_that_names_no_report_fails_in_words(lab):
     result = lab.run("ls1", "cal_usage", {"max_age": "0"})
     assert result.get("failed") and result["changed"] is True
     assert "GenerateReportEx succeeded but returned no FileName" in result["msg"]
+
+
+def reports_of(lab):
+    return [r["FileName"] for r in lab.state("ls1")["license_server"]["reports"]]
+
+
+def three_reports(lab):
+    with lab.fleet.host("ls1") as model:
+        for _count in range(3):
+            generate_report_ex(model, None, {})
+    return reports_of(lab)
+
+
+def test_deleted_reports_lists_the_reports_deleted(lab):
+    names = three_reports(lab)
+    predicted = lab.run("ls1", "cal_usage", {"keep": 1}, check_mode=True)
+    assert sorted(r["file_name"] for r in predicted["deleted_reports"]) == names[:2] and reports_of(lab) == names
+    result = lab.run("ls1", "cal_usage", {"keep": 1})
+    assert not result.get("failed"), result.get("msg")
+    assert sorted(r["file_name"] for r in result["deleted_reports"]) == names[:2] and reports_of(lab) == names[2:]
+
+
+def test_a_failed_deletion_lists_only_the_reports_deleted(lab):
+    """A run that fails on its first DeleteReport deleted nothing: deleted_reports must not list the plan."""
+    names = three_reports(lab)
+    with lab.fleet.host("ls1") as model:
+        model.state.setdefault("faults", {})["cim_fail"] = {
+            "class": "Win32_TSLicenseReport", "method": "DeleteReport", "count": 1, "code": 0x80041001}
+    result = lab.run("ls1", "cal_usage", {"keep": 1})
+    assert result.get("failed") and "Could not delete 2 old usage reports" in result["msg"]
+    assert result["deleted_reports"] == [] and reports_of(lab) == names

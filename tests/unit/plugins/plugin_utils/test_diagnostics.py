@@ -2,6 +2,7 @@
 
 import datetime
 
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _license_server as license_server
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._diagnostics import diagnose
 
 NOW = datetime.datetime(2026, 11, 28, tzinfo=datetime.timezone.utc)
@@ -143,6 +144,7 @@ def test_a_refused_group_read_on_a_domain_member_names_the_second_hop():
     assert finding["code"] == "domain_controller_unreachable" and finding["severity"] == "warning"
     assert "(IsLSinTSLSGroup: IsLSinTSLSGroup failed [0x80070005 E_ACCESSDENIED])" in finding["message"]
     assert "the second hop" in finding["message"] and "become_method: runas" in finding["message"]
+    assert finding["message"].endswith(license_server.second_hop_remedy())
     workgroup = report(ls={"in_license_servers_group": None}, domain=False)
     workgroup["problems"] = refused
     assert diagnose(workgroup, NOW) == []

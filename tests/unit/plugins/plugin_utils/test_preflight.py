@@ -1,5 +1,6 @@
 """The preflight's class check: the collection's expectations against a host's declarations (Get-CimClass)."""
 
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _license_server as license_server
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _preflight as preflight
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._bridge import BatchResult
@@ -126,6 +127,8 @@ def test_the_second_hop_is_named_with_license_servers_advice():
     assert hop["holds"] is False and "0x80070005 E_ACCESSDENIED" in hop["meaning"]
     assert "become: true with become_method: runas" in hop["meaning"]
     assert checks["connection_delegates"]["holds"] is False
+    remedy = license_server.second_hop_remedy()
+    assert hop["meaning"].endswith(remedy) and checks["connection_delegates"]["meaning"].endswith(remedy)
     assert run(domain_member(sample.license_server()), connection=BECOME)[0]["connection_delegates"]["holds"] is True
 
 

@@ -13,6 +13,7 @@ from ansible_collections.remote_desktop.licensing.plugins.filter import licensin
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _report as report
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _report_parts as parts
 from test_report import BUILT_IN, NOW, pack, result  # the licensing_info results of test_report.py
+from test_report_usage import cal_usage, licensing_info  # a cal_usage result and its license server
 
 SECRETS = ("00490-12345-67890-AA123", "rds-admins@example.com")
 
@@ -151,3 +152,25 @@ def test_parts_as_text_merge_into_the_unsliced_report():
     assert parts.merge(texts, now=NOW) == report.build(results, now=NOW)
     with pytest.raises(ValueError, match="part 1 is text but not JSON"):
         parts.merge(["{not json"])
+
+
+def test_the_merge_takes_the_usage_options_of_an_unsliced_report():
+    results = dict(fleet_results(), ls1=licensing_info()["ls1"])
+    options = {"usage_results": {"ls1": cal_usage()}, "user_names": "omitted", "low_cals_threshold": 30}
+    slice_parts = [carried(parts.part({name: results[name] for name in names})) for names in awx_slices(results, 3)]
+    merged = filters.licensing_report_merge(slice_parts, **options)
+    merged["generated_at"] = None
+    unsliced = report.build(results, **options)
+    unsliced["generated_at"] = None
+    assert merged == unsliced
+    server = next(u for u in merged["usage"] if u["host"] == "ls1")
+    assert server["source"] == "cal_usage" and server["user_names"] == "omitted"
+    states = [(r["product_version"], r["state"]) for r in server["rows"]]
+    assert states == [("2022", "over_allocated"), ("2019", "running_out")]  # 7 of 25 left: at most 30 %
+    assert all(row["user"] is None for row in server["per_user"])
+    default = filters.licensing_report_merge(slice_parts)
+    assert next(u for u in default["usage"] if u["host"] == "ls1")["source"] == "licensing_info"
+    with pytest.raises(AnsibleFilterError, match="licensing_report_merge: user_names must be one of"):
+        filters.licensing_report_merge(slice_parts, user_names="clear")
+    with pytest.raises(AnsibleFilterError, match="licensing_report_merge: low_cals_threshold must be a whole"):
+        filters.licensing_report_merge(slice_parts, low_cals_threshold=101)

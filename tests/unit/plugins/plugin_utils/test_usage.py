@@ -106,6 +106,20 @@ def test_temporary_licenses_grouped_by_day_and_expiring_soon():
     assert usage.temporary_findings(None, NOW) == []
 
 
+def test_temporary_licenses_already_expired_are_not_said_to_expire():
+    temporary = [{"expires": "2026-02-20", "count": 3}, {"expires": "2026-02-28", "count": 1},
+                 {"expires": "2026-03-01", "count": 1}, {"expires": "2026-03-20", "count": 4}]
+    found = usage.temporary_findings(temporary, NOW)
+    assert found == [
+        {"severity": "warning", "code": "temporary_licenses_expired", "message":
+         "4 temporary Per Device CALs expired (the first on 2026-02-20): the devices are refused unless this server "
+         "has a permanent CAL for them."},
+        {"severity": "warning", "code": "temporary_licenses_expiring", "message":
+         "1 temporary Per Device CAL expires within 14 days (first on 2026-03-01): the devices are refused then "
+         "unless this server has a permanent CAL for them."}]
+    assert [f["code"] for f in usage.temporary_findings(temporary[:1], NOW)] == ["temporary_licenses_expired"]
+
+
 @pytest.mark.parametrize("value", [-1, 101, "10", True, None, 2.5])
 def test_threshold_must_be_a_percent(value):
     with pytest.raises(ValueError, match="low_cals_threshold must be a whole number of percent from 0 to 100"):
