@@ -12,6 +12,7 @@ in the bridge's no_log `secrets` option; operations refer to them by name only.
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 
@@ -137,6 +138,15 @@ class CimNames(dict):
 
     def copy(self):
         return CimNames(self)
+
+
+def parse_time(text):
+    """A datetime the bridge sent (host_bridge.ps1's ConvertTo-BridgeValue: ISO 8601 UTC, to the second) as an
+    aware datetime, or None when it is missing or not one."""
+    try:
+        return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    except (TypeError, ValueError):
+        return None
 
 
 def cim_names(value):

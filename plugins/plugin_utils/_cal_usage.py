@@ -43,6 +43,7 @@ import hmac
 import os
 import re
 
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _bridge as bridge
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import Plan, PlanError
 
@@ -109,13 +110,6 @@ def read_ops(batch, want):
     return batch
 
 
-def _time(value):
-    try:
-        return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
-    except (TypeError, ValueError):
-        return None
-
-
 def observe(want, have, results):
     """`have` with `reports`: the usage reports on the host, newest first; None where the class does not
     exist (not a license server, or Windows older than Server 2012)."""
@@ -133,7 +127,8 @@ def observe(want, have, results):
 def sort_reports(reports):
     """Newest first; a report without a readable date counts as the oldest."""
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-    return sorted(reports, key=lambda r: (_time(r["generated"]) or epoch, r["file_name"] or ""), reverse=True)
+    return sorted(reports, key=lambda r: (bridge.parse_time(r["generated"]) or epoch, r["file_name"] or ""),
+                  reverse=True)
 
 
 def choose(want, have, now, check_mode=False):
@@ -143,7 +138,8 @@ def choose(want, have, now, check_mode=False):
     mode, which reads the newest existing report instead. `keep` keeps the newest N reports, the new one
     counted, and deletes only reports older than every report it keeps."""
     reports = have["reports"] or []
-    young = [r for r in reports if _time(r["generated"]) and now - _time(r["generated"]) <= want["max_age"]]
+    young = [r for r in reports if bridge.parse_time(r["generated"])
+             and now - bridge.parse_time(r["generated"]) <= want["max_age"]]
     reuse = young[0] if young and want["max_age"] > dt.timedelta(0) else None
     generate = reuse is None
     read = reuse if reuse is not None else (reports[0] if check_mode and reports else None)

@@ -22,12 +22,21 @@ from __future__ import annotations
 
 import datetime
 
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _bridge as bridge
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _license_server as license_server
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _usage as usage
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
 
 GRACE_WARNING_DAYS = 30
 EXPIRY_WARNING_DAYS = 60
+
+
+SEVERITIES = ("error", "warning", "info")  # most severe first
+
+
+def most_severe_first(findings):
+    """Findings sorted by severity, stable within one; an unknown severity last."""
+    return sorted(findings, key=lambda f: SEVERITIES.index(f["severity"]) if f["severity"] in SEVERITIES else 9)
 
 
 def _finding(severity, code, message):
@@ -43,8 +52,7 @@ def diagnose(report, now=None, low_cals_threshold=usage.LOW_CALS_PERCENT):
         findings += _usage(report["license_server"], now, low_cals_threshold)
     if report["roles"]["session_host"]:
         findings += _session_host(report)
-    order = {"error": 0, "warning": 1, "info": 2}
-    return sorted(findings, key=lambda f: order[f["severity"]])
+    return most_severe_first(findings)
 
 
 def _license_server(report, now):
@@ -131,18 +139,11 @@ def _pack(pack, now):
     elif pack["available"] == 0:
         findings.append(_finding("warning", "cals_exhausted", "%s has no CALs left (%s issued of %s)."
                                  % (label, pack["issued"], pack["total"])))
-    expiry = _parse(pack.get("expiration_date"))
+    expiry = bridge.parse_time(pack.get("expiration_date"))
     if expiry is not None and expiry - now < datetime.timedelta(days=EXPIRY_WARNING_DAYS):
         findings.append(_finding("warning" if expiry > now else "error", "cals_expiring",
                                  "%s expires on %s." % (label, expiry.date().isoformat())))
     return findings
-
-
-def _parse(text):
-    try:
-        return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
-    except (TypeError, ValueError):
-        return None
 
 
 def _session_host(report):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _bridge as bridge
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils._plan import Plan, PlanError
 
@@ -84,14 +85,6 @@ def read_ops(batch, want):
     return batch
 
 
-def _time(value):
-    """The bridge's ISO 8601 UTC time as a datetime, or None."""
-    try:
-        return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
-    except (TypeError, ValueError):
-        return None
-
-
 def license_view(row, packs):
     pack = packs.get(row.get("KeyPackId")) or {}
     return {
@@ -131,7 +124,7 @@ def matches(want, lic):
     if want["key_pack_id"] is not None and lic["key_pack_id"] != want["key_pack_id"]:
         return False
     if want["issued_before"] is not None:
-        issued = _time(lic["issue_date"])
+        issued = bridge.parse_time(lic["issue_date"])
         if issued is None or issued >= want["issued_before"]:
             return False
     if want["status"] and lic["status"] != REVOKED and lic["status"] not in want["status"]:
@@ -160,7 +153,7 @@ def revocable(have, now):
         if pack["license_type"] == "per_device" and not pack["unlimited"]:
             installed[pack["product_version"]] = installed.get(pack["product_version"], 0) + (pack["total"] or 0)
     for lic in have["issued_licenses"] or []:
-        expires = _time(lic["expiration_date"])
+        expires = bridge.parse_time(lic["expiration_date"])
         if lic["status"] == REVOKED and (expires is None or expires > now):
             counted[lic["product_version"]] = counted.get(lic["product_version"], 0) + 1
     return dict((version, max(0, max(1, total * REVOKE_PERCENT // 100) - counted.get(version, 0)))

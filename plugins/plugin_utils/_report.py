@@ -36,7 +36,7 @@ from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _r
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _wmi as wmi
 
 SCHEMA_VERSION = 1
-SEVERITIES = ("error", "warning", "info")
+SEVERITIES = diagnostics.SEVERITIES
 LICENSE_TYPES = ("per_device", "per_user")
 LICENSE_TYPE_TEXT = {"per_device": "Per Device", "per_user": "Per User"}
 MODE_TEXT = {"per_device": "Per Device", "per_user": "Per User", "not_configured": "Not configured",
@@ -94,10 +94,6 @@ KEY_PACK_COLUMNS = (
 
 def _finding(severity, code, message, source="fleet"):
     return {"severity": severity, "code": code, "message": message, "source": source}
-
-
-def _order(findings):
-    return sorted(findings, key=lambda f: SEVERITIES.index(f["severity"]) if f["severity"] in SEVERITIES else 9)
 
 
 def _now_iso(now):
@@ -295,7 +291,7 @@ def host_entry(inventory_hostname, result):
     own = [_finding(f.get("severity"), f.get("code"), f.get("message"), "host") for f in result.get("diagnostics") or []]
     own += [_finding("warning", "read_problem", "Could not read %s: %s" % (p["part"], p["message"]), "report")
             for p in entry["problems"]]
-    entry["diagnostics"] = _order(own)
+    entry["diagnostics"] = diagnostics.most_severe_first(own)
     return entry
 
 
@@ -558,7 +554,7 @@ def from_entries(hosts, now=None, title=None, **usage_options):
     fleet = Fleet(hosts)
     for host in hosts:
         if host["status"] == "ok" and host["session_host"]:
-            host["diagnostics"] = _order(host["diagnostics"] + cross_host_findings(host, fleet))
+            host["diagnostics"] = diagnostics.most_severe_first(host["diagnostics"] + cross_host_findings(host, fleet))
     usage_per_server = report_usage.apply(hosts, **usage_options)
     findings = []
     for host in hosts:

@@ -17,9 +17,9 @@ User names: the report shows what both cal_usage's user_names and the report's a
 
 from __future__ import annotations
 
+from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _diagnostics as diagnostics
 from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _usage as usage
 
-SEVERITIES = ("error", "warning", "info")
 CSV_TABLES = ("per_user_usage", "per_device_usage")
 PER_USER_COLUMNS = ("host", "license_server", "status", "user", "product_version", "expires", "tried_on")
 PER_DEVICE_COLUMNS = ("host", "license_server", "computer", "product_version", "expires")
@@ -27,10 +27,6 @@ PER_DEVICE_COLUMNS = ("host", "license_server", "computer", "product_version", "
 
 def _finding(severity, code, message):
     return {"severity": severity, "code": code, "message": message, "source": "usage"}
-
-
-def _order(findings):
-    return sorted(findings, key=lambda f: SEVERITIES.index(f["severity"]) if f["severity"] in SEVERITIES else 9)
 
 
 def _text(value):
@@ -132,12 +128,12 @@ def apply(hosts, usage_results=None, user_names="hashed", low_cals_threshold=usa
             own = [f for f in host["diagnostics"] if f.get("code") not in usage.REPLACED_BY_REPORT]
             new = [_finding(f["severity"], f["code"], f["message"])
                    for f in usage.findings(entry["rows"], low_cals_threshold, from_report=True)]
-            host["diagnostics"] = _order(own + new)
+            host["diagnostics"] = diagnostics.most_severe_first(own + new)
         else:
             entry = _from_key_packs(host)
             problem = _problem(result)
             if problem and (result.get("failed") or result.get("unreachable")):
-                host["diagnostics"] = _order(host["diagnostics"] + [_finding(
+                host["diagnostics"] = diagnostics.most_severe_first(host["diagnostics"] + [_finding(
                     "warning", "usage_not_read", "Per User usage could not be read: %s. The usage shown is the "
                     "license server's own counters." % problem)])
         entry.update(host=host["inventory_hostname"], name=host["name"], problem=problem,

@@ -30,7 +30,7 @@ from ansible_collections.remote_desktop.licensing.plugins.plugin_utils import _c
 
 CAL_TYPES = ("per_device", "per_user")
 CAL_TYPE_TEXT = {"per_device": "Per Device", "per_user": "Per User"}
-USER_NAMES = ("plain", "hashed", "omitted")
+USER_NAMES = cal_usage.USER_NAMES  # the user_names option's values
 # Default of the low_cals_threshold option: a CAL version with 10 % or less of its CALs left is running out.
 LOW_CALS_PERCENT = 10
 # Temporary Per Device CALs are valid 90 days ([WSD] rds-client-access-license.md): warn in the last 14.

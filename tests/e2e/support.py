@@ -9,6 +9,7 @@ and at what the hosts received (the lab's transcript) and hold (the lab's state)
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import subprocess
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 
 from rdlab import cli as rdlab_cli
-from rdlab.testing import BIN, Lab, start_lab
+from rdlab.testing import BIN, ROOT, Lab, start_lab
 
 HERE = Path(__file__).resolve().parent
 PLAYBOOKS = HERE / "playbooks"
@@ -199,3 +200,30 @@ def plan_actions(result: dict) -> list[str]:
 def leaks(texts: dict[str, str], secrets: list[str]) -> list[str]:
     """'<where>: <secret>' for every secret found in a text; [] when none leaked."""
     return [f"{where}: {secret}" for where, text in texts.items() for secret in secrets if secret in text]
+
+
+# --- the report as a person sees it: Debian's chromium, headless ------------------------------------------------
+
+INSTALL_CHROMIUM = ROOT / "tools" / "install-chromium.sh"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def headless(chromium, profile: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [str(chromium), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--hide-scrollbars", f"--user-data-dir={profile}", *args]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
+    assert run.returncode == 0, run.stderr
+    return run
+
+
+def probe_page(chromium, page: str, script: str, tmp_path_factory) -> dict:
+    """What `script` (appended to a copy of the page: the report has no script of its own) puts as JSON in a
+    <pre id="probe">, read from the DOM chromium renders at 1280x1600."""
+    probe = tmp_path_factory.mktemp("probe") / "probe.html"
+    probe.write_text(page.replace("</body>", script + "</body>"))
+    dom = headless(chromium, tmp_path_factory.mktemp("profile"), "--window-size=1280,1600", "--dump-dom",
+                   probe.as_uri()).stdout
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
+    assert found, dom[-2000:]
+    return json.loads(html.unescape(found.group(1)))

@@ -9,17 +9,15 @@ Device 2022 CALs of which 3 are issued; ls2 has 50 Per User 2022 CALs and 3 of t
 from __future__ import annotations
 
 import csv
-import html
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from rdlab.testing import ROOT, start_lab
 
-from .test_report import CHROMIUM, INSTALL_CHROMIUM, headless
+from .support import probe_page
 
 PLAYBOOK = ROOT / "playbooks" / "cal_usage.yml"
 SETUP = Path(__file__).resolve().parent / "playbooks" / "cal_usage_lab.yml"
@@ -161,26 +159,8 @@ document.body.appendChild(pre);
 """
 
 
-@pytest.fixture(scope="session")
-def chromium():
-    """Debian's chromium, found or installed as tests/e2e/test_report.py does (tools/install-chromium.sh)."""
-    if not CHROMIUM.exists():
-        run_install = subprocess.run(["bash", str(INSTALL_CHROMIUM)], capture_output=True, text=True, timeout=900,
-                                     check=False)
-        if run_install.returncode != 0 or not CHROMIUM.exists():
-            pytest.fail(f"{CHROMIUM} is missing and {INSTALL_CHROMIUM} could not install it:\n{run_install.stderr}",
-                        pytrace=False)
-    return CHROMIUM
-
-
 def look(chromium, directory: Path, tmp_path_factory) -> dict:
-    probe = tmp_path_factory.mktemp("probe") / "probe.html"
-    probe.write_text((directory / "report.html").read_text().replace("</body>", PROBE + "</body>"))
-    dom = headless(chromium, tmp_path_factory.mktemp("profile"), "--window-size=1280,1600", "--dump-dom",
-                   probe.as_uri()).stdout
-    found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
-    assert found, dom[-2000:]
-    return json.loads(html.unescape(found.group(1)))
+    return probe_page(chromium, (directory / "report.html").read_text(), PROBE, tmp_path_factory)
 
 
 def test_the_page_shows_the_over_allocation(chromium, written, tmp_path_factory):

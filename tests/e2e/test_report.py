@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import csv
 import datetime
-import html
 import json
-import re
 import shutil
-import subprocess
 import zlib
 from pathlib import Path
 
@@ -19,10 +16,10 @@ import yaml
 
 from rdlab.testing import ROOT, start_lab
 
+from .support import headless, probe_page
+
 PLAYBOOK = ROOT / "playbooks" / "report.yml"
 SETUP = Path(__file__).resolve().parent / "playbooks" / "report_lab.yml"
-INSTALL_CHROMIUM = ROOT / "tools" / "install-chromium.sh"
-CHROMIUM = Path("/usr/bin/chromium")
 HOSTS = ["gone", "ls1", "ls2", "sh1", "sh2", "sh3"]
 # A host in the inventory that nothing answers for: the report must list it, not stop.
 UNREACHABLE = """\
@@ -248,38 +245,9 @@ document.body.appendChild(pre);
 """
 
 
-@pytest.fixture(scope="session")
-def chromium():
-    """Debian's chromium: installed by tools/install-chromium.sh (make e2e runs it first) when missing. A
-    machine that cannot install it fails here, with apt's reason: the report is never left untested."""
-    if not CHROMIUM.exists():
-        run = subprocess.run(["bash", str(INSTALL_CHROMIUM)], capture_output=True, text=True, timeout=900,
-                             check=False)
-        if run.returncode != 0 or not CHROMIUM.exists():
-            pytest.fail(f"{CHROMIUM} is missing and {INSTALL_CHROMIUM.relative_to(ROOT)} could not install it "
-                        f"(exit {run.returncode}):\n{run.stdout}\n{run.stderr}", pytrace=False)
-    return CHROMIUM
-
-
-def headless(chromium, profile: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [str(chromium), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               "--hide-scrollbars", f"--user-data-dir={profile}", *args]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
-    assert run.returncode == 0, run.stderr
-    return run
-
-
 @pytest.fixture(scope="module")
 def seen(chromium, report_dir, tmp_path_factory):
-    page = (report_dir / "report.html").read_text()
-    probe = tmp_path_factory.mktemp("probe") / "probe.html"
-    probe.write_text(page.replace("</body>", PROBE + "</body>"))
-    dom = headless(chromium, tmp_path_factory.mktemp("profile"), "--window-size=1280,1600", "--dump-dom",
-                   probe.as_uri()).stdout
-    found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
-    assert found, dom[-2000:]
-    return json.loads(html.unescape(found.group(1)))
+    return look(chromium, report_dir, tmp_path_factory)
 
 
 def test_the_page_is_self_contained(report_dir, seen):
@@ -376,13 +344,7 @@ def png_summary(data: bytes) -> tuple[int, int, int]:
 
 def look(chromium, directory: Path, tmp_path_factory) -> dict:
     """What headless Chromium shows of a report written to `directory` (the probe of the `seen` fixture)."""
-    probe = tmp_path_factory.mktemp("probe") / "probe.html"
-    probe.write_text((directory / "report.html").read_text().replace("</body>", PROBE + "</body>"))
-    dom = headless(chromium, tmp_path_factory.mktemp("profile"), "--window-size=1280,1600", "--dump-dom",
-                   probe.as_uri()).stdout
-    found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
-    assert found, dom[-2000:]
-    return json.loads(html.unescape(found.group(1)))
+    return probe_page(chromium, (directory / "report.html").read_text(), PROBE, tmp_path_factory)
 
 
 def test_a_session_host_refused_by_the_security_group_policy_is_shown(lab, chromium, tmp_path_factory):
